@@ -5,16 +5,30 @@ import type { Command } from 'commander';
 export function registerDaemons(program: Command): void {
   program
     .command('up')
-    .description('run berth locally: embedded PostgreSQL, the API (and, as they land, controllers, proxy, ecs-local)')
+    .description('run berth locally: embedded PostgreSQL and the API (controllers and proxy join as they land)')
     .action(async () => {
       const { runUp } = await import('./up.ts');
       await runUp();
     });
   program
     .command('api')
-    .description('run the API server (DATABASE_URL, BERTH_API_*)')
+    .description('run the API server (needs DATABASE_URL)')
     .action(async () => {
       const { runApi } = await import('./api.ts');
       await runApi();
+    });
+  program
+    .command('ecs-local')
+    .description('run ecs-local, an ECS-API-compatible endpoint that runs tasks as local processes')
+    .action(async () => {
+      const { runEcsLocal } = await import('./ecs-local.ts');
+      await runEcsLocal();
+    });
+  program
+    .command('doctor')
+    .description('check the AWS (or ecs-local) setup: cluster, subnets, security groups')
+    .action(async () => {
+      const { runDoctor } = await import('./doctor.ts');
+      await runDoctor();
     });
 }
