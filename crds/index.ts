@@ -1,4 +1,10 @@
 // crds/: the resource kinds. Depends on nothing else of berth's.
+export * from './duration.ts';
+export * from './event.ts';
+export * from './fargate.ts';
+export * from './kinds.ts';
 export * from './meta.ts';
 export * from './registry.ts';
 export * from './status.ts';
+export * from './tooldefinition.ts';
+export * from './toolinstance.ts';

@@ -1,0 +1,195 @@
+// ToolDefinition: a catalogue entry (cluster-scoped) saying how to run one tool on
+// Fargate: its image and port, the sizes a user may pick, when it counts as ready,
+// when it is idle, and who may use it. ToolInstances point at it by name.
+import { z } from 'zod';
+import { duration } from './duration.ts';
+import { fargateSize } from './fargate.ts';
+import { API_VERSION, condition, objectMeta } from './meta.ts';
+import type { KindInfo } from './registry.ts';
+
+/**
+ * Tool names appear in hostnames as `<tool>--<user>.<base-domain>`, so they are
+ * DNS labels and must not themselves contain `--`.
+ */
+export const toolName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(63, 'must be at most 63 characters (it becomes part of a hostname)')
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+  )
+  .refine((s) => !s.includes('--'), {
+    message: 'must not contain "--" (it separates tool and user in hostnames)',
+  });
+
+/** Size names are map keys users type (`berth launch jupyterlab --size large`). */
+export const sizeName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-"');
+
+export const envVar = z.strictObject({
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_]*$/,
+      'must be letters, digits and "_", not starting with a digit',
+    ),
+  value: z.string().max(32 * 1024),
+});
+export type EnvVar = z.infer<typeof envVar>;
+
+/** Environment variables as Kubernetes writes them; names must be unique. */
+export const envList = z
+  .array(envVar)
+  .max(200)
+  .superRefine((list, ctx) => uniqueBy(list, (e) => e.name, 'name', ctx));
+
+export const imageRef = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(1024)
+  .regex(
+    /^[^\s]+$/,
+    'must be an image reference without spaces, e.g. "quay.io/jupyter/minimal-notebook:latest"',
+  );
+
+const portNumber = z.number().int().min(1).max(65535);
+
+export const sidecar = z.strictObject({
+  name: z
+    .string()
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-"'),
+  image: imageRef,
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  env: envList.optional(),
+  /** When an essential sidecar stops, ECS stops the whole task. */
+  essential: z.boolean().default(false),
+  port: portNumber.optional(),
+});
+export type Sidecar = z.infer<typeof sidecar>;
+
+export const readinessProbe = z.strictObject({
+  /** HTTP GET on the tool's port; any 2xx or 3xx answer means ready. */
+  path: z.string().startsWith('/', 'must start with "/"').max(2048).default('/'),
+  timeoutSeconds: z.number().int().min(1).max(300).default(5),
+  periodSeconds: z.number().int().min(1).max(300).default(1),
+});
+
+export const idlePolicy = z.strictObject({
+  /** Stop an instance that saw no traffic and stayed under cpuThreshold for this long. */
+  idleAfter: duration.default('1h'),
+  /** CPU use (percent of the task's CPU) below which the task counts as idle. */
+  cpuThreshold: z.number().min(0).max(100).default(5),
+});
+
+export const accessRule = z.strictObject({
+  /** User slugs (the namespaces of their instances). */
+  users: z.array(z.string().min(1).max(253)).default([]),
+  groups: z.array(z.string().min(1).max(253)).default([]),
+});
+
+export const toolDefinitionSpec = z
+  .strictObject({
+    displayName: z.string().min(1).max(100),
+    description: z.string().max(4096).default(''),
+    image: imageRef,
+    port: portNumber,
+    /** Replaces the image's ENTRYPOINT when given. */
+    command: z.array(z.string()).optional(),
+    /** Replaces the image's CMD when given. */
+    args: z.array(z.string()).optional(),
+    env: envList.default([]),
+    sizes: z
+      .record(sizeName, fargateSize)
+      .refine((s) => Object.keys(s).length > 0, { message: 'must name at least one size' }),
+    defaultSize: sizeName,
+    readiness: readinessProbe.prefault({}),
+    /** How long a launch may take from RunTask to ready before it is marked Failed. */
+    spawnTimeout: duration.default('10m'),
+    idle: idlePolicy.prefault({}),
+    /** Stop an instance this long after it started, idle or not. Absent: no limit. */
+    maxLifetime: duration.optional(),
+    /** perUser: one instance per user, in that user's namespace. shared: one instance for everyone. */
+    sharing: z.enum(['perUser', 'shared']).default('perUser'),
+    /** Who may launch or open the tool. Absent: every signed-in user. */
+    access: accessRule.optional(),
+    /** Extra containers in the same task (metrics, s3sync, ...); ECS allows 10 containers in all. */
+    sidecars: z
+      .array(sidecar)
+      .max(9)
+      .default([])
+      .superRefine((list, ctx) => uniqueBy(list, (s) => s.name, 'name', ctx)),
+    /** Fargate task ephemeral storage: 21 to 200 GiB. */
+    ephemeralStorageGiB: z.number().int().min(21).max(200).default(21),
+    capacity: z.enum(['FARGATE', 'FARGATE_SPOT']).default('FARGATE'),
+  })
+  .superRefine((spec, ctx) => {
+    if (!Object.hasOwn(spec.sizes, spec.defaultSize)) {
+      const names = Object.keys(spec.sizes);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultSize'],
+        message: `"${spec.defaultSize}" is not one of spec.sizes (${names.length ? names.join(', ') : 'none'})`,
+      });
+    }
+  });
+
+export const toolDefinitionStatus = z.strictObject({
+  observedGeneration: z.number().int().optional(),
+  conditions: z.array(condition).default([]),
+  /** The ECS task definition registered for the current generation. */
+  taskDefinitionArn: z.string().optional(),
+});
+
+export const toolDefinitionSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('ToolDefinition'),
+  metadata: objectMeta.extend({ name: toolName }),
+  spec: toolDefinitionSpec,
+  status: toolDefinitionStatus.optional(),
+});
+
+export type ToolDefinition = z.infer<typeof toolDefinitionSchema>;
+export type ToolDefinitionInput = z.input<typeof toolDefinitionSchema>;
+export type ToolDefinitionSpec = z.infer<typeof toolDefinitionSpec>;
+export type ToolDefinitionSpecInput = z.input<typeof toolDefinitionSpec>;
+export type ToolDefinitionStatus = z.infer<typeof toolDefinitionStatus>;
+
+export const toolDefinitionKind: KindInfo = {
+  kind: 'ToolDefinition',
+  plural: 'tooldefinitions',
+  singular: 'tooldefinition',
+  shortNames: ['td'],
+  namespaced: false,
+  statusSubresource: true,
+  schema: toolDefinitionSchema,
+  printerColumns: [
+    { name: 'DISPLAY NAME', type: 'string', jsonPath: '.spec.displayName' },
+    { name: 'IMAGE', type: 'string', jsonPath: '.spec.image' },
+    { name: 'SHARING', type: 'string', jsonPath: '.spec.sharing' },
+    { name: 'DEFAULT SIZE', type: 'string', jsonPath: '.spec.defaultSize' },
+    { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'PORT', type: 'integer', jsonPath: '.spec.port', priority: 1 },
+    { name: 'CAPACITY', type: 'string', jsonPath: '.spec.capacity', priority: 1 },
+  ],
+};
+
+function uniqueBy<T>(
+  list: T[],
+  key: (item: T) => string,
+  field: string,
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Set<string>();
+  list.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k))
+      ctx.addIssue({ code: 'custom', path: [i, field], message: `duplicate ${field} "${k}"` });
+    seen.add(k);
+  });
+}
