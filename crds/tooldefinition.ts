@@ -75,7 +75,12 @@ export type Sidecar = z.infer<typeof sidecar>;
 
 export const readinessProbe = z.strictObject({
   /** HTTP GET on the tool's port; any 2xx or 3xx answer means ready. */
-  path: z.string().startsWith('/', 'must start with "/"').max(2048).default('/'),
+  path: z
+    .string()
+    .regex(/^\//, 'must start with "/"')
+    .max(2048)
+    .default('/')
+    .describe('HTTP GET path probed on the tool port; a 2xx or 3xx answer means ready'),
   timeoutSeconds: z.number().int().min(1).max(300).default(5),
   periodSeconds: z.number().int().min(1).max(300).default(1),
 });
@@ -95,10 +100,10 @@ export const accessRule = z.strictObject({
 
 export const toolDefinitionSpec = z
   .strictObject({
-    displayName: z.string().min(1).max(100),
+    displayName: z.string().min(1).max(100).describe('Name shown in the web UI and CLI'),
     description: z.string().max(4096).default(''),
-    image: imageRef,
-    port: portNumber,
+    image: imageRef.describe('Container image of the tool'),
+    port: portNumber.describe('Port the tool listens on inside the task'),
     /** Replaces the image's ENTRYPOINT when given. */
     command: z.array(z.string()).optional(),
     /** Replaces the image's CMD when given. */
@@ -106,18 +111,26 @@ export const toolDefinitionSpec = z
     env: envList.default([]),
     sizes: z
       .record(sizeName, fargateSize)
-      .refine((s) => Object.keys(s).length > 0, { message: 'must name at least one size' }),
-    defaultSize: sizeName,
+      .refine((s) => Object.keys(s).length > 0, { message: 'must name at least one size' })
+      .describe('Named sizes a user may pick: cpu in Fargate CPU units, memory in MiB'),
+    defaultSize: sizeName.describe('Key of spec.sizes used when an instance names no size'),
     readiness: readinessProbe.prefault({}),
     /** How long a launch may take from RunTask to ready before it is marked Failed. */
-    spawnTimeout: duration.default('10m'),
+    spawnTimeout: duration
+      .default('10m')
+      .describe('Longest time from launch to ready before the instance fails'),
     idle: idlePolicy.prefault({}),
     /** Stop an instance this long after it started, idle or not. Absent: no limit. */
-    maxLifetime: duration.optional(),
+    maxLifetime: duration
+      .optional()
+      .describe('Stop an instance this long after it started; absent: no limit'),
     /** perUser: one instance per user, in that user's namespace. shared: one instance for everyone. */
-    sharing: z.enum(['perUser', 'shared']).default('perUser'),
+    sharing: z
+      .enum(['perUser', 'shared'])
+      .default('perUser')
+      .describe('perUser: one instance per user; shared: one instance for everyone'),
     /** Who may launch or open the tool. Absent: every signed-in user. */
-    access: accessRule.optional(),
+    access: accessRule.optional().describe('Who may use the tool; absent: every signed-in user'),
     /** Extra containers in the same task (metrics, s3sync, ...); ECS allows 10 containers in all. */
     sidecars: z
       .array(sidecar)
@@ -125,8 +138,17 @@ export const toolDefinitionSpec = z
       .default([])
       .superRefine((list, ctx) => uniqueBy(list, (s) => s.name, 'name', ctx)),
     /** Fargate task ephemeral storage: 21 to 200 GiB. */
-    ephemeralStorageGiB: z.number().int().min(21).max(200).default(21),
-    capacity: z.enum(['FARGATE', 'FARGATE_SPOT']).default('FARGATE'),
+    ephemeralStorageGiB: z
+      .number()
+      .int()
+      .min(21)
+      .max(200)
+      .default(21)
+      .describe('Fargate ephemeral storage in GiB (21-200)'),
+    capacity: z
+      .enum(['FARGATE', 'FARGATE_SPOT'])
+      .default('FARGATE')
+      .describe('Fargate capacity provider; FARGATE_SPOT is cheaper but may be interrupted'),
   })
   .superRefine((spec, ctx) => {
     if (!Object.hasOwn(spec.sizes, spec.defaultSize)) {
