@@ -1,0 +1,36 @@
+// `berth doctor`: reads the ECS driver's configuration from the environment,
+// runs the preflight and prints each check with what to do about failures.
+// Exit status 1 when anything is wrong, so scripts can gate on it.
+import { createEcsDriver, EcsConfigError, type EcsDriverConfig, loadEcsConfig } from '../controllers/index.ts';
+import { Registry } from 'prom-client';
+
+export async function runDoctor(env: Record<string, string | undefined> = process.env): Promise<void> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  let config: EcsDriverConfig;
+  try {
+    config = loadEcsConfig(env);
+  } catch (err) {
+    if (!(err instanceof EcsConfigError)) throw err;
+    out('✗ configuration');
+    for (const issue of err.issues) out(`    ${issue}`);
+    out('    fix: correct these environment variables (see controllers/README.md) and run berth doctor again');
+    process.exitCode = 1;
+    return;
+  }
+  const target = config.endpoint ? `ecs-local at ${config.endpoint}` : `AWS ${config.region}`;
+  out(`berth doctor: checking ${target}, cluster "${config.cluster}"`);
+  // Its own registry: the doctor's calls are not the daemon's metrics.
+  const driver = createEcsDriver({ config, registry: new Registry() });
+  try {
+    const findings = await driver.preflight();
+    for (const f of findings) {
+      out(`${f.ok ? '✓' : '✗'} ${f.check}: ${f.message}`);
+      if (!f.ok && f.fix) out(`    fix: ${f.fix}`);
+    }
+    const failed = findings.filter((f) => !f.ok).length;
+    out(failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
+    if (failed > 0) process.exitCode = 1;
+  } finally {
+    driver.close();
+  }
+}

@@ -1,0 +1,19 @@
+// The ECS driver's public surface; the rest of controllers/ imports only this file.
+export type { AssignPublicIp, CapacityProvider, EcsDriverConfig } from './config.ts';
+export { EcsConfigError, installationStartedBy, loadEcsConfig } from './config.ts';
+export type { DescribeResult } from './describe-coalescer.ts';
+export { DESCRIBE_TASKS_MAX, DescribeCoalescer, taskIdOf } from './describe-coalescer.ts';
+export type {
+  EcsDriverOptions,
+  ListTasksRequest,
+  RegisterResult,
+  RunTaskRequest,
+  RunTaskResult,
+} from './driver.ts';
+export { createEcsDriver, EcsDriver, INSTALLATION_TAG } from './driver.ts';
+export type { BucketName, BucketSpec, EcsBuckets } from './ecs-buckets.ts';
+export { createEcsBuckets, ECS_BUCKETS } from './ecs-buckets.ts';
+export type { PreflightFinding } from './preflight.ts';
+export { CONTENT_HASH_TAG, taskDefinitionHash } from './task-definition-hash.ts';
+export type { TokenBucketOptions } from './token-bucket.ts';
+export { TokenBucket } from './token-bucket.ts';
