@@ -1,7 +1,7 @@
 // berth diff -f FILE: what apply would change, as a unified diff of the live
-// object against the live object with the manifest merged onto it (server-owned
-// fields and status left out, defaults filled in by the kind's schema).
-// Exit 0: no differences; 1: differences; 2: an error.
+// object against the server's dry-run apply of the manifest (kubectl diff's
+// approach), with server-owned metadata, the last-applied annotation and status
+// left out. Exit 0: no differences; 1: differences; 2: an error.
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
@@ -12,7 +12,7 @@ import { CliError } from '../errors.ts';
 import { describeSource, readManifests } from '../manifests.ts';
 import { mergePatch } from '../mergepatch.ts';
 import { action, errorMessage } from '../run.ts';
-import { resolveManifest } from './apply.ts';
+import { FIELD_MANAGER, type Resolved, resolveManifest } from './apply.ts';
 
 const SERVER_METADATA = [
   'uid',
@@ -48,6 +48,42 @@ function toText(obj: Record<string, unknown> | undefined): string {
   return obj === undefined ? '' : stringify(obj, { sortMapEntries: true, lineWidth: 0 });
 }
 
+async function getOrUndefined(ctx: Context, path: string): Promise<BerthObject | undefined> {
+  try {
+    return await ctx.client.get<BerthObject>(path);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * What the object would be after apply: the server's answer to a dry-run apply
+ * (its own merge, defaults and validation), or, from a server without dry-run,
+ * the manifest merged onto the live object here.
+ */
+async function predictApply(
+  ctx: Context,
+  r: Resolved,
+  live: BerthObject | undefined,
+): Promise<unknown> {
+  try {
+    const res = await ctx.client.send<BerthObject>(
+      'PATCH',
+      resourcePath(r.info, r.namespace, r.name),
+      {
+        query: { fieldManager: FIELD_MANAGER, dryRun: 'All' },
+        body: r.object,
+        contentType: 'application/apply-patch+yaml',
+      },
+    );
+    return res.body;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 400 && /dryRun/.test(err.message))) throw err;
+    return live ? mergePatch(live, r.object) : r.object;
+  }
+}
+
 export function registerDiff(program: Command): void {
   program
     .command('diff')
@@ -63,19 +99,16 @@ export function registerDiff(program: Command): void {
         for (const m of manifests) {
           let r: Awaited<ReturnType<typeof resolveManifest>>;
           let live: BerthObject | undefined;
+          let merged: unknown;
           try {
             r = await resolveManifest(ctx, m, opts.namespace);
-            live = await ctx.client
-              .get<BerthObject>(resourcePath(r.info, r.namespace, r.name))
-              .catch((err: unknown) => {
-                if (err instanceof ApiError && err.code === 404) return undefined;
-                throw err;
-              });
+            live = await getOrUndefined(ctx, resourcePath(r.info, r.namespace, r.name));
+            merged = await predictApply(ctx, r, live);
           } catch (err) {
             throw new CliError(`${describeSource(m)}: ${errorMessage(err)}`, 2);
           }
           const before = toText(comparable(r.info, live));
-          const after = toText(comparable(r.info, live ? mergePatch(live, r.object) : r.object));
+          const after = toText(comparable(r.info, merged));
           if (before === after) continue;
           different = true;
           const id = `${r.info.kind}${r.namespace ? `.${r.namespace}` : ''}.${r.name}`;
