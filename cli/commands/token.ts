@@ -13,8 +13,9 @@ export function registerToken(program: Command): void {
     .requiredOption('--user <name>', 'the user the token authenticates')
     .option('--admin', 'the user is an administrator')
     .option('--description <text>', 'what the token is for')
+    .option('--expires-in <duration>', 'e.g. 12h or 30d (default: never expires)')
     .action(
-      action(async (opts: { user: string; admin?: boolean; description?: string }) => {
+      action(async (opts: { user: string; admin?: boolean; description?: string; expiresIn?: string }) => {
         const ctx = await Context.load();
         const { body } = await ctx.client.send<{ id: string; token: string; user: string }>(
           'POST',
@@ -24,6 +25,7 @@ export function registerToken(program: Command): void {
               user: opts.user,
               ...(opts.admin ? { admin: true } : {}),
               ...(opts.description ? { description: opts.description } : {}),
+            ...(opts.expiresIn ? { expiresIn: opts.expiresIn } : {}),
             },
           },
         );
