@@ -1,5 +1,21 @@
 // store/: PostgreSQL. Other folders import only from here.
-export { createPool, redactUrl, withTransaction, type Pool, type PoolClient } from './db.ts';
-export { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.ts';
+
+export { cleanManifest, LAST_APPLIED_ANNOTATION } from './apply.ts';
+export { decodeContinue, encodeContinue } from './continue-token.ts';
+export { createPool, type Pool, type PoolClient, redactUrl, withTransaction } from './db.ts';
+export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
+export { EVENT_KIND, type EventInput, eventName, recordEvent } from './events.ts';
+export {
+  Identity,
+  type Principal,
+  type TokenInfo,
+  type TokenInput,
+  type User,
+  type UserInput,
+} from './identity.ts';
+export { applyMergePatch, canonicalJson, deepEqual, isPlainObject } from './merge-patch.ts';
 export { migrate } from './migrate.ts';
+export { ResourceStore, type ResourceStoreOptions } from './resources.ts';
+export { matchesSelector, parseSelector, type Requirement } from './selectors.ts';
 export type * from './types.ts';
+export { NOTIFY_CHANNEL, Watch } from './watch.ts';

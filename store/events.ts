@@ -1,0 +1,90 @@
+// Events with Kubernetes-style aggregation: one Event per (involved object, type,
+// reason, message, source); repeats bump `count` and `lastTimestamp` instead of
+// writing a new object, so a crash loop writes one Event, not thousands.
+import { createHash } from 'node:crypto';
+import { API_VERSION, type BerthObject, isApiError } from '../crds/index.ts';
+import { nowTimestamp } from './object-rules.ts';
+import type { ResourceStore } from './resources.ts';
+
+export const EVENT_KIND = 'Event';
+const MAX_MESSAGE = 1024;
+
+export interface EventInput {
+  involvedObject: {
+    kind: string;
+    name: string;
+    namespace?: string;
+    uid?: string;
+    apiVersion?: string;
+  };
+  type: 'Normal' | 'Warning';
+  /** CamelCase, e.g. `TaskStopped`. */
+  reason: string;
+  message: string;
+  source?: { component: string };
+  now?: Date;
+}
+
+/** `<object-name>.<10 hex of the aggregation key>`, a valid object name. */
+export function eventName(input: EventInput): string {
+  const o = input.involvedObject;
+  const key = JSON.stringify([
+    o.uid ?? `${o.kind}/${o.namespace ?? ''}/${o.name}`,
+    input.type,
+    input.reason,
+    truncate(input.message),
+    input.source?.component ?? '',
+  ]);
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
+  const base = o.name.slice(0, 253 - 11).replace(/[-.]+$/, '');
+  return `${base}.${hash}`;
+}
+
+function truncate(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
+}
+
+/**
+ * Records an Event in the involved object's namespace ("default" for cluster-scoped
+ * objects). Safe under concurrency: increments happen on the locked row, and a
+ * create race turns into an increment.
+ */
+export async function recordEvent(store: ResourceStore, input: EventInput): Promise<BerthObject> {
+  store.kindInfo(EVENT_KIND); // 404 when the Event kind is not served, before any retry loop
+  const namespace = input.involvedObject.namespace || 'default';
+  const name = eventName(input);
+  const ts = nowTimestamp(input.now);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await store.updateWith(EVENT_KIND, namespace, name, (cur) => ({
+        ...cur,
+        count: (typeof cur.count === 'number' ? cur.count : 1) + 1,
+        lastTimestamp: ts,
+      }));
+    } catch (err) {
+      if (!isApiError(err, 'NotFound') || attempt >= 5) throw err;
+    }
+    const o = input.involvedObject;
+    const involvedObject: Record<string, string> = { kind: o.kind, name: o.name };
+    if (o.namespace) involvedObject.namespace = o.namespace;
+    if (o.uid) involvedObject.uid = o.uid;
+    if (o.apiVersion) involvedObject.apiVersion = o.apiVersion;
+    try {
+      return await store.create(EVENT_KIND, {
+        apiVersion: API_VERSION,
+        kind: EVENT_KIND,
+        metadata: { name, namespace },
+        involvedObject,
+        type: input.type,
+        reason: input.reason,
+        message: truncate(input.message),
+        count: 1,
+        firstTimestamp: ts,
+        lastTimestamp: ts,
+        ...(input.source ? { source: { component: input.source.component } } : {}),
+      });
+    } catch (err) {
+      if (!isApiError(err, 'AlreadyExists') || attempt >= 5) throw err;
+    }
+  }
+}
