@@ -5,7 +5,9 @@ import type { Command } from 'commander';
 export function registerDaemons(program: Command): void {
   program
     .command('up')
-    .description('run berth locally: embedded PostgreSQL and the API (controllers and proxy join as they land)')
+    .description(
+      'run berth locally: embedded PostgreSQL and the API (controllers and proxy join as they land)',
+    )
     .action(async () => {
       const { runUp } = await import('./up.ts');
       await runUp();

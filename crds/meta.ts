@@ -16,20 +16,30 @@ export const objectName = z
   .string()
   .min(1, 'must not be empty')
   .max(253, 'must be at most 253 characters')
-  .regex(DNS1123_SUBDOMAIN, 'must be lowercase letters, digits, "-" and ".", starting and ending with a letter or digit');
+  .regex(
+    DNS1123_SUBDOMAIN,
+    'must be lowercase letters, digits, "-" and ".", starting and ending with a letter or digit',
+  );
 
 /** Namespaces (user slugs): DNS-1123 label, at most 63 characters. */
 export const namespaceName = z
   .string()
   .min(1, 'must not be empty')
   .max(63, 'must be at most 63 characters')
-  .regex(DNS1123_LABEL, 'must be lowercase letters, digits and "-", starting and ending with a letter or digit');
+  .regex(
+    DNS1123_LABEL,
+    'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+  );
 
 export function isValidLabelKey(key: string): boolean {
   const slash = key.lastIndexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) return false;
+  if (
+    prefix !== undefined &&
+    (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))
+  )
+    return false;
   return name.length > 0 && name.length <= 63 && LABEL_NAME.test(name);
 }
 
@@ -38,16 +48,20 @@ export function isValidLabelValue(value: string): boolean {
 }
 
 export const labelKey = z.string().refine(isValidLabelKey, {
-  message: 'must be a qualified name: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
+  message:
+    'must be a qualified name: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
 });
 export const labelValue = z.string().refine(isValidLabelValue, {
-  message: 'must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+  message:
+    'must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
 });
 
 export const labels = z.record(labelKey, labelValue);
 export const annotations = z
   .record(labelKey, z.string())
-  .refine((a) => JSON.stringify(a).length <= 256 * 1024, { message: 'annotations must total at most 256 KiB' });
+  .refine((a) => JSON.stringify(a).length <= 256 * 1024, {
+    message: 'annotations must total at most 256 KiB',
+  });
 
 export const ownerReference = z.strictObject({
   apiVersion: z.string(),
@@ -90,7 +104,10 @@ export const condition = z.strictObject({
     .string()
     .regex(/^[A-Z][A-Za-z0-9]*$/, 'must be CamelCase')
     .optional(),
-  message: z.string().max(32 * 1024).optional(),
+  message: z
+    .string()
+    .max(32 * 1024)
+    .optional(),
   lastTransitionTime: timestamp.optional(),
   observedGeneration: z.number().int().optional(),
 });
@@ -107,20 +124,29 @@ export interface BerthObject {
 }
 
 /** Sets or replaces one condition, keeping lastTransitionTime when the status did not change. */
-export function setCondition(conditions: Condition[] | undefined, next: Condition, now = new Date()): Condition[] {
+export function setCondition(
+  conditions: Condition[] | undefined,
+  next: Condition,
+  now = new Date(),
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === next.type);
   const prev = i >= 0 ? list[i] : undefined;
   const merged: Condition = {
     ...next,
     lastTransitionTime:
-      prev && prev.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : now.toISOString(),
+      prev && prev.status === next.status && prev.lastTransitionTime
+        ? prev.lastTransitionTime
+        : now.toISOString(),
   };
   if (i >= 0) list[i] = merged;
   else list.push(merged);
   return list;
 }
 
-export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+export function getCondition(
+  conditions: Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }

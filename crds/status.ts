@@ -111,22 +111,35 @@ export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 function causeReason(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return 'FieldValueRequired';
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message))
+    return 'FieldValueRequired';
   if (issue.code === 'unrecognized_keys') return 'FieldValueNotSupported';
   if (issue.code === 'invalid_value') return 'FieldValueNotSupported';
   return 'FieldValueInvalid';
 }
 
 /** 422 Invalid with one cause per zod issue (unknown keys get one cause each). */
-export function invalidFromZod(kind: string, name: string | undefined, error: z.ZodError): ApiError {
+export function invalidFromZod(
+  kind: string,
+  name: string | undefined,
+  error: z.ZodError,
+): ApiError {
   const causes: StatusCause[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        causes.push({ field: fieldPath([...issue.path, key]), message: 'unknown field', reason: 'FieldValueNotSupported' });
+        causes.push({
+          field: fieldPath([...issue.path, key]),
+          message: 'unknown field',
+          reason: 'FieldValueNotSupported',
+        });
       }
     } else {
-      causes.push({ field: fieldPath(issue.path), message: issue.message, reason: causeReason(issue) });
+      causes.push({
+        field: fieldPath(issue.path),
+        message: issue.message,
+        reason: causeReason(issue),
+      });
     }
   }
   const summary = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ');

@@ -14,7 +14,9 @@ export interface AppliedMigration {
 
 /** Applies every `NNN_name.sql` in store/migrations/ not yet recorded, in order, each in its own transaction. */
 export async function migrate(pool: pg.Pool): Promise<AppliedMigration[]> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  const files = (await readdir(MIGRATIONS_DIR))
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
@@ -22,7 +24,9 @@ export async function migrate(pool: pg.Pool): Promise<AppliedMigration[]> {
       'create table if not exists schema_migrations (version text primary key, applied_at timestamptz not null default now())',
     );
     const done = new Set(
-      (await client.query<{ version: string }>('select version from schema_migrations')).rows.map((r) => r.version),
+      (await client.query<{ version: string }>('select version from schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
     );
     const result: AppliedMigration[] = [];
     for (const file of files) {
@@ -45,7 +49,9 @@ export async function migrate(pool: pg.Pool): Promise<AppliedMigration[]> {
     }
     return result;
   } finally {
-    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => {});
+    await client
+      .query('select pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()])
+      .catch(() => {});
     client.release();
   }
 }

@@ -2,11 +2,19 @@
 // DATABASE_URL is set), hands its address to the test files, which each create
 // their own fresh database from it, and stops it afterwards.
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../store/index.ts';
 
 const root = join(import.meta.dirname, '..');
-const files = process.argv.slice(2);
+// Arguments are test files, globs or folders (a folder means every test file below it).
+const files = process.argv.slice(2).map((arg) => {
+  try {
+    return statSync(arg).isDirectory() ? `${arg.replace(/\/+$/, '')}/**/*.test.ts` : arg;
+  } catch {
+    return arg;
+  }
+});
 let stop = async () => {};
 let adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) {
@@ -30,6 +38,8 @@ const child = spawn(process.execPath, args, {
   stdio: 'inherit',
   env: { ...process.env, BERTH_TEST_ADMIN_DATABASE_URL: adminUrl },
 });
-const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+const code: number = await new Promise((resolve) =>
+  child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))),
+);
 await stop();
 process.exit(code);

@@ -12,7 +12,8 @@ export interface TestDatabase {
 
 function adminUrl(): string {
   const url = process.env.BERTH_TEST_ADMIN_DATABASE_URL ?? process.env.DATABASE_URL;
-  if (!url) throw new Error('no test database: run the suite with `make test` (or set DATABASE_URL)');
+  if (!url)
+    throw new Error('no test database: run the suite with `make test` (or set DATABASE_URL)');
   return url;
 }
 
