@@ -1,0 +1,16 @@
+// `berth ecs-local`: runs ecs-local standalone, configured by ECS_LOCAL_* variables
+// (see ecs-local/README.md), until SIGINT/SIGTERM; then stops every container process.
+import { pino } from 'pino';
+import { optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
+
+export async function runEcsLocal(): Promise<void> {
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const ecsLocal = await startEcsLocal({ ...optionsFromEnv(process.env), logger });
+  console.log(`ecs-local listening on ${ecsLocal.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await ecsLocal.close();
+}

@@ -1,0 +1,90 @@
+// ecs-local's own endpoint (not part of any AWS API): faults, Spot interruption,
+// container output and a process list for hygiene checks.
+import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { taskIdFrom } from './arns.ts';
+import { type FaultState, faultsPatchSchema } from './faults.ts';
+import type { TaskEngine } from './tasks.ts';
+
+export const ADMIN_PREFIX = '/_ecs-local';
+
+const spotSchema = z.strictObject({ noticeSeconds: z.number().min(0).max(600).optional() });
+
+function json(res: ServerResponse, status: number, body: unknown): true {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+  return true;
+}
+
+function parseBody<S extends z.ZodType>(
+  schema: S,
+  text: string,
+): { ok: true; value: z.infer<S> } | { ok: false; message: string } {
+  let raw: unknown;
+  try {
+    raw = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    return { ok: false, message: 'body: expected JSON' };
+  }
+  const r = schema.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  const i = r.error.issues[0]!;
+  return { ok: false, message: `${i.path.join('.') || 'body'}: ${i.message}` };
+}
+
+export function handleAdmin(
+  method: string,
+  path: string,
+  body: string,
+  res: ServerResponse,
+  engine: TaskEngine,
+  faults: FaultState,
+): true {
+  const sub = path.slice(ADMIN_PREFIX.length);
+  if (sub === '/health' && method === 'GET') return json(res, 200, { ok: true });
+  if (sub === '/faults') {
+    if (method === 'GET') return json(res, 200, faults.current);
+    if (method === 'DELETE') return json(res, 200, faults.reset());
+    if (method === 'POST') {
+      const parsed = parseBody(faultsPatchSchema, body);
+      if (!parsed.ok) return json(res, 400, { error: parsed.message });
+      try {
+        return json(res, 200, faults.patch(parsed.value));
+      } catch (err) {
+        return json(res, 400, { error: (err as Error).message });
+      }
+    }
+  }
+  if (sub === '/processes' && method === 'GET') {
+    return json(res, 200, {
+      processes: engine.processes().map((p) => ({ pid: p.pid, running: p.running })),
+    });
+  }
+  const spot = /^\/tasks\/([^/]+)\/spot-interruption$/.exec(sub);
+  if (spot && method === 'POST') {
+    const task = engine.get(taskIdFrom(decodeURIComponent(spot[1]!)));
+    if (!task) return json(res, 404, { error: 'task not found' });
+    const parsed = parseBody(spotSchema, body);
+    if (!parsed.ok) return json(res, 400, { error: parsed.message });
+    engine.interruptSpot(task, (parsed.value.noticeSeconds ?? 120) * 1000);
+    return json(res, 202, { taskArn: task.arn });
+  }
+  const logs = /^\/tasks\/([^/]+)\/containers\/([^/]+)\/logs$/.exec(sub);
+  if (logs && method === 'GET') {
+    const task = engine.get(taskIdFrom(decodeURIComponent(logs[1]!)));
+    const container = task?.containers.find((c) => c.name === decodeURIComponent(logs[2]!));
+    if (!task || !container) return json(res, 404, { error: 'task or container not found' });
+    const text = container.process?.output.text() ?? '';
+    res.writeHead(200, {
+      'content-type': 'text/plain; charset=utf-8',
+      'x-ecs-local-dropped-bytes': String(container.process?.output.dropped ?? 0),
+    });
+    res.end(text);
+    return true;
+  }
+  return json(res, 404, { error: `no such admin endpoint: ${method} ${path}` });
+}

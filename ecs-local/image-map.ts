@@ -1,0 +1,95 @@
+// The image map: which local command stands in for a container image. An image
+// missing from the map fails the task as an image that cannot be pulled would.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+export const imageEntrySchema = z.strictObject({
+  /** The executable (the image's ENTRYPOINT). `${node}` is this Node binary, `${dir}` the map file's folder. */
+  command: z.string().min(1),
+  /** Default arguments (the image's CMD); a container definition's `command` replaces them. */
+  args: z.array(z.string()).default([]),
+  /** The image's own environment (ENV lines). */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Working directory; relative to the map file's folder. */
+  cwd: z.string().optional(),
+});
+
+export const imageMapSchema = z.record(z.string(), imageEntrySchema);
+const imageMapFileSchema = z.strictObject({ images: imageMapSchema.nullish() });
+
+export type ImageEntry = z.infer<typeof imageEntrySchema>;
+export type ImageMap = z.infer<typeof imageMapSchema>;
+
+export interface ResolvedImage {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string | undefined;
+}
+
+// The placeholders are literal text in the YAML, not template strings.
+const NODE_TOKEN = '$' + '{node}';
+const DIR_TOKEN = '$' + '{dir}';
+
+function expand(value: string, dir: string): string {
+  return value.replaceAll(NODE_TOKEN, process.execPath).replaceAll(DIR_TOKEN, dir);
+}
+
+function resolveEntry(entry: ImageEntry, dir: string): ResolvedImage {
+  return {
+    command: expand(entry.command, dir),
+    args: entry.args.map((a) => expand(a, dir)),
+    env: Object.fromEntries(Object.entries(entry.env).map(([k, v]) => [k, expand(v, dir)])),
+    cwd: entry.cwd === undefined ? undefined : resolve(dir, expand(entry.cwd, dir)),
+  };
+}
+
+/** Reads and validates an image map file; errors name the file and the field. */
+export function loadImageMapFile(path: string): Map<string, ResolvedImage> {
+  const dir = dirname(resolve(path));
+  const parsed = imageMapFileSchema.safeParse(parse(readFileSync(path, 'utf8')) ?? {});
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`ecs-local: invalid image map ${path}: ${detail}`);
+  }
+  const out = new Map<string, ResolvedImage>();
+  for (const [image, entry] of Object.entries(parsed.data.images ?? {})) {
+    out.set(image, resolveEntry(entry, dir));
+  }
+  return out;
+}
+
+export class ImageResolver {
+  private readonly entries: Map<string, ResolvedImage>;
+  constructor(filePath: string | undefined, inline: ImageMap, baseDir = process.cwd()) {
+    this.entries = filePath ? loadImageMapFile(filePath) : new Map();
+    for (const [image, entry] of Object.entries(inline)) {
+      this.entries.set(image, resolveEntry(entry, baseDir));
+    }
+  }
+
+  /** Looks an image up as given, then with Docker's implicit `:latest` tag. */
+  resolve(image: string): ResolvedImage | undefined {
+    const hit = this.entries.get(image);
+    if (hit) return hit;
+    const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+    if (!lastSegment.includes(':') && !image.includes('@'))
+      return this.entries.get(`${image}:latest`);
+    if (image.endsWith(':latest')) return this.entries.get(image.slice(0, -':latest'.length));
+    return undefined;
+  }
+}
+
+/** The reference Docker would report failing to resolve, for CannotPullContainerError. */
+export function canonicalReference(image: string): string {
+  let ref = image;
+  const lastSegment = ref.slice(ref.lastIndexOf('/') + 1);
+  if (!lastSegment.includes(':') && !ref.includes('@')) ref = `${ref}:latest`;
+  const first = ref.split('/')[0]!;
+  const hasRegistry =
+    ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (!hasRegistry) ref = ref.includes('/') ? `docker.io/${ref}` : `docker.io/library/${ref}`;
+  return ref;
+}

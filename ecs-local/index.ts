@@ -1,0 +1,91 @@
+// ecs-local's public surface: start an ECS-compatible endpoint that runs task
+// containers as local processes. It imports nothing of berth's.
+import type { AddressInfo } from 'node:net';
+import { type Logger, pino } from 'pino';
+import { AddressPool } from './addresses.ts';
+import { Arns } from './arns.ts';
+import { Clusters } from './clusters.ts';
+import { type EcsLocalConfig, type EcsLocalOptions, parseConfig } from './config.ts';
+import type { EcsContext } from './context.ts';
+import { FaultState } from './faults.ts';
+import { ImageResolver } from './image-map.ts';
+import { MetadataEndpoint } from './metadata-endpoint.ts';
+import { createEcsServer } from './server.ts';
+import { TaskDefinitions } from './task-definitions.ts';
+import { TaskEngine } from './tasks.ts';
+import { Throttle } from './throttle.ts';
+
+export type { EcsLocalConfig, EcsLocalOptions } from './config.ts';
+export { optionsFromEnv, parseConfig } from './config.ts';
+export type { Faults } from './faults.ts';
+
+export interface EcsLocal {
+  /** e.g. http://127.0.0.1:4566 — the SDK `endpoint` for both ECS and EC2. */
+  url: string;
+  port: number;
+  config: EcsLocalConfig;
+  /** Turns throttling on or off at run time. */
+  setThrottling(enabled: boolean): void;
+  /** Pids of every container process started so far, with whether each still runs. */
+  processes(): { pid: number; running: boolean }[];
+  /** Stops every container process (SIGTERM, then SIGKILL after `graceMs`), then the server. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions extends EcsLocalOptions {
+  logger?: Logger;
+}
+
+export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLocal> {
+  const { logger: givenLogger, ...rest } = options;
+  const config = parseConfig(rest);
+  const logger = givenLogger ?? pino({ level: 'silent' });
+  const arns = new Arns(config.region, config.accountId);
+  const faults = new FaultState(config.faults);
+  let baseUrl = '';
+  const engine = new TaskEngine({
+    config,
+    arns,
+    addresses: new AddressPool(config.addressOctet),
+    images: new ImageResolver(config.imageMapPath, config.imageMap),
+    faults,
+    metadataBaseUrl: () => baseUrl,
+  });
+  const ctx: EcsContext = {
+    config,
+    arns,
+    clusters: new Clusters(arns, config.clusters),
+    taskDefinitions: new TaskDefinitions(arns),
+    engine,
+    faults,
+    clientTokens: new Map(),
+  };
+  const throttle = new Throttle(config.throttling);
+  const server = createEcsServer({ ctx, throttle, metadata: new MetadataEndpoint(engine), logger });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  baseUrl = `http://${host}:${port}`;
+  logger.info({ url: baseUrl }, 'ecs-local listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    port,
+    config,
+    setThrottling: (enabled) => {
+      throttle.enabled = enabled;
+    },
+    processes: () => engine.processes().map((p) => ({ pid: p.pid, running: p.running })),
+    close: (graceMs = 2000) => {
+      closing ??= (async () => {
+        await engine.close(graceMs);
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
