@@ -1,0 +1,73 @@
+// api/: the HTTP API server. Imports crds/ and store/ only (through their index.ts).
+import { KINDS } from '../crds/index.ts';
+import { Identity, type Pool, ResourceStore } from '../store/index.ts';
+import { type ApiConfig, loadApiConfig } from './config.ts';
+import { buildApiServer } from './server.ts';
+import { storePort } from './store-port.ts';
+
+export { type ApiConfig, apiConfigSchema, ConfigError, loadApiConfig } from './config.ts';
+export { buildApiServer, type ApiServer, type ApiServerOptions } from './server.ts';
+export { storePort, type StorePort } from './store-port.ts';
+
+export interface StartApiOptions {
+  pool: Pool;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  config?: Partial<ApiConfig>;
+  /** A store to serve; by default one is created over `pool` (and closed with the server). */
+  store?: ResourceStore;
+}
+
+export interface RunningApi {
+  /** e.g. `http://127.0.0.1:8080` */
+  url: string;
+  store: ResourceStore;
+  identity: Identity;
+  config: ApiConfig;
+  close(): Promise<void>;
+}
+
+/** Starts the API server (and the store's maintenance) and resolves once it listens. */
+export async function startApi(options: StartApiOptions): Promise<RunningApi> {
+  const config = loadApiConfig({
+    ...options.config,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  const ownStore = !options.store;
+  let server: ReturnType<typeof buildApiServer> | undefined;
+  const store =
+    options.store ??
+    new ResourceStore(options.pool, {
+      kinds: [...KINDS],
+      onBackgroundError: (err, what) => server?.app.log.error({ err, what }, 'store background work failed'),
+    });
+  const identity = new Identity(options.pool);
+  server = buildApiServer({ pool: options.pool, store: storePort(store), identity, config });
+  const stopMaintenance =
+    config.maintenanceIntervalMs > 0 ? store.startMaintenance(config.maintenanceIntervalMs) : () => {};
+  try {
+    await server.app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    stopMaintenance();
+    if (ownStore) await store.close();
+    throw err;
+  }
+  const address = server.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const app = server.app;
+  return {
+    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
+    store,
+    identity,
+    config,
+    async close() {
+      stopMaintenance();
+      // Open watches end when the store closes; then the server can drain.
+      if (ownStore) await store.close();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// The fastify server: body handling, authentication, errors as Status objects,
+// metrics, and the routes. No business logic here; it lives in routes/.
+import fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { ApiError, KINDS, type KindInfo } from '../crds/index.ts';
+import type { Identity, Pool } from '../store/index.ts';
+import { authenticate, WWW_AUTHENTICATE } from './auth.ts';
+import type { ApiConfig } from './config.ts';
+import type { ApiDeps } from './context.ts';
+import { toApiError } from './errors.ts';
+import { type ApiMetrics, createMetrics } from './metrics.ts';
+import { registerDiscoveryRoutes } from './routes/discovery.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerIdentityRoutes } from './routes/identity.ts';
+import { registerResourceRoutes } from './routes/resources.ts';
+import { shown } from './routes/paths.ts';
+import type { StorePort } from './store-port.ts';
+import { WatchLimiter } from './watch-limiter.ts';
+
+export interface ApiServerOptions {
+  pool: Pool;
+  store: StorePort;
+  identity: Identity;
+  config: ApiConfig;
+  kinds?: readonly KindInfo[];
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  metrics: ApiMetrics;
+  watches: WatchLimiter;
+}
+
+const STATUS_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+function routeLabel(req: FastifyRequest): string {
+  return req.routeOptions.url ?? 'unmatched';
+}
+
+export function buildApiServer(opts: ApiServerOptions): ApiServer {
+  const { config } = opts;
+  const app = fastify({
+    logger: {
+      level: config.logLevel,
+      // Tokens and cookies never reach a log line, even if a serializer changes.
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'token'],
+        censor: '[redacted]',
+      },
+    },
+    bodyLimit: config.bodyLimitBytes,
+    // Time to receive a whole request (slow clients); responses (watches) are not limited by it.
+    requestTimeout: config.receiveTimeoutMs,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 2048 },
+    // A malformed request line or header still gets a Status, not a bare 400.
+    clientErrorHandler: (err, socket) => {
+      const code = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const status = new ApiError('BadRequest', 'malformed HTTP request').toStatus();
+      const body = JSON.stringify({ ...status, code });
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+            `Content-Type: ${STATUS_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      } else {
+        socket.destroy();
+      }
+    },
+  });
+  const metrics = createMetrics();
+  const watches = new WatchLimiter(config.maxWatchesPerToken);
+  const deps: ApiDeps = {
+    pool: opts.pool,
+    store: opts.store,
+    identity: opts.identity,
+    config,
+    metrics,
+    watches,
+    kinds: opts.kinds ?? KINDS,
+  };
+
+  // Bodies are read raw (within bodyLimit) and parsed by the route, which knows
+  // whether a media type is right for its verb (415 otherwise).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.decorateRequest('principal', undefined);
+
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.config.public || !req.routeOptions.url) return;
+    req.principal = await authenticate(deps.identity, req.headers.authorization);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = routeLabel(req);
+    const labels = { method: req.method, route };
+    metrics.requests.inc({ ...labels, code: String(reply.statusCode) });
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  // Watches are long-lived responses; end them so that close() does not wait for clients.
+  app.addHook('preClose', async () => watches.abortAll());
+
+  app.setErrorHandler((err, req, reply) => {
+    const apiError = toApiError(err, config);
+    if (apiError.reason === 'InternalError') {
+      req.log.error({ err }, 'unexpected error');
+    } else if (apiError.code >= 500) {
+      req.log.warn({ reason: apiError.reason, message: apiError.message }, 'request failed');
+    }
+    if (apiError.reason === 'Unauthorized') reply.header('WWW-Authenticate', WWW_AUTHENTICATE);
+    const retry = apiError.details?.retryAfterSeconds;
+    if (retry !== undefined) reply.header('Retry-After', String(retry));
+    return reply.code(apiError.code).type(STATUS_CONTENT_TYPE).send(apiError.toStatus());
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const err = new ApiError('NotFound', `the server could not find the requested resource (${req.method} ${shown(path, 200)})`);
+    return reply.code(404).type(STATUS_CONTENT_TYPE).send(err.toStatus());
+  });
+
+  registerHealthRoutes(app, deps);
+  registerDiscoveryRoutes(app, deps);
+  registerIdentityRoutes(app, deps);
+  registerResourceRoutes(app, deps);
+  return { app, metrics, watches };
+}

@@ -1,0 +1,113 @@
+// Shared by the API tests: a fresh database, the API on a free port, tokens for
+// an admin and two users, and small fetch helpers.
+import { type RunningApi, startApi } from '../../api/index.ts';
+import type { ApiConfig } from '../../api/index.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+
+export interface Harness {
+  db: TestDatabase;
+  api: RunningApi;
+  url: string;
+  admin: string;
+  alice: string;
+  bob: string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(config: Partial<ApiConfig> = {}): Promise<Harness> {
+  const db = await freshDatabase();
+  const api = await startApi({ pool: db.pool, port: 0, config: { logLevel: 'silent', ...config } });
+  const admin = (await api.identity.createToken({ user: 'admin', admin: true })).token;
+  await api.identity.upsertUser({ name: 'alice', groups: ['analysts'] });
+  const alice = (await api.identity.createToken({ user: 'alice' })).token;
+  const bob = (await api.identity.createToken({ user: 'bob' })).token;
+  return {
+    db,
+    api,
+    url: api.url,
+    admin,
+    alice,
+    bob,
+    async close() {
+      await api.close();
+      await db.drop();
+    },
+  };
+}
+
+export interface Sent {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+export interface SendOptions {
+  token?: string | undefined;
+  body?: unknown;
+  /** Sent as is (a string or bytes) instead of JSON. */
+  raw?: string | Uint8Array;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/** One request; the body parsed as JSON when it is JSON. */
+export async function send(h: Harness, method: string, path: string, opts: SendOptions = {}): Promise<Sent> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | Uint8Array | undefined;
+  if (opts.raw !== undefined) {
+    body = opts.raw;
+    if (opts.contentType) headers['content-type'] = opts.contentType;
+  } else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] = opts.contentType ?? 'application/json';
+  }
+  const res = await fetch(h.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+export const BASE = '/apis/berth/v1alpha1';
+
+export function toolDefinition(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'berth/v1alpha1',
+    kind: 'ToolDefinition',
+    metadata: { name },
+    spec: {
+      displayName: name,
+      image: 'quay.io/jupyter/minimal-notebook:2025-06-23',
+      port: 8888,
+      sizes: { small: { cpu: 256, memory: 512 } },
+      defaultSize: 'small',
+      ...extra,
+    },
+  };
+}
+
+export function toolInstance(namespace: string, name: string, toolRef = name) {
+  return {
+    apiVersion: 'berth/v1alpha1',
+    kind: 'ToolInstance',
+    metadata: { name, namespace },
+    spec: { toolRef },
+  };
+}
+
+/** Polls until `check` returns a value, or fails after `ms`. */
+export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
