@@ -6,8 +6,11 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 
 export const imageEntrySchema = z.strictObject({
-  /** The executable (the image's ENTRYPOINT). `${node}` is this Node binary, `${dir}` the map file's folder. */
-  command: z.string().min(1),
+  /**
+   * The image's ENTRYPOINT: an executable, or an executable and its fixed leading
+   * arguments. `${node}` is this Node binary, `${dir}` the map file's folder.
+   */
+  command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
   /** Default arguments (the image's CMD); a container definition's `command` replaces them. */
   args: z.array(z.string()).default([]),
   /** The image's own environment (ENV lines). */
@@ -23,7 +26,8 @@ export type ImageEntry = z.infer<typeof imageEntrySchema>;
 export type ImageMap = z.infer<typeof imageMapSchema>;
 
 export interface ResolvedImage {
-  command: string;
+  /** The ENTRYPOINT: executable first. */
+  command: string[];
   args: string[];
   env: Record<string, string>;
   cwd: string | undefined;
@@ -39,7 +43,7 @@ function expand(value: string, dir: string): string {
 
 function resolveEntry(entry: ImageEntry, dir: string): ResolvedImage {
   return {
-    command: expand(entry.command, dir),
+    command: (typeof entry.command === 'string' ? [entry.command] : entry.command).map((a) => expand(a, dir)),
     args: entry.args.map((a) => expand(a, dir)),
     env: Object.fromEntries(Object.entries(entry.env).map(([k, v]) => [k, expand(v, dir)])),
     cwd: entry.cwd === undefined ? undefined : resolve(dir, expand(entry.cwd, dir)),

@@ -553,11 +553,11 @@ function stopRequested(task: TaskRecord): boolean {
  * a containerOverride's command replaces both commands.
  */
 function commandLine(
-  imageCommand: string,
+  imageCommand: string[],
   imageArgs: string[],
   c: ContainerRecord,
 ): { command: string; args: string[] } {
-  const entry = c.def.entryPoint?.length ? c.def.entryPoint : [imageCommand];
+  const entry = c.def.entryPoint?.length ? c.def.entryPoint : imageCommand;
   const cmd = c.override?.command ?? c.def.command ?? (c.def.entryPoint?.length ? [] : imageArgs);
   return { command: entry[0]!, args: [...entry.slice(1), ...cmd] };
 }

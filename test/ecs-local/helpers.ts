@@ -12,7 +12,8 @@ import {
 import { type EcsLocal, type StartOptions, startEcsLocal } from '../../ecs-local/index.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
-const script = (name: string) => ({ command: `$${'{node}'}`, args: [join(fixtures, name)] });
+// The script is part of the ENTRYPOINT, so a definition's `command` only replaces its arguments.
+const script = (name: string) => ({ command: [`$${'{node}'}`, join(fixtures, name)] });
 
 export const TEST_IMAGES = {
   'test/serve:1': script('serve.mjs'),
