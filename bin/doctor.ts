@@ -1,10 +1,18 @@
 // `berth doctor`: reads the ECS driver's configuration from the environment,
 // runs the preflight and prints each check with what to do about failures.
 // Exit status 1 when anything is wrong, so scripts can gate on it.
-import { createEcsDriver, EcsConfigError, type EcsDriverConfig, loadEcsConfig } from '../controllers/index.ts';
-import { Registry } from 'prom-client';
 
-export async function runDoctor(env: Record<string, string | undefined> = process.env): Promise<void> {
+import { Registry } from 'prom-client';
+import {
+  createEcsDriver,
+  EcsConfigError,
+  type EcsDriverConfig,
+  loadEcsConfig,
+} from '../controllers/index.ts';
+
+export async function runDoctor(
+  env: Record<string, string | undefined> = process.env,
+): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   let config: EcsDriverConfig;
   try {
@@ -13,7 +21,9 @@ export async function runDoctor(env: Record<string, string | undefined> = proces
     if (!(err instanceof EcsConfigError)) throw err;
     out('✗ configuration');
     for (const issue of err.issues) out(`    ${issue}`);
-    out('    fix: correct these environment variables (see controllers/README.md) and run berth doctor again');
+    out(
+      '    fix: correct these environment variables (see controllers/README.md) and run berth doctor again',
+    );
     process.exitCode = 1;
     return;
   }

@@ -30,10 +30,18 @@ const envSchema = z
       )
       .default('default'),
     BERTH_ECS_SUBNETS: commaList.pipe(
-      z.array(z.string().regex(/^subnet-[0-9a-zA-Z]+$/, 'each subnet must look like "subnet-0abc123"')).max(16),
+      z
+        .array(
+          z.string().regex(/^subnet-[0-9a-zA-Z]+$/, 'each subnet must look like "subnet-0abc123"'),
+        )
+        .max(16),
     ),
     BERTH_ECS_SECURITY_GROUPS: commaList.pipe(
-      z.array(z.string().regex(/^sg-[0-9a-zA-Z]+$/, 'each security group must look like "sg-0abc123"')).max(5),
+      z
+        .array(
+          z.string().regex(/^sg-[0-9a-zA-Z]+$/, 'each security group must look like "sg-0abc123"'),
+        )
+        .max(5),
     ),
     BERTH_ECS_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(),
     BERTH_EC2_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(),
@@ -92,7 +100,9 @@ export class EcsConfigError extends Error {
 }
 
 /** Parses the driver's configuration from environment variables; throws EcsConfigError naming each bad variable. */
-export function loadEcsConfig(env: Record<string, string | undefined> = process.env): EcsDriverConfig {
+export function loadEcsConfig(
+  env: Record<string, string | undefined> = process.env,
+): EcsDriverConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new EcsConfigError(
@@ -106,7 +116,10 @@ export function loadEcsConfig(env: Record<string, string | undefined> = process.
   const e = parsed.data;
   const endpoint = e.BERTH_ECS_ENDPOINT;
   const region =
-    e.BERTH_ECS_REGION ?? e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined);
+    e.BERTH_ECS_REGION ??
+    e.AWS_REGION ??
+    e.AWS_DEFAULT_REGION ??
+    (endpoint ? 'us-east-1' : undefined);
   if (!region) {
     throw new EcsConfigError([
       'BERTH_ECS_REGION: no AWS region set; set BERTH_ECS_REGION (or AWS_REGION), e.g. eu-west-2',

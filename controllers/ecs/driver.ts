@@ -15,8 +15,8 @@ import {
   type Failure,
   ListTaskDefinitionsCommand,
   ListTasksCommand,
-  type RegisterTaskDefinitionCommandInput,
   RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
   RunTaskCommand,
   StopTaskCommand,
   type Tag,
@@ -27,7 +27,12 @@ import type { Registry } from 'prom-client';
 import { createClients } from './clients.ts';
 import { type CapacityProvider, type EcsDriverConfig, installationStartedBy } from './config.ts';
 import { DescribeCoalescer, type DescribeResult } from './describe-coalescer.ts';
-import { type BucketName, type BucketSpec, createEcsBuckets, type EcsBuckets } from './ecs-buckets.ts';
+import {
+  type BucketName,
+  type BucketSpec,
+  createEcsBuckets,
+  type EcsBuckets,
+} from './ecs-buckets.ts';
 import { createEcsMetrics, type EcsMetrics } from './metrics.ts';
 import { type PreflightFinding, runPreflight } from './preflight.ts';
 import { CONTENT_HASH_TAG, taskDefinitionHash } from './task-definition-hash.ts';
@@ -112,9 +117,11 @@ export class EcsDriver {
     const previous = this.registering.get(family) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(() => this.registerIfChanged(family, input));
     this.registering.set(family, next);
-    void next.finally(() => {
-      if (this.registering.get(family) === next) this.registering.delete(family);
-    }).catch(() => {});
+    void next
+      .finally(() => {
+        if (this.registering.get(family) === next) this.registering.delete(family);
+      })
+      .catch(() => {});
     return next;
   }
 
@@ -140,10 +147,14 @@ export class EcsDriver {
     return { arn, registered: true, contentHash };
   }
 
-  private async latestTaskDefinition(family: string): Promise<{ arn: string; hash?: string } | undefined> {
+  private async latestTaskDefinition(
+    family: string,
+  ): Promise<{ arn: string; hash?: string } | undefined> {
     try {
       const out = await this.call('DescribeTaskDefinition', [['taskDefinitionRead', 1]], () =>
-        this.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] })),
+        this.ecs.send(
+          new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }),
+        ),
       );
       const arn = out.taskDefinition?.taskDefinitionArn;
       if (!arn) return undefined;
@@ -157,7 +168,8 @@ export class EcsDriver {
 
   /** Deregisters every ACTIVE revision of `family` but the newest `keep`; returns the ARNs deregistered. */
   async deregisterOldRevisions(family: string, keep: number): Promise<string[]> {
-    if (!Number.isInteger(keep) || keep < 1) throw new RangeError('keep must be a whole number of at least 1');
+    if (!Number.isInteger(keep) || keep < 1)
+      throw new RangeError('keep must be a whole number of at least 1');
     const arns: string[] = [];
     let nextToken: string | undefined;
     do {
@@ -196,7 +208,8 @@ export class EcsDriver {
       throw new RangeError('runTask: clientToken must be 1 to 64 characters');
     }
     const count = req.count ?? 1;
-    if (!Number.isInteger(count) || count < 1 || count > 10) throw new RangeError('runTask: count must be 1 to 10');
+    if (!Number.isInteger(count) || count < 1 || count > 10)
+      throw new RangeError('runTask: count must be 1 to 10');
     const tags = toTags({ ...req.tags, [INSTALLATION_TAG]: this.config.installationId });
     if (tags.length > 50) throw new RangeError('runTask: ECS allows at most 50 tags on a task');
     const out = await this.call(
@@ -233,14 +246,20 @@ export class EcsDriver {
     );
     const tasks = out.tasks ?? [];
     if (tasks.length > 0) return { task: tasks[0]!, tasks };
-    return { failure: out.failures?.[0] ?? { reason: 'RunTask started no task and gave no failure' } };
+    return {
+      failure: out.failures?.[0] ?? { reason: 'RunTask started no task and gave no failure' },
+    };
   }
 
   /** Stops a task; ECS sends SIGTERM, then SIGKILL after the container's stopTimeout. */
   async stopTask(taskArn: string, reason: string): Promise<Task | undefined> {
     const out = await this.call('StopTask', [['clusterModify', 1]], () =>
       this.ecs.send(
-        new StopTaskCommand({ cluster: this.config.cluster, task: taskArn, reason: reason.slice(0, 255) }),
+        new StopTaskCommand({
+          cluster: this.config.cluster,
+          task: taskArn,
+          reason: reason.slice(0, 255),
+        }),
       ),
     );
     return out.task;
@@ -261,7 +280,11 @@ export class EcsDriver {
       [['clusterRead', 1]],
       () =>
         this.ecs.send(
-          new DescribeTasksCommand({ cluster: this.config.cluster, tasks: refs, include: ['TAGS'] }),
+          new DescribeTasksCommand({
+            cluster: this.config.cluster,
+            tasks: refs,
+            include: ['TAGS'],
+          }),
         ),
       (o) => (o.failures?.length ?? 0) > 0,
     );
@@ -283,13 +306,21 @@ export class EcsDriver {
     return this.listTaskPages(req.startedBy ? { startedBy: req.startedBy } : { desiredStatus });
   }
 
-  private async listTaskPages(filter: { startedBy?: string; desiredStatus?: DesiredStatus }): Promise<string[]> {
+  private async listTaskPages(filter: {
+    startedBy?: string;
+    desiredStatus?: DesiredStatus;
+  }): Promise<string[]> {
     const arns: string[] = [];
     let nextToken: string | undefined;
     do {
       const page = await this.call('ListTasks', [['clusterRead', 1]], () =>
         this.ecs.send(
-          new ListTasksCommand({ cluster: this.config.cluster, ...filter, maxResults: 100, nextToken }),
+          new ListTasksCommand({
+            cluster: this.config.cluster,
+            ...filter,
+            maxResults: 100,
+            nextToken,
+          }),
         ),
       );
       arns.push(...(page.taskArns ?? []));
@@ -370,13 +401,21 @@ export class EcsDriver {
           return await next(args);
         } catch (err) {
           const name = errorName(err);
-          if (name === 'ThrottlingException' || name === 'RequestLimitExceeded' || name === 'Throttling') {
+          if (
+            name === 'ThrottlingException' ||
+            name === 'RequestLimitExceeded' ||
+            name === 'Throttling'
+          ) {
             throttled.inc({ operation: context.commandName ?? 'unknown' });
           }
           throw err;
         }
       };
-    const options = { step: 'deserialize', name: 'berthCountThrottledAttempts', priority: 'high' } as const;
+    const options = {
+      step: 'deserialize',
+      name: 'berthCountThrottledAttempts',
+      priority: 'high',
+    } as const;
     this.ecs.middlewareStack.add(middleware, options);
     this.ec2.middlewareStack.add(middleware, options);
   }

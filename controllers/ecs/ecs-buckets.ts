@@ -26,10 +26,24 @@ export const ECS_BUCKETS = {
 export type BucketName = keyof typeof ECS_BUCKETS;
 export type EcsBuckets = Record<BucketName, TokenBucket>;
 
-export function createEcsBuckets(overrides: Partial<Record<BucketName, BucketSpec>> = {}): EcsBuckets {
+/**
+ * Our buckets hold a little less than ECS's (5%, at least one token). Requests
+ * reach ECS with varying delay: the first of a burst (new connections) can land
+ * after one sent later, and a bucket of exactly ECS's size would then be one
+ * token ahead of ECS's and get throttled. The headroom absorbs that jitter
+ * (one token is 50 ms at 20/s) at the cost of 5% of the burst, not of the rate.
+ */
+export function withHeadroom(spec: BucketSpec): BucketSpec {
+  const headroom = Math.max(1, Math.ceil(spec.capacity * 0.05));
+  return { capacity: Math.max(1, spec.capacity - headroom), refillPerSecond: spec.refillPerSecond };
+}
+
+export function createEcsBuckets(
+  overrides: Partial<Record<BucketName, BucketSpec>> = {},
+): EcsBuckets {
   const out = {} as EcsBuckets;
   for (const name of Object.keys(ECS_BUCKETS) as BucketName[]) {
-    out[name] = new TokenBucket(overrides[name] ?? ECS_BUCKETS[name]);
+    out[name] = new TokenBucket(withHeadroom(overrides[name] ?? ECS_BUCKETS[name]));
   }
   return out;
 }

@@ -24,7 +24,10 @@ export interface PreflightDeps {
   describeSecurityGroups(ids: string[]): Promise<NetworkThing[]>;
 }
 
-export async function runPreflight(config: EcsDriverConfig, deps: PreflightDeps): Promise<PreflightFinding[]> {
+export async function runPreflight(
+  config: EcsDriverConfig,
+  deps: PreflightDeps,
+): Promise<PreflightFinding[]> {
   const where = config.endpoint ? `ecs-local at ${config.endpoint}` : `AWS region ${config.region}`;
   const findings: PreflightFinding[] = [];
 
@@ -73,7 +76,8 @@ export async function runPreflight(config: EcsDriverConfig, deps: PreflightDeps)
       noun: 'subnet',
       envVar: 'BERTH_ECS_SUBNETS',
       example: 'subnet-0abc1234,subnet-0def5678',
-      advice: 'private subnets of the VPC, in two or more availability zones, with a route to ECR (a NAT gateway or VPC endpoints)',
+      advice:
+        'private subnets of the VPC, in two or more availability zones, with a route to ECR (a NAT gateway or VPC endpoints)',
     },
     config.subnets,
     deps.describeSubnets,
@@ -87,7 +91,7 @@ export async function runPreflight(config: EcsDriverConfig, deps: PreflightDeps)
       noun: 'security group',
       envVar: 'BERTH_ECS_SECURITY_GROUPS',
       example: 'sg-0abc1234',
-      advice: 'a group that lets the berth proxy reach the tools\' ports',
+      advice: "a group that lets the berth proxy reach the tools' ports",
     },
     config.securityGroups,
     deps.describeSecurityGroups,
@@ -97,7 +101,9 @@ export async function runPreflight(config: EcsDriverConfig, deps: PreflightDeps)
   findings.push(...groups.findings);
 
   // 4. awsvpc tasks need their subnets and security groups in one VPC.
-  const vpcs = new Set([...subnets.found, ...groups.found].map((t) => t.vpcId).filter((v) => v !== undefined));
+  const vpcs = new Set(
+    [...subnets.found, ...groups.found].map((t) => t.vpcId).filter((v) => v !== undefined),
+  );
   if (vpcs.size > 1) {
     findings.push({
       ok: false,
@@ -141,14 +147,16 @@ async function checkNetworkThings(
   try {
     found = await describe(ids);
   } catch (err) {
-    if (!isNotFound(err)) return { found: [], findings: [unreachable(info.check, 'EC2', where, config, err)] };
+    if (!isNotFound(err))
+      return { found: [], findings: [unreachable(info.check, 'EC2', where, config, err)] };
     // EC2 fails the whole call when one ID is unknown; ask one by one to say which.
     found = [];
     for (const id of ids) {
       try {
         found.push(...(await describe([id])));
       } catch (e) {
-        if (!isNotFound(e)) return { found: [], findings: [unreachable(info.check, 'EC2', where, config, e)] };
+        if (!isNotFound(e))
+          return { found: [], findings: [unreachable(info.check, 'EC2', where, config, e)] };
       }
     }
   }
@@ -169,7 +177,13 @@ async function checkNetworkThings(
   }
   return {
     found,
-    findings: [{ ok: true, check: info.check, message: `${ids.length} ${info.noun}${ids.length === 1 ? '' : 's'} found: ${ids.join(', ')}.` }],
+    findings: [
+      {
+        ok: true,
+        check: info.check,
+        message: `${ids.length} ${info.noun}${ids.length === 1 ? '' : 's'} found: ${ids.join(', ')}.`,
+      },
+    ],
   };
 }
 
@@ -182,7 +196,11 @@ function unreachable(
 ): PreflightFinding {
   const name = err instanceof Error ? err.name : 'Error';
   const detail = err instanceof Error ? err.message : String(err);
-  if (/Credential|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|AuthFailure|SignatureDoesNotMatch/i.test(`${name} ${detail}`)) {
+  if (
+    /Credential|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|AuthFailure|SignatureDoesNotMatch/i.test(
+      `${name} ${detail}`,
+    )
+  ) {
     return {
       ok: false,
       check,
@@ -209,7 +227,9 @@ function unreachable(
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof Error && /NotFound|InvalidSubnetID|InvalidGroupId|InvalidGroup\b/.test(err.name);
+  return (
+    err instanceof Error && /NotFound|InvalidSubnetID|InvalidGroupId|InvalidGroup\b/.test(err.name)
+  );
 }
 
 function endpointFlag(config: EcsDriverConfig): string {

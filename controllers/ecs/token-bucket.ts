@@ -59,7 +59,9 @@ export class TokenBucket {
   take(tokens = 1): Promise<number> {
     if (this.closed) return Promise.reject(new Error('token bucket closed'));
     if (!(tokens > 0) || tokens > this.capacity) {
-      return Promise.reject(new RangeError(`cannot take ${tokens} tokens from a bucket of ${this.capacity}`));
+      return Promise.reject(
+        new RangeError(`cannot take ${tokens} tokens from a bucket of ${this.capacity}`),
+      );
     }
     this.refill();
     if (this.queue.length === 0 && this.tokens >= tokens - EPSILON) {

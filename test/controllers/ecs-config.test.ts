@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { EcsConfigError, loadEcsConfig } from '../../controllers/index.ts';
 
 test('defaults: DISABLED public IP, FARGATE, LATEST, the default cluster', () => {
-  const c = loadEcsConfig({ BERTH_ECS_REGION: 'eu-west-2', BERTH_ECS_SUBNETS: 'subnet-1a, subnet-2b' });
+  const c = loadEcsConfig({
+    BERTH_ECS_REGION: 'eu-west-2',
+    BERTH_ECS_SUBNETS: 'subnet-1a, subnet-2b',
+  });
   assert.equal(c.assignPublicIp, 'DISABLED');
   assert.equal(c.capacityProvider, 'FARGATE');
   assert.equal(c.platformVersion, 'LATEST');
