@@ -46,7 +46,7 @@ export interface SendOptions {
   token?: string | undefined;
   body?: unknown;
   /** Sent as is (a string or bytes) instead of JSON. */
-  raw?: string | Uint8Array;
+  raw?: string | Uint8Array<ArrayBuffer>;
   contentType?: string;
   headers?: Record<string, string>;
 }
@@ -55,7 +55,7 @@ export interface SendOptions {
 export async function send(h: Harness, method: string, path: string, opts: SendOptions = {}): Promise<Sent> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | Uint8Array | undefined;
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
   if (opts.raw !== undefined) {
     body = opts.raw;
     if (opts.contentType) headers['content-type'] = opts.contentType;

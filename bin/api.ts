@@ -1,0 +1,41 @@
+// `berth api`: the API server alone, against DATABASE_URL (migrated at start).
+// Configuration: BERTH_API_* (see api/config.ts). Logs are JSON lines.
+import pino from 'pino';
+import { ConfigError, loadApiConfig, startApi } from '../api/index.ts';
+import { createPool, migrate, redactUrl } from '../store/index.ts';
+import { onShutdown } from './shutdown.ts';
+
+export async function runApi(): Promise<void> {
+  const log = pino({ name: 'berth-api' });
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error('berth api: DATABASE_URL is required (e.g. postgres://user:password@host:5432/berth); `berth up` runs an embedded PostgreSQL instead');
+    process.exitCode = 2;
+    return;
+  }
+  let config: ReturnType<typeof loadApiConfig>;
+  try {
+    config = loadApiConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`berth api: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const pool = createPool(url, { applicationName: 'berth-api' });
+  try {
+    const applied = await migrate(pool);
+    log.info({ database: redactUrl(url), applied: applied.filter((m) => m.appliedNow).map((m) => m.version) }, 'database migrated');
+    const api = await startApi({ pool, config });
+    log.info({ url: api.url }, 'API listening');
+    onShutdown(log, async () => {
+      await api.close();
+      await pool.end();
+    });
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,120 @@
+// `berth up` (what `make run` runs): PostgreSQL (DATABASE_URL, or an embedded one
+// with data in <repo>/.data/postgres), migrations, the API, and an admin token in
+// the CLI's config so that `bin/berth get td` works with no extra step.
+// Controllers and the proxy join here in later issues.
+import { join } from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+import { ConfigError, loadApiConfig, type RunningApi, startApi } from '../api/index.ts';
+import { loadConfig, updateConfig } from '../cli/index.ts';
+import {
+  createPool,
+  type EmbeddedDatabase,
+  migrate,
+  type Pool,
+  redactUrl,
+  startEmbeddedPostgres,
+} from '../store/index.ts';
+import { onShutdown } from './shutdown.ts';
+
+const root = join(import.meta.dirname, '..');
+
+const upConfigSchema = z.object({
+  /** Port of the embedded PostgreSQL (ignored when DATABASE_URL is set). */
+  BERTH_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  /** Where the embedded PostgreSQL keeps its files. */
+  BERTH_DATA_DIR: z.string().min(1).default(join(root, '.data')),
+});
+
+function fail(message: string): never {
+  console.error(`berth up: ${message}`);
+  process.exit(2);
+}
+
+/** Makes sure the CLI config holds a token that works against this database, and this server. */
+async function ensureCliAccess(api: RunningApi): Promise<void> {
+  const created = await api.identity.bootstrapAdmin();
+  if (created) {
+    const path = await updateConfig({ server: api.url, token: created });
+    console.log(`Created the admin token (shown once, saved to ${path}):`);
+    console.log(`  ${created}`);
+    return;
+  }
+  // The file's own values, not BERTH_TOKEN/BERTH_SERVER overrides.
+  const file = await loadConfig({ ...process.env, BERTH_TOKEN: '', BERTH_SERVER: '' });
+  const principal = file.token ? await api.identity.verifyToken(file.token) : undefined;
+  if (!principal) {
+    const { token } = await api.identity.createToken({
+      user: 'admin',
+      admin: true,
+      description: 'berth up: CLI config token',
+    });
+    const path = await updateConfig({ server: api.url, token });
+    const why = file.token ? 'was not valid for this database' : 'was missing';
+    console.log(`The CLI token in ${path} ${why}; wrote a fresh admin token there.`);
+    return;
+  }
+  if (file.server !== api.url) {
+    const path = await updateConfig({ server: api.url });
+    console.log(`Pointed the CLI config (${path}) at ${api.url}.`);
+  }
+}
+
+export async function runUp(): Promise<void> {
+  const log = pino({ name: 'berth-up' });
+  const env = upConfigSchema.safeParse(process.env);
+  if (!env.success) {
+    fail(env.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; '));
+  }
+  try {
+    loadApiConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+
+  let db: EmbeddedDatabase | undefined;
+  let url = process.env.DATABASE_URL;
+  if (!url) {
+    const dataDir = join(env.data.BERTH_DATA_DIR, 'postgres');
+    try {
+      db = await startEmbeddedPostgres({ dataDir, port: env.data.BERTH_PG_PORT });
+    } catch (err) {
+      fail(
+        `could not start the embedded PostgreSQL on port ${env.data.BERTH_PG_PORT} with data in ${dataDir}: ${(err as Error).message}. Is another berth running? Set BERTH_PG_PORT or DATABASE_URL.`,
+      );
+    }
+    url = db.url;
+    log.info({ dataDir, port: env.data.BERTH_PG_PORT }, 'embedded PostgreSQL started');
+  }
+
+  let pool: Pool | undefined;
+  let api: RunningApi | undefined;
+  const stop = async () => {
+    await api?.close();
+    await pool?.end();
+    await db?.stop();
+  };
+  try {
+    pool = createPool(url, { applicationName: 'berth-up' });
+    const applied = await migrate(pool);
+    log.info(
+      { database: redactUrl(url), applied: applied.filter((m) => m.appliedNow).map((m) => m.version) },
+      'database migrated',
+    );
+    try {
+      api = await startApi({ pool });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EADDRINUSE') throw new Error('the API port is in use; set BERTH_API_PORT (or stop the other server)');
+      throw err;
+    }
+    await ensureCliAccess(api);
+  } catch (err) {
+    await stop().catch(() => {});
+    fail((err as Error).message);
+  }
+  onShutdown(log, stop);
+  console.log(`berth API: ${api.url}`);
+  console.log('Try: bin/berth apply -f examples/ && bin/berth get td');
+}
