@@ -19,4 +19,3 @@ export { ResourceStore, type ResourceStoreOptions } from './resources.ts';
 export { matchesSelector, parseSelector, type Requirement } from './selectors.ts';
 export type * from './types.ts';
 export { NOTIFY_CHANNEL, Watch } from './watch.ts';
-export { Identity, type Principal, type TokenInfo, type TokenInput, type User, type UserInput } from './identity.ts';

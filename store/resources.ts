@@ -739,47 +739,49 @@ export class ResourceStore {
     prev: BerthObject | null,
     opts: WriteOptions,
   ): Promise<BerthObject> {
-    const { rows } = await c.query<{ rv: number }>(
-      'update rv_counter set rv = rv + 1 returning rv',
-    );
-    const rv = rows[0]!.rv;
-    object.metadata.resourceVersion = String(rv);
     const ns = object.metadata.namespace ?? '';
     const name = object.metadata.name;
-    const json = JSON.stringify(object);
-    if (type === 'ADDED') {
-      try {
-        await c.query(
-          'insert into resources (kind, namespace, name, uid, resource_version, object) values ($1, $2, $3, $4, $5, $6)',
-          [info.kind, ns, name, object.metadata.uid, rv, json],
-        );
-      } catch (err) {
-        if ((err as { code?: string }).code === '23505') {
-          throw new ApiError('AlreadyExists', `${info.plural} "${name}" already exists`, {
-            kind: info.plural,
-            name,
-          });
-        }
-        throw err;
+    // One round trip: take the counter (held until commit), write the row and the log
+    // row with the new resourceVersion inside the object, and NOTIFY (delivered at
+    // commit, never for a rolled-back write).
+    const withRv = `jsonb_set($5::jsonb, '{metadata,resourceVersion}', to_jsonb(c.rv::text))`;
+    const write =
+      type === 'ADDED'
+        ? `insert into resources (kind, namespace, name, uid, resource_version, object)
+             select $1, $2, $3, $8::uuid, c.rv, ${withRv} from c returning 1`
+        : type === 'MODIFIED'
+          ? `update resources set resource_version = c.rv, object = ${withRv} from c
+              where kind = $1 and namespace = $2 and name = $3 returning 1`
+          : 'delete from resources where kind = $1 and namespace = $2 and name = $3 returning 1';
+    const sql = `with c as (update rv_counter set rv = rv + 1 returning rv),
+      w as (${write}),
+      l as (insert into resource_log (rv, kind, namespace, name, type, object, prev_object)
+              select c.rv, $1, $2, $3, $4, ${withRv}, $6::jsonb from c returning 1)
+      select c.rv, pg_notify($7, c.rv::text) from c`;
+    const params: unknown[] = [
+      info.kind,
+      ns,
+      name,
+      type,
+      JSON.stringify(object),
+      prev ? JSON.stringify(prev) : null,
+      NOTIFY_CHANNEL,
+    ];
+    if (type === 'ADDED') params.push(object.metadata.uid);
+    let rv: number;
+    try {
+      const { rows } = await c.query<{ rv: number }>(sql, params);
+      rv = rows[0]!.rv;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new ApiError('AlreadyExists', `${info.plural} "${name}" already exists`, {
+          kind: info.plural,
+          name,
+        });
       }
-    } else if (type === 'MODIFIED') {
-      await c.query(
-        'update resources set resource_version = $4, object = $5 where kind = $1 and namespace = $2 and name = $3',
-        [info.kind, ns, name, rv, json],
-      );
-    } else {
-      await c.query('delete from resources where kind = $1 and namespace = $2 and name = $3', [
-        info.kind,
-        ns,
-        name,
-      ]);
+      throw err;
     }
-    await c.query(
-      'insert into resource_log (rv, kind, namespace, name, type, object, prev_object) values ($1, $2, $3, $4, $5, $6, $7)',
-      [rv, info.kind, ns, name, type, json, prev ? JSON.stringify(prev) : null],
-    );
-    // Delivered to listeners at commit, never for a rolled-back write.
-    await c.query('select pg_notify($1, $2)', [NOTIFY_CHANNEL, String(rv)]);
+    object.metadata.resourceVersion = String(rv);
     if (opts.inTransaction) await opts.inTransaction(c, { type, object: structuredClone(object) });
     return object;
   }
