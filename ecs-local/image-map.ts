@@ -43,7 +43,9 @@ function expand(value: string, dir: string): string {
 
 function resolveEntry(entry: ImageEntry, dir: string): ResolvedImage {
   return {
-    command: (typeof entry.command === 'string' ? [entry.command] : entry.command).map((a) => expand(a, dir)),
+    command: (typeof entry.command === 'string' ? [entry.command] : entry.command).map((a) =>
+      expand(a, dir),
+    ),
     args: entry.args.map((a) => expand(a, dir)),
     env: Object.fromEntries(Object.entries(entry.env).map(([k, v]) => [k, expand(v, dir)])),
     cwd: entry.cwd === undefined ? undefined : resolve(dir, expand(entry.cwd, dir)),

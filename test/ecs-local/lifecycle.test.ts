@@ -94,7 +94,12 @@ test('a task goes through the ECS states in order, gets its address after PROVIS
       return undefined;
     }
   });
-  assert.deepEqual(reply, { host: ip, port: '8080', greeting: 'from-override' });
+  assert.deepEqual(reply, {
+    host: ip,
+    port: '8080',
+    greeting: 'from-override',
+    metadata: `${ecsLocal.url}/v4/${running.containers![0]!.runtimeId}`,
+  });
 
   const stopped = await ecs.send(
     new StopTaskCommand({ task: launched.taskArn!, reason: 'test done' }),

@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { EcsLocal } from '../../ecs-local/index.ts';
-import { ecsClient, NETWORK, registerFargate, runOne, start, waitFor, waitForStatus } from './helpers.ts';
+import {
+  ecsClient,
+  NETWORK,
+  registerFargate,
+  runOne,
+  start,
+  waitFor,
+  waitForStatus,
+} from './helpers.ts';
 
 let ecsLocal: EcsLocal;
 before(async () => {
@@ -38,7 +46,9 @@ test('an essential container that exits stops the task with its exit code', asyn
 test('a command override takes effect (exit code 7 instead of the definition’s 3)', async () => {
   const ecs = ecsClient(ecsLocal);
   const td = await registerFargate(ecs, 'exits-override', 'test/exit:1', { command: ['3'] });
-  const t = await runOne(ecs, td, { overrides: { containerOverrides: [{ name: 'main', command: ['7'] }] } });
+  const t = await runOne(ecs, td, {
+    overrides: { containerOverrides: [{ name: 'main', command: ['7'] }] },
+  });
   const final = await waitForStatus(ecs, t.taskArn!, 'STOPPED');
   assert.equal(final.containers![0]!.exitCode, 7);
 });
@@ -50,7 +60,9 @@ test('StopTask sends SIGTERM, then SIGKILL after the container stopTimeout (not 
   await waitForStatus(ecs, t.taskArn!, 'RUNNING');
   const id = t.taskArn!.split('/').pop();
   const logsUrl = `${ecsLocal.url}/_ecs-local/tasks/${id}/containers/main/logs`;
-  await waitFor('the container to be ready', async () => (await (await fetch(logsUrl)).text()).includes('ready'));
+  await waitFor('the container to be ready', async () =>
+    (await (await fetch(logsUrl)).text()).includes('ready'),
+  );
   await ecs.send(new StopTaskCommand({ task: t.taskArn! }));
   const final = await waitForStatus(ecs, t.taskArn!, 'STOPPED', 15_000);
   const logs = await (await fetch(logsUrl)).text();
@@ -75,7 +87,9 @@ test('a Spot interruption sends SIGTERM at once and stops the task with SpotInte
   await waitForStatus(ecs, t.taskArn!, 'RUNNING');
   const id = t.taskArn!.split('/').pop();
   const logsUrl = `${ecsLocal.url}/_ecs-local/tasks/${id}/containers/main/logs`;
-  await waitFor('the container to listen', async () => (await (await fetch(logsUrl)).text()).includes('listening'));
+  await waitFor('the container to listen', async () =>
+    (await (await fetch(logsUrl)).text()).includes('listening'),
+  );
   const res = await fetch(`${ecsLocal.url}/_ecs-local/tasks/${id}/spot-interruption`, {
     method: 'POST',
     body: JSON.stringify({ noticeSeconds: 120 }),
@@ -96,7 +110,12 @@ test('lack of capacity comes back in failures[], not as an error', async () => {
   });
   assert.equal(set.status, 200);
   const out = await ecs.send(
-    new RunTaskCommand({ taskDefinition: td, count: 3, launchType: 'FARGATE', networkConfiguration: NETWORK }),
+    new RunTaskCommand({
+      taskDefinition: td,
+      count: 3,
+      launchType: 'FARGATE',
+      networkConfiguration: NETWORK,
+    }),
   );
   assert.equal(out.tasks!.length, 1);
   assert.equal(out.failures!.length, 2);

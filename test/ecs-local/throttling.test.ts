@@ -1,0 +1,122 @@
+// Each of ECS's token buckets: a burst is served, the excess is answered with a
+// 400 ThrottlingException (the SDK configured with maxAttempts: 1 so it does not retry).
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import {
+  DescribeClustersCommand,
+  type ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-ecs';
+import type { EcsLocal } from '../../ecs-local/index.ts';
+import { ecsClient, NETWORK, start } from './helpers.ts';
+
+const instances: EcsLocal[] = [];
+after(() => Promise.all(instances.map((i) => i.close())));
+
+async function fresh(): Promise<{ ecsLocal: EcsLocal; ecs: ECSClient }> {
+  // Tasks never leave PROVISIONING here: the RunTask bucket is what is measured.
+  const ecsLocal = await start({ throttling: true, delays: { provisioningMs: 60_000 } });
+  instances.push(ecsLocal);
+  return { ecsLocal, ecs: ecsClient(ecsLocal) };
+}
+
+/** Fires `n` calls at once; counts successes and ThrottlingExceptions (anything else fails the test). */
+async function burst(
+  n: number,
+  call: () => Promise<unknown>,
+): Promise<{ ok: number; throttled: number; ms: number }> {
+  const t0 = performance.now();
+  const results = await Promise.allSettled(Array.from({ length: n }, call));
+  const ms = performance.now() - t0;
+  let ok = 0;
+  let throttled = 0;
+  for (const r of results) {
+    if (r.status === 'fulfilled') ok++;
+    else {
+      const err = r.reason as { name?: string; $metadata?: { httpStatusCode?: number } };
+      assert.equal(err.name, 'ThrottlingException', String(r.reason));
+      assert.equal(err.$metadata?.httpStatusCode, 400);
+      throttled++;
+    }
+  }
+  return { ok, throttled, ms };
+}
+
+/** Burst served in full, then no more than what the refill rate adds during the burst. */
+function assertBucket(
+  r: { ok: number; throttled: number; ms: number },
+  burstSize: number,
+  perSecond: number,
+): void {
+  const refill = Math.ceil((r.ms / 1000) * perSecond) + 1;
+  assert.ok(r.ok >= burstSize, `served the burst of ${burstSize} (served ${r.ok})`);
+  assert.ok(
+    r.ok <= burstSize + refill,
+    `served at most burst + refill ${burstSize + refill} (served ${r.ok} in ${r.ms.toFixed(0)} ms)`,
+  );
+  assert.ok(r.throttled > 0, 'the excess is throttled');
+}
+
+test('cluster read bucket: burst 100, 20/s', async () => {
+  const { ecs } = await fresh();
+  const r = await burst(130, () =>
+    ecs.send(new DescribeClustersCommand({ clusters: ['default'] })),
+  );
+  assertBucket(r, 100, 20);
+});
+
+test('cluster modify bucket: burst 100, 40/s', async () => {
+  const { ecs, ecsLocal } = await fresh();
+  const arn = `arn:aws:ecs:${ecsLocal.config.region}:000000000000:cluster/default`;
+  const r = await burst(150, () =>
+    ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: 'k', value: 'v' }] })),
+  );
+  assertBucket(r, 100, 40);
+});
+
+const registration = (family: string) =>
+  new RegisterTaskDefinitionCommand({
+    family,
+    requiresCompatibilities: ['FARGATE'],
+    networkMode: 'awsvpc',
+    cpu: '256',
+    memory: '512',
+    containerDefinitions: [{ name: 'a', image: 'test/idle:1' }],
+  });
+
+test('task definition modify bucket: burst 20, 1/s', async () => {
+  const { ecs } = await fresh();
+  const r = await burst(30, () => ecs.send(registration('throttled')));
+  assertBucket(r, 20, 1);
+});
+
+test('Fargate RunTask bucket: 20 tasks/s, counted per task launched', async () => {
+  const { ecs } = await fresh();
+  await ecs.send(registration('runner'));
+  const r = await burst(30, () =>
+    ecs.send(
+      new RunTaskCommand({
+        taskDefinition: 'runner',
+        launchType: 'FARGATE',
+        networkConfiguration: NETWORK,
+      }),
+    ),
+  );
+  assertBucket(r, 20, 20);
+  // A count of 10 takes 10 tokens: after draining, a count-10 call is throttled.
+  const big = await ecs
+    .send(
+      new RunTaskCommand({ taskDefinition: 'runner', count: 10, networkConfiguration: NETWORK }),
+    )
+    .catch((e: unknown) => e);
+  assert.equal((big as Error).name, 'ThrottlingException');
+});
+
+test('throttling can be switched off', async () => {
+  const { ecs, ecsLocal } = await fresh();
+  ecsLocal.setThrottling(false);
+  const r = await burst(40, () => ecs.send(registration('unthrottled')));
+  assert.equal(r.ok, 40);
+});
