@@ -9,7 +9,7 @@ import type { ResourceStore } from './resources.ts';
 export const EVENT_KIND = 'Event';
 const MAX_MESSAGE = 1024;
 
-export interface EventInput {
+export interface RecordEventInput {
   involvedObject: {
     kind: string;
     name: string;
@@ -26,7 +26,7 @@ export interface EventInput {
 }
 
 /** `<object-name>.<10 hex of the aggregation key>`, a valid object name. */
-export function eventName(input: EventInput): string {
+export function eventName(input: RecordEventInput): string {
   const o = input.involvedObject;
   const key = JSON.stringify([
     o.uid ?? `${o.kind}/${o.namespace ?? ''}/${o.name}`,
@@ -49,7 +49,10 @@ function truncate(message: string): string {
  * objects). Safe under concurrency: increments happen on the locked row, and a
  * create race turns into an increment.
  */
-export async function recordEvent(store: ResourceStore, input: EventInput): Promise<BerthObject> {
+export async function recordEvent(
+  store: ResourceStore,
+  input: RecordEventInput,
+): Promise<BerthObject> {
   store.kindInfo(EVENT_KIND); // 404 when the Event kind is not served, before any retry loop
   const namespace = input.involvedObject.namespace || 'default';
   const name = eventName(input);
@@ -65,10 +68,13 @@ export async function recordEvent(store: ResourceStore, input: EventInput): Prom
       if (!isApiError(err, 'NotFound') || attempt >= 5) throw err;
     }
     const o = input.involvedObject;
-    const involvedObject: Record<string, string> = { kind: o.kind, name: o.name };
+    const involvedObject: Record<string, string> = {
+      apiVersion: o.apiVersion ?? API_VERSION,
+      kind: o.kind,
+      name: o.name,
+    };
     if (o.namespace) involvedObject.namespace = o.namespace;
     if (o.uid) involvedObject.uid = o.uid;
-    if (o.apiVersion) involvedObject.apiVersion = o.apiVersion;
     try {
       return await store.create(EVENT_KIND, {
         apiVersion: API_VERSION,

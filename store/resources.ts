@@ -10,6 +10,7 @@ import {
   ApiError,
   type BerthObject,
   isApiError,
+  KINDS,
   type KindInfo,
 } from '../crds/index.ts';
 import {
@@ -21,7 +22,7 @@ import {
 } from './apply.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import type { Pool, PoolClient } from './db.ts';
-import { type EventInput, recordEvent } from './events.ts';
+import { type RecordEventInput, recordEvent } from './events.ts';
 import { applyMergePatch, deepEqual, isPlainObject } from './merge-patch.ts';
 import {
   checkScope,
@@ -50,8 +51,8 @@ import type {
 import { goneError, type LogPage, type LogRow, NOTIFY_CHANNEL, Watch, WatchHub } from './watch.ts';
 
 export interface ResourceStoreOptions {
-  /** The kinds this store serves (normally `KINDS` from crds/). */
-  kinds: KindInfo[];
+  /** The kinds this store serves; default `KINDS` from crds/. */
+  kinds?: readonly KindInfo[];
   /** How long the change log is kept for watches to resume from; default one hour. */
   historyMs?: number;
   /** Connection settings for the dedicated LISTEN connection; default: the pool's. */
@@ -82,9 +83,9 @@ export class ResourceStore {
   readonly #bookmarkIntervalMs: number;
   readonly #onBackgroundError: (err: unknown, what: string) => void;
 
-  constructor(pool: Pool, options: ResourceStoreOptions) {
+  constructor(pool: Pool, options: ResourceStoreOptions = {}) {
     this.pool = pool;
-    for (const k of options.kinds) this.#kinds.set(k.kind, k);
+    for (const k of options.kinds ?? KINDS) this.#kinds.set(k.kind, k);
     this.historyMs = options.historyMs ?? 3_600_000;
     this.#bufferSize = options.watchBufferSize ?? 10_000;
     this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
@@ -557,7 +558,7 @@ export class ResourceStore {
     return () => clearInterval(timer);
   }
 
-  recordEvent(input: EventInput): Promise<BerthObject> {
+  recordEvent(input: RecordEventInput): Promise<BerthObject> {
     return recordEvent(this, input);
   }
 
