@@ -1,8 +1,9 @@
 // The HTTP client for berth's Kubernetes-shaped API: bearer token, timeouts,
 // Status bodies turned into ApiError carrying the server's message, and watch
-// streams read as newline-delimited JSON.
+// streams read as newline-delimited JSON. It uses Node's built-in fetch (which
+// is undici) rather than importing the undici package: that halves the CLI's
+// start-up cost, which every command pays.
 
-import { request } from 'undici';
 import {
   API_VERSION,
   ApiError,
@@ -90,7 +91,18 @@ export class ApiClient {
   }
 
   private connectionError(err: unknown): Error {
+    if (err instanceof Error && err.name === 'TimeoutError') {
+      return new CliError(
+        `the berth API at ${this.server} did not answer within ${this.timeoutMs / 1000}s`,
+      );
+    }
     if (err instanceof Error && err.name === 'AbortError') return err;
+    // fetch refuses the ports browsers block (6000, 6665-6669, 10080, ...).
+    if (err instanceof Error && err.cause instanceof Error && err.cause.message === 'bad port') {
+      return new CliError(
+        `cannot connect to the berth API at ${this.server}: fetch refuses that port (one browsers block as unsafe); run the API on another port, e.g. 8080`,
+      );
+    }
     const code = connectionCode(err);
     const hint =
       'Start one with `make run`, or point the CLI at another with `berth config set server URL` or BERTH_SERVER.';
@@ -145,29 +157,35 @@ export class ApiClient {
     );
   }
 
+  /** The caller's signal (if any) combined with the request timeout. */
+  private signal(signal: AbortSignal | undefined): AbortSignal {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  }
+
   async send<T = unknown>(
     method: string,
     path: string,
     opts: RequestOptions = {},
   ): Promise<{ status: number; body: T }> {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    let res: Awaited<ReturnType<typeof request>>;
+    let status: number;
+    let text: string;
     try {
-      res = await request(this.url(path, opts.query), {
-        method: method as 'GET',
+      const res = await fetch(this.url(path, opts.query), {
+        method,
         headers: this.headers(
           payload === undefined ? undefined : (opts.contentType ?? 'application/json'),
         ),
         body: payload,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: opts.signal,
+        signal: this.signal(opts.signal),
       });
+      status = res.status;
+      text = await res.text();
     } catch (err) {
       throw this.connectionError(err);
     }
-    const text = await res.body.text();
-    if (res.statusCode >= 400) throw this.toApiError(res.statusCode, text);
+    if (status >= 400) throw this.toApiError(status, text);
     let body: unknown;
     try {
       body = text ? JSON.parse(text) : undefined;
@@ -176,7 +194,7 @@ export class ApiClient {
         `the berth API at ${this.server} answered with something that is not JSON (is BERTH_SERVER right?)`,
       );
     }
-    return { status: res.statusCode, body: body as T };
+    return { status, body: body as T };
   }
 
   async get<T = BerthObject>(path: string, query?: RequestOptions['query']): Promise<T> {
@@ -218,30 +236,26 @@ export class ApiClient {
     path: string,
     opts: { resourceVersion?: string; labelSelector?: string; signal?: AbortSignal },
   ): AsyncGenerator<WatchEvent> {
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Response;
     try {
-      res = await request(
+      res = await fetch(
         this.url(path, {
           watch: 'true',
           resourceVersion: opts.resourceVersion,
           labelSelector: opts.labelSelector,
         }),
-        {
-          method: 'GET',
-          headers: this.headers(),
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: 0,
-          signal: opts.signal,
-        },
+        { method: 'GET', headers: this.headers(), signal: opts.signal },
       );
     } catch (err) {
       throw this.connectionError(err);
     }
-    if (res.statusCode >= 400) throw this.toApiError(res.statusCode, await res.body.text());
+    if (res.status >= 400) throw this.toApiError(res.status, await res.text());
+    if (!res.body) return;
+    const decoder = new TextDecoder();
     let buffered = '';
     try {
       for await (const chunk of res.body) {
-        buffered += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+        buffered += decoder.decode(chunk, { stream: true });
         let nl = buffered.indexOf('\n');
         while (nl >= 0) {
           const line = buffered.slice(0, nl).trim();
@@ -258,7 +272,8 @@ export class ApiClient {
       if (err instanceof ApiError || opts.signal?.aborted) throw err;
       throw this.connectionError(err);
     } finally {
-      res.body.destroy();
+      // Ends the stream (and its connection) when the consumer stops early.
+      await res.body.cancel().catch(() => {});
     }
   }
 }

@@ -2,7 +2,7 @@
 // tested without a server: kubectl's layout (Title Case keys, aligned values,
 // a Conditions table and the object's recent Events).
 import type { BerthObject, Condition } from '../crds/index.ts';
-import { age, formatRow } from './printers.ts';
+import { age, formatRow, sortKeys } from './printers.ts';
 
 /** `toolRef` -> `Tool Ref`, `observedGeneration` -> `Observed Generation`, as kubectl does. */
 export function titleCase(key: string): string {
@@ -81,11 +81,12 @@ export interface DescribeInput {
 }
 
 export function renderDescribe({
-  object,
+  object: unsorted,
   events,
   eventsError,
   now = Date.now(),
 }: DescribeInput): string {
+  const object = sortKeys(unsorted);
   const m = object.metadata;
   const W = 14;
   const line = (label: string, value: string) => `${label.padEnd(W)}${value}`;

@@ -124,3 +124,18 @@ export async function readManifests(
   }
   return out;
 }
+
+/**
+ * Documents that are not manifests at all (no apiVersion and no kind, like
+ * examples/images.yaml next to the ToolDefinitions) are skipped with a warning
+ * on stderr rather than failing a whole `-f DIR`.
+ */
+export function berthDocuments(manifests: Manifest[]): Manifest[] {
+  return manifests.filter((m) => {
+    if (m.object.apiVersion !== undefined || m.object.kind !== undefined) return true;
+    process.stderr.write(
+      `warning: skipping ${describeSource(m)}: not a berth object (no apiVersion or kind)\n`,
+    );
+    return false;
+  });
+}

@@ -121,6 +121,20 @@ export function renderTable(table: Table, opts: { noHeaders?: boolean } = {}): s
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Object keys sorted alphabetically at every level, as kubectl prints objects
+ * (Go marshals maps sorted). The API's own key order is whatever PostgreSQL's
+ * jsonb keeps, which reads oddly.
+ */
+export function sortKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortKeys) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort())
+    out[k] = sortKeys((value as Record<string, unknown>)[k]);
+  return out as T;
+}
+
 /** `tooldefinition/jupyterlab`: kubectl's `-o name` and apply output, without the group. */
 export function objectRef(info: KindInfo, name: string): string {
   return `${info.singular}/${name}`;
@@ -134,9 +148,10 @@ export function renderObjects(
 ): string {
   if (format === 'name')
     return objects.map((o) => objectRef(info, o.metadata.name) + '\n').join('');
+  const sorted = objects.map(sortKeys);
   const value = single
-    ? objects[0]
-    : { apiVersion: 'v1', kind: 'List', items: objects, metadata: { resourceVersion: '' } };
+    ? sorted[0]
+    : { apiVersion: 'v1', kind: 'List', items: sorted, metadata: { resourceVersion: '' } };
   if (format === 'json') return JSON.stringify(value, null, 4) + '\n';
   return stringify(value, { lineWidth: 0 });
 }

@@ -7,7 +7,7 @@ import { type ApiClient, resourcePath } from '../client.ts';
 import { Context } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { kindOrThrow } from '../kinds.ts';
-import { describeSource, type Manifest, readManifests } from '../manifests.ts';
+import { berthDocuments, describeSource, type Manifest, readManifests } from '../manifests.ts';
 import { objectRef } from '../printers.ts';
 import { action, errorMessage } from '../run.ts';
 
@@ -87,7 +87,9 @@ export function registerApply(program: Command): void {
     .option('-n, --namespace <ns>', 'namespace for namespaced objects that do not name one')
     .action(
       action(async (opts: { filename: string[]; recursive?: boolean; namespace?: string }) => {
-        const manifests = await readManifests(opts.filename, { recursive: opts.recursive });
+        const manifests = berthDocuments(
+          await readManifests(opts.filename, { recursive: opts.recursive }),
+        );
         const ctx = await Context.load();
         let failed = 0;
         for (const m of manifests) {

@@ -6,7 +6,7 @@ import { resourcePath } from '../client.ts';
 import { Context } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { parseTargets } from '../kinds.ts';
-import { describeSource, readManifests } from '../manifests.ts';
+import { berthDocuments, describeSource, readManifests } from '../manifests.ts';
 import { action, errorMessage, parseTimeout } from '../run.ts';
 import { waitFor } from '../waiter.ts';
 import { resolveManifest } from './apply.ts';
@@ -53,7 +53,9 @@ async function del(kind: string | undefined, names: string[], opts: DeleteOption
   const ctx = await Context.load();
   const victims: Victim[] = [];
   if (opts.filename) {
-    for (const m of await readManifests(opts.filename, { recursive: opts.recursive })) {
+    for (const m of berthDocuments(
+      await readManifests(opts.filename, { recursive: opts.recursive }),
+    )) {
       try {
         const r = await resolveManifest(ctx, m, opts.namespace);
         victims.push({

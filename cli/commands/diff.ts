@@ -3,13 +3,12 @@
 // approach), with server-owned metadata, the last-applied annotation and status
 // left out. Exit 0: no differences; 1: differences; 2: an error.
 import type { Command } from 'commander';
-import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import { ApiError, type BerthObject, type KindInfo } from '../../crds/index.ts';
 import { resourcePath } from '../client.ts';
 import { Context } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { describeSource, readManifests } from '../manifests.ts';
+import { berthDocuments, describeSource, readManifests } from '../manifests.ts';
 import { mergePatch } from '../mergepatch.ts';
 import { action, errorMessage } from '../run.ts';
 import { FIELD_MANAGER, type Resolved, resolveManifest } from './apply.ts';
@@ -93,7 +92,9 @@ export function registerDiff(program: Command): void {
     .option('-n, --namespace <ns>', 'namespace for namespaced objects that do not name one')
     .action(
       action(async (opts: { filename: string[]; recursive?: boolean; namespace?: string }) => {
-        const manifests = await readManifests(opts.filename, { recursive: opts.recursive });
+        const manifests = berthDocuments(
+          await readManifests(opts.filename, { recursive: opts.recursive }),
+        );
         const ctx = await Context.load();
         let different = false;
         for (const m of manifests) {
@@ -112,6 +113,8 @@ export function registerDiff(program: Command): void {
           if (before === after) continue;
           different = true;
           const id = `${r.info.kind}${r.namespace ? `.${r.namespace}` : ''}.${r.name}`;
+          // Loaded here: only diff needs it, and every other command starts faster without it.
+          const { createTwoFilesPatch } = await import('diff');
           process.stdout.write(
             createTwoFilesPatch(`LIVE/${id}`, `MERGED/${id}`, before, after, undefined, undefined, {
               context: 3,

@@ -15,24 +15,31 @@ export function registerToken(program: Command): void {
     .option('--description <text>', 'what the token is for')
     .option('--expires-in <duration>', 'e.g. 12h or 30d (default: never expires)')
     .action(
-      action(async (opts: { user: string; admin?: boolean; description?: string; expiresIn?: string }) => {
-        const ctx = await Context.load();
-        const { body } = await ctx.client.send<{ id: string; token: string; user: string }>(
-          'POST',
-          `${API_PREFIX}/tokens`,
-          {
-            body: {
-              user: opts.user,
-              ...(opts.admin ? { admin: true } : {}),
-              ...(opts.description ? { description: opts.description } : {}),
-            ...(opts.expiresIn ? { expiresIn: opts.expiresIn } : {}),
+      action(
+        async (opts: {
+          user: string;
+          admin?: boolean;
+          description?: string;
+          expiresIn?: string;
+        }) => {
+          const ctx = await Context.load();
+          const { body } = await ctx.client.send<{ id: string; token: string; user: string }>(
+            'POST',
+            `${API_PREFIX}/tokens`,
+            {
+              body: {
+                user: opts.user,
+                ...(opts.admin ? { admin: true } : {}),
+                ...(opts.description ? { description: opts.description } : {}),
+                ...(opts.expiresIn ? { expiresIn: opts.expiresIn } : {}),
+              },
             },
-          },
-        );
-        process.stdout.write(`${body.token}\n`);
-        process.stderr.write(
-          `Created token ${body.id} for user "${body.user}"${opts.admin ? ' (admin)' : ''}. It will not be shown again.\n`,
-        );
-      }),
+          );
+          process.stdout.write(`${body.token}\n`);
+          process.stderr.write(
+            `Created token ${body.id} for user "${body.user}"${opts.admin ? ' (admin)' : ''}. It will not be shown again.\n`,
+          );
+        },
+      ),
     );
 }

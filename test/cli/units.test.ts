@@ -295,7 +295,7 @@ describe('kinds, describe, merge patch, wait --for, timeouts', () => {
       text,
       /^Name:\s+jupyterlab\nNamespace:\s+alice\nLabels:\s+a=b\nAnnotations:\s+<none>/,
     );
-    assert.match(text, /Spec:\n {2}Tool Ref:\s+jupyterlab\n {2}State:\s+Running/);
+    assert.match(text, /Spec:\n {2}State:\s+Running\n {2}Tool Ref:\s+jupyterlab/);
     assert.match(
       text,
       /Conditions:\n {2}Type\s+Status\s+Reason\s+Message\s+Last Transition\n {2}----/,

@@ -1,0 +1,44 @@
+// Runs bin/berth.ts as a child process against an API started in this process,
+// with its own config file, so each CLI test sees exactly what a person would.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  stdin?: string;
+}
+
+export function runBerth(args: string[], opts: RunOptions = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', join(ROOT, 'bin', 'berth.ts'), ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, BERTH_DEBUG: '', ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : 0), stdout, stderr }),
+    );
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
