@@ -122,7 +122,7 @@ export function loadEcsConfig(
     (endpoint ? 'us-east-1' : undefined);
   if (!region) {
     throw new EcsConfigError([
-      'BERTH_ECS_REGION: no AWS region set; set BERTH_ECS_REGION (or AWS_REGION), e.g. eu-west-2',
+      'BERTH_ECS_REGION: no AWS region set; set BERTH_ECS_REGION (or AWS_REGION), e.g. eu-west-2, or, to try berth without AWS, start ecs-local (bin/berth ecs-local) and set BERTH_ECS_ENDPOINT to the address it prints',
     ]);
   }
   return {

@@ -78,6 +78,7 @@ export async function runPreflight(
       example: 'subnet-0abc1234,subnet-0def5678',
       advice:
         'private subnets of the VPC, in two or more availability zones, with a route to ECR (a NAT gateway or VPC endpoints)',
+      why: "ECS would not know where to put a task's network interface",
     },
     config.subnets,
     deps.describeSubnets,
@@ -92,6 +93,7 @@ export async function runPreflight(
       envVar: 'BERTH_ECS_SECURITY_GROUPS',
       example: 'sg-0abc1234',
       advice: "a group that lets the berth proxy reach the tools' ports",
+      why: 'nothing would let the berth proxy reach the tools',
     },
     config.securityGroups,
     deps.describeSecurityGroups,
@@ -121,6 +123,8 @@ interface ThingInfo {
   envVar: string;
   example: string;
   advice: string;
+  /** What goes wrong without any. */
+  why: string;
 }
 
 async function checkNetworkThings(
@@ -137,7 +141,7 @@ async function checkNetworkThings(
         {
           ok: false,
           check: info.check,
-          message: `No ${info.noun}s are configured, so ECS would not know where to put a task's network interface.`,
+          message: `No ${info.noun}s are configured, so ${info.why}.`,
           fix: `Set ${info.envVar}=${info.example} (${info.advice}).`,
         },
       ],
