@@ -1,0 +1,47 @@
+// The reconciler contract, after controller-runtime's Reconciler: one function, a
+// key in, a result out. The machinery (queue, backoff, watches, replicas) lives in
+// controllers/queue/ and controllers/manager.ts; a reconciler never assumes it saw
+// every event, reads the current object, makes at most the calls needed, writes
+// status and returns.
+import type { ObjectKey, RecordEventInput, ResourceStore } from '../store/index.ts';
+import type { EcsDriver } from './ecs/index.ts';
+
+export type ReconcileResult =
+  | { type: 'done' }
+  /** Reconcile this key again after `afterMs` (polling a slow external state). */
+  | { type: 'requeue'; afterMs: number }
+  /** Stop retrying: the object cannot converge until its spec changes. */
+  | { type: 'terminal'; reason: string };
+
+export const done = (): ReconcileResult => ({ type: 'done' });
+export const requeueAfter = (afterMs: number): ReconcileResult => ({ type: 'requeue', afterMs });
+export const terminal = (reason: string): ReconcileResult => ({ type: 'terminal', reason });
+
+export interface ControllerLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+  debug(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface ReconcileContext {
+  store: ResourceStore;
+  driver: EcsDriver;
+  log: ControllerLogger;
+  /** Aborted when the reconcile times out or the process shuts down. */
+  signal: AbortSignal;
+  /** Ask for a reconcile of another (or the same) key, e.g. from the poller. */
+  enqueue(key: ObjectKey, opts?: { delayMs?: number; priority?: 'user' | 'resync' }): Promise<void>;
+  /** Records an aggregated Event (source component `berth-controller`). */
+  recordEvent(input: Omit<RecordEventInput, 'source'>): Promise<void>;
+  now(): Date;
+}
+
+/** A reconciler: `(ctx, key) => Result`. A thrown error means retry with backoff; a 409 Conflict requeues quietly. */
+export type Reconciler = (ctx: ReconcileContext, key: ObjectKey) => Promise<ReconcileResult>;
+
+/** Something that runs beside the reconcilers for the life of the manager (the task poller, the garbage collector). */
+export interface Runnable {
+  name: string;
+  start(ctx: Omit<ReconcileContext, 'signal'> & { signal: AbortSignal }): Promise<void> | void;
+}
