@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startApi } from '../../api/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { type Run, type RunOptions, runBerth } from './harness.ts';
+import { type Run, type RunOptions, runBerth, startBerth } from './harness.ts';
 
 let db: TestDatabase;
 let api: Awaited<ReturnType<typeof startApi>>;
@@ -114,24 +114,32 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
       table.stdout,
       /^jupyterlab\s+JupyterLab 2\s+quay\.io\/jupyter\/minimal-notebook\S*\s+perUser\s+medium\s+\d+s$/m,
     );
-    for (const alias of ['tooldefinitions', 'tooldefinition', 'ToolDefinition', 'TD']) {
-      const ages = (t: string) => t.replace(/\d+[smh]$/gm, 'AGE');
-      assert.equal(ages(ok(await admin(['get', alias])).stdout), ages(table.stdout), alias);
-    }
-    const names = ok(await admin(['get', 'td', '-o', 'name']));
-    assert.match(names.stdout, /^tooldefinition\/demo\ntooldefinition\/jupyterlab\n/);
-    const json = JSON.parse(ok(await admin(['get', 'td', 'jupyterlab', '-o', 'json'])).stdout);
+    // Independent reads run side by side: each is its own process.
+    const aliases = ['tooldefinitions', 'tooldefinition', 'ToolDefinition', 'TD'];
+    const [byAlias, names, jsonRun, yamlRun, labelled, wide, chunked] = await Promise.all([
+      Promise.all(aliases.map((a) => admin(['get', a]))),
+      admin(['get', 'td', '-o', 'name']),
+      admin(['get', 'td', 'jupyterlab', '-o', 'json']),
+      admin(['get', 'td/rstudio', '-o', 'yaml']),
+      admin(['get', 'td', '-l', 'category=demo', '-o', 'name']),
+      admin(['get', 'td', '-o', 'wide']),
+      admin(['get', 'td', '-o', 'json', '--chunk-size', '2']),
+    ]);
+    const ages = (t: string) => t.replace(/\d+[smh]$/gm, 'AGE');
+    byAlias.forEach((r, i) => {
+      assert.equal(ages(ok(r).stdout), ages(table.stdout), aliases[i]);
+    });
+    assert.match(ok(names).stdout, /^tooldefinition\/demo\ntooldefinition\/jupyterlab\n/);
+    const json = JSON.parse(ok(jsonRun).stdout);
     assert.equal(json.kind, 'ToolDefinition');
     assert.equal(json.spec.port, 8888);
-    const yaml = ok(await admin(['get', 'td/rstudio', '-o', 'yaml'])).stdout;
-    assert.match(yaml, /^apiVersion: berth\/v1alpha1\nkind: ToolDefinition\n/);
-    const labelled = ok(await admin(['get', 'td', '-l', 'category=demo', '-o', 'name']));
-    assert.equal(labelled.stdout, 'tooldefinition/demo\n');
-    const wide = ok(await admin(['get', 'td', '-o', 'wide']));
-    assert.match(wide.stdout.split('\n')[0]!, /PORT\s+CAPACITY/);
-    const list = JSON.parse(
-      ok(await admin(['get', 'td', '-o', 'json', '--chunk-size', '2'])).stdout,
+    assert.match(
+      ok(yamlRun).stdout,
+      /^apiVersion: berth\/v1alpha1\nkind: ToolDefinition\nmetadata:\n {2}annotations:/,
     );
+    assert.equal(ok(labelled).stdout, 'tooldefinition/demo\n');
+    assert.match(ok(wide).stdout.split('\n')[0]!, /PORT\s+CAPACITY/);
+    const list = JSON.parse(ok(chunked).stdout);
     assert.equal(list.kind, 'List');
     assert.equal(list.items.length, 5, 'pagination with --chunk-size 2 returns every object');
   });
@@ -294,6 +302,36 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
       'error: timed out waiting for the condition on toolinstances/jupyterlab\n',
     );
     assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  test('get -w prints the list, then a row per change', async () => {
+    const env = {
+      BERTH_CONFIG: join(dir, 'watch.yaml'),
+      BERTH_SERVER: api.url,
+      BERTH_TOKEN: aliceToken,
+    };
+    const watching = startBerth(['get', 'ti', '-w'], { env });
+    try {
+      await watching.waitForStdout(/^NAME\s+TOOL.*\n(.*\n)*jupyterlab\s+jupyterlab/m);
+      const deadline = Date.now() + 10_000;
+      while ((await openWatches()) < 1) {
+        assert.ok(Date.now() < deadline, 'get -w never opened its watch');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await http(
+        'PATCH',
+        `${BASE}/namespaces/alice/toolinstances/jupyterlab/status`,
+        { status: { phase: 'Stopping' } },
+        'application/merge-patch+json',
+      );
+      const out = await watching.waitForStdout(
+        /^jupyterlab\s+jupyterlab\s+\S+\s+Running\s+Stopping\s/m,
+      );
+      // One header only: watch rows follow the table without repeating it.
+      assert.equal(out.match(/^NAME/gm)?.length, 1);
+    } finally {
+      await watching.stop();
+    }
   });
 
   test('diff: 0 when equal, 1 with a unified diff when different', async () => {
