@@ -101,13 +101,31 @@ async function pollUntilRunning(driver: EcsDriver, arns: Promise<string>[]): Pro
   }
 }
 
+/**
+ * With the buckets on, every call is issued at once and the driver paces them.
+ * Without them, at most `inFlight` calls run at once: the SDK's 50 sockets.
+ */
 function launchAll(
   driver: EcsDriver,
   tag: string,
   onLaunched: (at: number) => void,
+  inFlight = Number.POSITIVE_INFINITY,
 ): Promise<string>[] {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const slot = async () => {
+    if (running >= inFlight) await new Promise<void>((r) => queue.push(r));
+    running++;
+  };
+  const release = () => {
+    running--;
+    queue.shift()?.();
+  };
   return Array.from({ length: N }, async (_, i) => {
-    const r = await driver.runTask({ taskDefinition: 'bench-sleep', clientToken: `${tag}-${i}` });
+    await slot();
+    const r = await driver
+      .runTask({ taskDefinition: 'bench-sleep', clientToken: `${tag}-${i}` })
+      .finally(release);
     if (!('task' in r)) throw new Error(`RunTask failure: ${r.failure.reason}`);
     onLaunched(performance.now());
     return r.task.taskArn!;
@@ -204,7 +222,7 @@ try {
     await driver.registerTaskDefinition(taskDefinition);
     const rssBefore = process.memoryUsage().rss;
     const t0 = performance.now();
-    const arns = launchAll(driver, 'off', () => {});
+    const arns = launchAll(driver, 'off', () => {}, 50);
     const launched = await Promise.all(arns);
     const launchSeconds = (performance.now() - t0) / 1000;
     await pollUntilRunning(driver, arns);

@@ -137,6 +137,11 @@ describe('runTask, listTasks and describeTasks', () => {
     const tags = Object.fromEntries((tasks[0]?.tags ?? []).map((t) => [t.key, t.value]));
     assert.equal(tags['berth:instance'], 'analyst1/demo');
     assert.equal(tags['berth:installation'], 'test');
+    // The same token with other parameters is a conflict, thrown (not a failure).
+    await assert.rejects(
+      driver.runTask({ taskDefinition, clientToken, tags: { 'berth:instance': 'analyst2/demo' } }),
+      (err: Error) => err.name === 'ConflictException',
+    );
     await driver.stopTask(a.task.taskArn!, 'test done');
   });
 
