@@ -25,7 +25,7 @@ test('calls in one window share batches of at most 100; each caller gets its own
     batches.map((b) => b.length),
     [100, 100, 32],
   );
-  ids.forEach((id, i) => assert.equal(answers[i]!.tasks[0]!.taskArn, arn(id)));
+  for (const [i, id] of ids.entries()) assert.equal(answers[i]!.tasks[0]!.taskArn, arn(id));
   assert.deepEqual(answers[230], {
     tasks: [{ taskArn: arn('t1') }],
     failures: [{ arn: 'x-gone', reason: 'MISSING' }],
