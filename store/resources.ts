@@ -45,6 +45,7 @@ import type {
   ListResult,
   WatchEvent,
   WatchOptions,
+  WriteChange,
   WriteOptions,
   WriteResult,
 } from './types.ts';
@@ -63,6 +64,13 @@ export interface ResourceStoreOptions {
   bookmarkIntervalMs?: number;
   /** Failures of background work (cascading deletes, maintenance); default: ignored. */
   onBackgroundError?: (err: unknown, what: string) => void;
+  /**
+   * Runs in every write's own transaction, after the per-write `inTransaction` hook and
+   * before commit; a failure rolls the write back. The composition root enqueues the
+   * reconcile of the changed object here, so no change is lost even when every
+   * controller is down. Not called for no-op writes or dry runs.
+   */
+  onWrite?: (client: PoolClient, change: WriteChange) => Promise<void>;
 }
 
 interface Change {
@@ -82,6 +90,7 @@ export class ResourceStore {
   readonly #bufferSize: number;
   readonly #bookmarkIntervalMs: number;
   readonly #onBackgroundError: (err: unknown, what: string) => void;
+  readonly #onWrite: ResourceStoreOptions['onWrite'];
 
   constructor(pool: Pool, options: ResourceStoreOptions = {}) {
     this.pool = pool;
@@ -90,6 +99,7 @@ export class ResourceStore {
     this.#bufferSize = options.watchBufferSize ?? 10_000;
     this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
     this.#onBackgroundError = options.onBackgroundError ?? (() => {});
+    this.#onWrite = options.onWrite;
     this.#hub = new WatchHub(pool, options.listenerConfig ?? pool.options);
   }
 
@@ -784,6 +794,13 @@ export class ResourceStore {
     }
     object.metadata.resourceVersion = String(rv);
     if (opts.inTransaction) await opts.inTransaction(c, { type, object: structuredClone(object) });
+    if (this.#onWrite) {
+      await this.#onWrite(c, {
+        type,
+        object: structuredClone(object),
+        previous: prev ? structuredClone(prev) : null,
+      });
+    }
     return object;
   }
 

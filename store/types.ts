@@ -49,6 +49,12 @@ export interface WriteResult {
   object: BerthObject;
 }
 
+/** What the store-wide `ResourceStoreOptions.onWrite` hook sees: the change and the object before it. */
+export interface WriteChange extends WriteResult {
+  /** The stored object before this write; null for a create. */
+  previous: BerthObject | null;
+}
+
 export interface WriteOptions {
   /**
    * Extra statements in the write's own transaction, run after the write and

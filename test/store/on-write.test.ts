@@ -1,0 +1,70 @@
+// The store-wide onWrite hook: called in every write's transaction with the change
+// and the previous object; a failing hook rolls the write back; no-ops skip it.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { ResourceStore, WriteChange } from '../../store/index.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { counts, testStore, widget } from './test-kinds.ts';
+
+let db: TestDatabase;
+let store: ResourceStore;
+const seen: { type: WriteChange['type']; name: string; prevRv?: string; rv?: string }[] = [];
+let failNext = false;
+
+before(async () => {
+  db = await freshDatabase();
+  store = testStore(db, {
+    onWrite: async (client, change) => {
+      // Runs on the write's own client, inside its transaction.
+      const { rows } = await client.query<{ rv: number }>('select rv from rv_counter');
+      assert.equal(String(rows[0]!.rv), change.object.metadata.resourceVersion);
+      seen.push({
+        type: change.type,
+        name: change.object.metadata.name,
+        prevRv: change.previous?.metadata.resourceVersion,
+        rv: change.object.metadata.resourceVersion,
+      });
+      if (failNext) {
+        failNext = false;
+        throw new Error('hook failed');
+      }
+    },
+  });
+});
+after(async () => {
+  await store.close();
+  await db.drop();
+});
+
+test('onWrite sees create, update, status, delete with the previous object', async () => {
+  seen.length = 0;
+  const a = await store.create('Widget', widget('a'));
+  assert.deepEqual(seen.at(-1), {
+    type: 'ADDED',
+    name: 'a',
+    prevRv: undefined,
+    rv: a.metadata.resourceVersion,
+  });
+  const b = await store.patch('Widget', 'ns1', 'a', { spec: { size: 2 } });
+  assert.deepEqual(seen.at(-1), {
+    type: 'MODIFIED',
+    name: 'a',
+    prevRv: a.metadata.resourceVersion,
+    rv: b.metadata.resourceVersion,
+  });
+  await store.patchStatus('Widget', 'ns1', 'a', { status: { phase: 'Up' } });
+  assert.equal(seen.at(-1)?.type, 'MODIFIED');
+  const before = seen.length;
+  await store.patch('Widget', 'ns1', 'a', { spec: { size: 2 } }); // no-op
+  assert.equal(seen.length, before);
+  await store.delete('Widget', 'ns1', 'a');
+  assert.equal(seen.at(-1)?.type, 'DELETED');
+  assert.equal(seen.length, before + 1);
+});
+
+test('a failing onWrite rolls the write back', async () => {
+  const c0 = await counts(db);
+  failNext = true;
+  await assert.rejects(store.create('Widget', widget('b')), /hook failed/);
+  assert.deepEqual(await counts(db), c0);
+});
