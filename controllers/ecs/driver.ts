@@ -151,7 +151,7 @@ export class EcsDriver {
     family: string,
   ): Promise<{ arn: string; hash?: string } | undefined> {
     try {
-      const out = await this.call('DescribeTaskDefinition', [['taskDefinitionRead', 1]], () =>
+      const out = await this.call('DescribeTaskDefinition', [['clusterRead', 1]], () =>
         this.ecs.send(
           new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }),
         ),
@@ -173,7 +173,7 @@ export class EcsDriver {
     const arns: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.call('ListTaskDefinitions', [['taskDefinitionRead', 1]], () =>
+      const page = await this.call('ListTaskDefinitions', [['clusterRead', 1]], () =>
         this.ecs.send(
           new ListTaskDefinitionsCommand({
             familyPrefix: family,

@@ -11,7 +11,7 @@ export interface BucketSpec {
 export const ECS_BUCKETS = {
   /** RunTask, StopTask, TagResource, UntagResource: burst 100, 40/s. */
   clusterModify: { capacity: 100, refillPerSecond: 40 },
-  /** DescribeTasks, ListTasks, DescribeClusters: burst 100, 20/s. */
+  /** DescribeTasks, ListTasks, DescribeClusters, DescribeTaskDefinition, ListTaskDefinitions: burst 100, 20/s. */
   clusterRead: { capacity: 100, refillPerSecond: 20 },
   /** Fargate RunTask calls: 20/s, burst and sustained. One token per call. */
   fargateRunTask: { capacity: 20, refillPerSecond: 20 },
@@ -19,8 +19,6 @@ export const ECS_BUCKETS = {
   fargateTaskLaunch: { capacity: 100, refillPerSecond: 20 },
   /** RegisterTaskDefinition, DeregisterTaskDefinition: burst 20, 1/s. */
   taskDefinitionModify: { capacity: 20, refillPerSecond: 1 },
-  /** DescribeTaskDefinition, ListTaskDefinitions: counted with the reads, burst 100, 20/s. */
-  taskDefinitionRead: { capacity: 100, refillPerSecond: 20 },
 } as const satisfies Record<string, BucketSpec>;
 
 export type BucketName = keyof typeof ECS_BUCKETS;
