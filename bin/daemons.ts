@@ -20,6 +20,20 @@ export function registerDaemons(program: Command): void {
       await runApi();
     });
   program
+    .command('controller')
+    .description('run a controller replica: reconcilers, task poller, garbage collector (needs DATABASE_URL)')
+    .action(async () => {
+      const { runController } = await import('./controller.ts');
+      await runController();
+    });
+  program
+    .command('proxy')
+    .description('run the proxy that routes each user to their own running tool (needs DATABASE_URL)')
+    .action(async () => {
+      const { runProxy } = await import('./proxy.ts');
+      await runProxy();
+    });
+  program
     .command('ecs-local')
     .description('run ecs-local, an ECS-API-compatible endpoint that runs tasks as local processes')
     .action(async () => {
