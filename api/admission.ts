@@ -2,7 +2,13 @@
 // apiVersion, kind, namespace and name must agree with the URL (400 naming the
 // field), and a non-admin may only point a ToolInstance at a ToolDefinition
 // they may use (403), which must exist (422).
-import { API_VERSION, ApiError, type BerthObject, isApiError, type KindInfo } from '../crds/index.ts';
+import {
+  API_VERSION,
+  ApiError,
+  type BerthObject,
+  isApiError,
+  type KindInfo,
+} from '../crds/index.ts';
 import type { Principal } from '../store/index.ts';
 import { canUseToolDefinition, forbidden } from './authorize.ts';
 import { requireObject } from './body.ts';
@@ -61,7 +67,10 @@ function checkMetadata(md: Record<string, unknown>, scope: UrlScope, fill: boole
     if (md.name === undefined) {
       if (fill) md.name = scope.name;
     } else if (md.name !== scope.name) {
-      throw bad('metadata.name', `${JSON.stringify(md.name)} does not match the name in the URL ("${scope.name}")`);
+      throw bad(
+        'metadata.name',
+        `${JSON.stringify(md.name)} does not match the name in the URL ("${scope.name}")`,
+      );
     }
   }
 }
@@ -70,7 +79,10 @@ function checkMetadata(md: Record<string, unknown>, scope: UrlScope, fill: boole
 export function checkMergePatch(body: unknown, scope: UrlScope): Record<string, unknown> {
   const patch = requireObject(body, 'merge patch');
   if (patch.apiVersion !== undefined && patch.apiVersion !== API_VERSION) {
-    throw bad('apiVersion', `must be "${API_VERSION}" or absent, got ${JSON.stringify(patch.apiVersion)}`);
+    throw bad(
+      'apiVersion',
+      `must be "${API_VERSION}" or absent, got ${JSON.stringify(patch.apiVersion)}`,
+    );
   }
   if (patch.kind !== undefined && patch.kind !== scope.kind.kind) {
     throw bad('kind', `must be "${scope.kind.kind}" or absent, got ${JSON.stringify(patch.kind)}`);
@@ -105,7 +117,11 @@ export async function checkToolRef(
   try {
     td = await store.get('ToolDefinition', { name: ref });
   } catch (err) {
-    if (isApiError(err, 'NotFound') || isApiError(err, 'BadRequest') || isApiError(err, 'Invalid')) {
+    if (
+      isApiError(err, 'NotFound') ||
+      isApiError(err, 'BadRequest') ||
+      isApiError(err, 'Invalid')
+    ) {
       const message = `ToolDefinition "${ref}" does not exist`;
       throw new ApiError('Invalid', `ToolInstance is invalid: spec.toolRef: ${message}`, {
         kind: 'ToolInstance',
@@ -115,7 +131,12 @@ export async function checkToolRef(
     throw err;
   }
   if (!canUseToolDefinition(p, td)) {
-    const tdKind = { ...kind, kind: 'ToolDefinition', plural: 'tooldefinitions', namespaced: false };
+    const tdKind = {
+      ...kind,
+      kind: 'ToolDefinition',
+      plural: 'tooldefinitions',
+      namespaced: false,
+    };
     throw forbidden(p, 'use', { kind: tdKind, name: ref }, 'not in its access list');
   }
 }

@@ -12,7 +12,15 @@ import type { Principal } from '../store/index.ts';
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
 export const READ_VERBS: readonly Verb[] = ['get', 'list', 'watch'];
-export const ALL_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+export const ALL_VERBS: readonly Verb[] = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+];
 
 export interface Target {
   kind: KindInfo;
@@ -59,7 +67,8 @@ export function authorize(p: Principal, verb: Verb, t: Target): void {
   const rule = USER_RULES[t.kind.kind];
   if (!rule) throw forbidden(p, verb, t, 'admin only');
   const isRead = READ_VERBS.includes(verb);
-  if (t.subresource === 'status' && !isRead) throw forbidden(p, verb, t, 'status is written by berth itself');
+  if (t.subresource === 'status' && !isRead)
+    throw forbidden(p, verb, t, 'status is written by berth itself');
   if (!rule.verbs.includes(verb)) throw forbidden(p, verb, t, 'admin only');
   if (t.kind.namespaced && rule.ownNamespaceOnly) {
     if (t.namespace === undefined) throw forbidden(p, verb, t, `use namespace "${p.name}"`);

@@ -88,17 +88,23 @@ export function inspectValue(value: unknown, maxDepth: number): void {
       throw bad(`value at ${describePath(path)} is not plain JSON data`);
     }
     if (depth >= maxDepth) {
-      throw bad(`request body nests deeper than ${maxDepth} levels (at ${describePath(path.slice(0, 8))}...)`);
+      throw bad(
+        `request body nests deeper than ${maxDepth} levels (at ${describePath(path.slice(0, 8))}...)`,
+      );
     }
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth: depth + 1, path: [...path, i] });
+      for (let i = 0; i < v.length; i++)
+        stack.push({ v: v[i], depth: depth + 1, path: [...path, i] });
       continue;
     }
     if (v instanceof Date || v instanceof Map || v instanceof Set || ArrayBuffer.isView(v)) {
-      throw bad(`value at ${describePath(path)} is not plain JSON data (YAML tags are not supported)`);
+      throw bad(
+        `value at ${describePath(path)} is not plain JSON data (YAML tags are not supported)`,
+      );
     }
     for (const [k, child] of Object.entries(v)) {
-      if (k === '__proto__') throw bad(`field name "__proto__" at ${describePath(path)} is not allowed`);
+      if (k === '__proto__')
+        throw bad(`field name "__proto__" at ${describePath(path)} is not allowed`);
       checkString(k, path, 'field name');
       stack.push({ v: child, depth: depth + 1, path: [...path, k] });
     }
@@ -106,11 +112,7 @@ export function inspectValue(value: unknown, maxDepth: number): void {
 }
 
 /** Decodes and parses a request body; undefined when there is none. */
-export function parseBody(
-  raw: Buffer | undefined,
-  format: BodyFormat,
-  maxDepth: number,
-): unknown {
+export function parseBody(raw: Buffer | undefined, format: BodyFormat, maxDepth: number): unknown {
   if (!raw || raw.length === 0) return undefined;
   let text: string;
   try {

@@ -17,19 +17,22 @@ export interface MediaType {
 
 /** Parses a Content-Type header; undefined when absent or empty. */
 export function parseMediaType(header: string | undefined): MediaType | undefined {
-  if (!header || !header.trim()) return undefined;
+  if (!header?.trim()) return undefined;
   const [first, ...params] = header.split(';');
   const essence = first!.trim().toLowerCase();
   let charset: string | undefined;
   for (const p of params) {
     const [k, v] = p.split('=');
-    if (k?.trim().toLowerCase() === 'charset' && v) charset = v.trim().replace(/^"|"$/g, '').toLowerCase();
+    if (k?.trim().toLowerCase() === 'charset' && v)
+      charset = v.trim().replace(/^"|"$/g, '').toLowerCase();
   }
   return { essence, ...(charset ? { charset } : {}) };
 }
 
 function unsupported(got: string | undefined, accepted: string[], hint?: string): ApiError {
-  const what = got ? `content type "${got}" is not supported` : 'the request has a body but no Content-Type';
+  const what = got
+    ? `content type "${got}" is not supported`
+    : 'the request has a body but no Content-Type';
   return new ApiError(
     'UnsupportedMediaType',
     `${what} here; use ${accepted.join(' or ')}${hint ? ` (${hint})` : ''}`,
@@ -38,7 +41,10 @@ function unsupported(got: string | undefined, accepted: string[], hint?: string)
 
 function checkCharset(m: MediaType): void {
   if (m.charset && m.charset !== 'utf-8' && m.charset !== 'utf8') {
-    throw new ApiError('UnsupportedMediaType', `charset "${m.charset}" is not supported; send UTF-8`);
+    throw new ApiError(
+      'UnsupportedMediaType',
+      `charset "${m.charset}" is not supported; send UTF-8`,
+    );
   }
 }
 
@@ -49,7 +55,11 @@ export function objectBodyFormat(header: string | undefined): BodyFormat {
   if (!m) throw unsupported(undefined, accepted);
   checkCharset(m);
   if (m.essence === 'application/json') return 'json';
-  if (m.essence === 'application/yaml' || m.essence === 'application/x-yaml' || m.essence === 'text/yaml') {
+  if (
+    m.essence === 'application/yaml' ||
+    m.essence === 'application/x-yaml' ||
+    m.essence === 'text/yaml'
+  ) {
     return 'yaml';
   }
   throw unsupported(m.essence, accepted);
@@ -70,9 +80,17 @@ export function patchFormat(header: string | undefined): { kind: PatchKind; form
     case APPLY_PATCH_JSON:
       return { kind: 'apply', format: 'json' };
     case 'application/json-patch+json':
-      throw unsupported(m.essence, accepted, 'RFC 6902 JSON patch is not supported; send a merge patch');
+      throw unsupported(
+        m.essence,
+        accepted,
+        'RFC 6902 JSON patch is not supported; send a merge patch',
+      );
     case 'application/strategic-merge-patch+json':
-      throw unsupported(m.essence, accepted, 'strategic merge patch is not supported; send a merge patch');
+      throw unsupported(
+        m.essence,
+        accepted,
+        'strategic merge patch is not supported; send a merge patch',
+      );
     default:
       throw unsupported(m.essence, accepted);
   }

@@ -6,8 +6,8 @@ import { buildApiServer } from './server.ts';
 import { storePort } from './store-port.ts';
 
 export { type ApiConfig, apiConfigSchema, ConfigError, loadApiConfig } from './config.ts';
-export { buildApiServer, type ApiServer, type ApiServerOptions } from './server.ts';
-export { storePort, type StorePort } from './store-port.ts';
+export { type ApiServer, type ApiServerOptions, buildApiServer } from './server.ts';
+export { type StorePort, storePort } from './store-port.ts';
 
 export interface StartApiOptions {
   pool: Pool;
@@ -41,12 +41,15 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     options.store ??
     new ResourceStore(options.pool, {
       kinds: [...KINDS],
-      onBackgroundError: (err, what) => server?.app.log.error({ err, what }, 'store background work failed'),
+      onBackgroundError: (err, what) =>
+        server?.app.log.error({ err, what }, 'store background work failed'),
     });
   const identity = new Identity(options.pool);
   server = buildApiServer({ pool: options.pool, store: storePort(store), identity, config });
   const stopMaintenance =
-    config.maintenanceIntervalMs > 0 ? store.startMaintenance(config.maintenanceIntervalMs) : () => {};
+    config.maintenanceIntervalMs > 0
+      ? store.startMaintenance(config.maintenanceIntervalMs)
+      : () => {};
   try {
     await server.app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -67,7 +70,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       stopMaintenance();
       // Open watches end when the store closes; then the server can drain.
       if (ownStore) await store.close();
-      await app.close();
+      // Give in-flight requests a moment, then cut what is left (keep-alive
+      // sockets a client holds open would otherwise delay the stop by minutes).
+      const closing = app.close();
+      const force = setTimeout(() => app.server.closeAllConnections(), 1000);
+      await closing;
+      clearTimeout(force);
     },
   };
 }

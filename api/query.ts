@@ -7,7 +7,10 @@ const once = z.string({ error: 'must be given once, as a string' });
 const bool = once
   .regex(/^(true|false|1|0)$/, 'must be true or false')
   .transform((s) => s === 'true' || s === '1');
-const resourceVersion = once.regex(/^(0|[1-9][0-9]{0,15})$/, 'must be a resourceVersion: a non-negative integer');
+const resourceVersion = once.regex(
+  /^(0|[1-9][0-9]{0,15})$/,
+  'must be a resourceVersion: a non-negative integer',
+);
 const pretty = bool.optional();
 
 export const listQuery = z.strictObject({
@@ -57,7 +60,8 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
   const result = schema.safeParse(query ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
-    if (i.code === 'unrecognized_keys') return `unknown query parameter(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (i.code === 'unrecognized_keys')
+      return `unknown query parameter(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
     return `query parameter "${fieldPath(i.path)}": ${i.message}`;
   });
   throw new ApiError('BadRequest', problems.join('; '), {

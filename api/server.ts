@@ -11,8 +11,8 @@ import { type ApiMetrics, createMetrics } from './metrics.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
-import { registerResourceRoutes } from './routes/resources.ts';
 import { shown } from './routes/paths.ts';
+import { registerResourceRoutes } from './routes/resources.ts';
 import type { StorePort } from './store-port.ts';
 import { WatchLimiter } from './watch-limiter.ts';
 
@@ -43,7 +43,12 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
       level: config.logLevel,
       // Tokens and cookies never reach a log line, even if a serializer changes.
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'token'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'res.headers["set-cookie"]',
+          'token',
+        ],
         censor: '[redacted]',
       },
     },
@@ -115,7 +120,10 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
-    const err = new ApiError('NotFound', `the server could not find the requested resource (${req.method} ${shown(path, 200)})`);
+    const err = new ApiError(
+      'NotFound',
+      `the server could not find the requested resource (${req.method} ${shown(path, 200)})`,
+    );
     return reply.code(404).type(STATUS_CONTENT_TYPE).send(err.toStatus());
   });
 

@@ -40,7 +40,8 @@ export function storePort(store: ResourceStore): StorePort {
     update: (kind, obj, opts) => store.update(kind, obj, opts),
     patch: (kind, key, patch, opts) => store.patch(kind, key.namespace, key.name, patch, opts),
     updateStatus: (kind, obj, opts) => store.updateStatus(kind, obj, opts),
-    patchStatus: (kind, key, patch, opts) => store.patchStatus(kind, key.namespace, key.name, patch, opts),
+    patchStatus: (kind, key, patch, opts) =>
+      store.patchStatus(kind, key.namespace, key.name, patch, opts),
     apply: (kind, manifest, opts) => store.apply(kind, manifest, opts),
     delete: (kind, key, opts) => store.delete(kind, key.namespace, key.name, opts),
     watch: (kind, opts) => store.watch(kind, opts),

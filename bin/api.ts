@@ -9,7 +9,9 @@ export async function runApi(): Promise<void> {
   const log = pino({ name: 'berth-api' });
   const url = process.env.DATABASE_URL;
   if (!url) {
-    console.error('berth api: DATABASE_URL is required (e.g. postgres://user:password@host:5432/berth); `berth up` runs an embedded PostgreSQL instead');
+    console.error(
+      'berth api: DATABASE_URL is required (e.g. postgres://user:password@host:5432/berth); `berth up` runs an embedded PostgreSQL instead',
+    );
     process.exitCode = 2;
     return;
   }
@@ -27,7 +29,13 @@ export async function runApi(): Promise<void> {
   const pool = createPool(url, { applicationName: 'berth-api' });
   try {
     const applied = await migrate(pool);
-    log.info({ database: redactUrl(url), applied: applied.filter((m) => m.appliedNow).map((m) => m.version) }, 'database migrated');
+    log.info(
+      {
+        database: redactUrl(url),
+        applied: applied.filter((m) => m.appliedNow).map((m) => m.version),
+      },
+      'database migrated',
+    );
     const api = await startApi({ pool, config });
     log.info({ url: api.url }, 'API listening');
     onShutdown(log, async () => {

@@ -99,14 +99,18 @@ export async function runUp(): Promise<void> {
     pool = createPool(url, { applicationName: 'berth-up' });
     const applied = await migrate(pool);
     log.info(
-      { database: redactUrl(url), applied: applied.filter((m) => m.appliedNow).map((m) => m.version) },
+      {
+        database: redactUrl(url),
+        applied: applied.filter((m) => m.appliedNow).map((m) => m.version),
+      },
       'database migrated',
     );
     try {
       api = await startApi({ pool });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'EADDRINUSE') throw new Error('the API port is in use; set BERTH_API_PORT (or stop the other server)');
+      if (code === 'EADDRINUSE')
+        throw new Error('the API port is in use; set BERTH_API_PORT (or stop the other server)');
       throw err;
     }
     await ensureCliAccess(api);

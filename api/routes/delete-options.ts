@@ -10,7 +10,10 @@ const deleteOptions = z.strictObject({
   preconditions: z
     .strictObject({
       uid: z.string().max(64).optional(),
-      resourceVersion: z.string().regex(/^[0-9]{1,16}$/, 'must be a resourceVersion').optional(),
+      resourceVersion: z
+        .string()
+        .regex(/^[0-9]{1,16}$/, 'must be a resourceVersion')
+        .optional(),
     })
     .optional(),
   propagationPolicy: z.enum(['Background', 'Foreground', 'Orphan']).optional(),
@@ -29,13 +32,21 @@ export function deleteOptionsFromBody(value: unknown): ParsedDeleteOptions {
   if (!r.success) {
     const causes = r.error.issues.flatMap((i) =>
       i.code === 'unrecognized_keys'
-        ? i.keys.map((k) => ({ field: fieldPath([...i.path, k]), message: 'unknown field', reason: 'FieldValueNotSupported' }))
+        ? i.keys.map((k) => ({
+            field: fieldPath([...i.path, k]),
+            message: 'unknown field',
+            reason: 'FieldValueNotSupported',
+          }))
         : [{ field: fieldPath(i.path), message: i.message, reason: 'FieldValueInvalid' }],
     );
-    throw new ApiError('BadRequest', `DeleteOptions is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`, {
-      kind: 'DeleteOptions',
-      causes,
-    });
+    throw new ApiError(
+      'BadRequest',
+      `DeleteOptions is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`,
+      {
+        kind: 'DeleteOptions',
+        causes,
+      },
+    );
   }
   return {
     ...(r.data.preconditions ? { preconditions: r.data.preconditions } : {}),

@@ -18,7 +18,10 @@ export function registerDiscoveryRoutes(app: FastifyInstance, deps: ApiDeps): vo
       handler: async (req, reply) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           reply.header('Allow', 'GET, HEAD');
-          throw new ApiError('MethodNotAllowed', `method ${req.method} is not allowed here; allowed: GET`);
+          throw new ApiError(
+            'MethodNotAllowed',
+            `method ${req.method} is not allowed here; allowed: GET`,
+          );
         }
         parseQuery(emptyQuery, req.query);
         return document();

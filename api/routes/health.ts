@@ -10,7 +10,9 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
     try {
       await withTimeout(deps.pool.query('select 1'), 2000, 'the database check');
     } catch {
-      throw new ApiError('ServiceUnavailable', 'the database is not reachable', { retryAfterSeconds: 1 });
+      throw new ApiError('ServiceUnavailable', 'the database is not reachable', {
+        retryAfterSeconds: 1,
+      });
     }
     return reply.type('text/plain').send('ok');
   });

@@ -34,12 +34,16 @@ const createTokenBody = z.strictObject({
 const tokenId = z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id: 16 hexadecimal digits');
 
 function methodNotAllowed(allowed: string[]): ApiError {
-  return new ApiError('MethodNotAllowed', `method not allowed here; allowed: ${allowed.join(', ')}`);
+  return new ApiError(
+    'MethodNotAllowed',
+    `method not allowed here; allowed: ${allowed.join(', ')}`,
+  );
 }
 
 export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-  const timed = <T>(work: Promise<T>) => withTimeout(work, deps.config.requestTimeoutMs, 'the request');
+  const timed = <T>(work: Promise<T>) =>
+    withTimeout(work, deps.config.requestTimeoutMs, 'the request');
 
   app.route({
     method: methods,
@@ -95,7 +99,10 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
           ...(b.expiresIn !== undefined ? { expiresInMs: parseDuration(b.expiresIn) } : {}),
         }),
       );
-      req.log.info({ tokenId: id, user: b.user, admin: b.admin ?? false, by: p.name }, 'token created');
+      req.log.info(
+        { tokenId: id, user: b.user, admin: b.admin ?? false, by: p.name },
+        'token created',
+      );
       reply.code(201);
       return { id, token, user: b.user };
     },
@@ -113,12 +120,22 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
       }
       requireAdmin(p, 'revoke tokens');
       const r = tokenId.safeParse((req.params as { id: string }).id);
-      if (!r.success) throw new ApiError('BadRequest', `token id in the URL: ${r.error.issues[0]!.message}`);
+      if (!r.success)
+        throw new ApiError('BadRequest', `token id in the URL: ${r.error.issues[0]!.message}`);
       if (!(await timed(deps.identity.revokeToken(r.data)))) {
-        throw new ApiError('NotFound', `token "${r.data}" not found`, { kind: 'tokens', name: r.data });
+        throw new ApiError('NotFound', `token "${r.data}" not found`, {
+          kind: 'tokens',
+          name: r.data,
+        });
       }
       req.log.info({ tokenId: r.data, by: p.name }, 'token revoked');
-      return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', details: { name: r.data, kind: 'tokens' } };
+      return {
+        apiVersion: 'v1',
+        kind: 'Status',
+        metadata: {},
+        status: 'Success',
+        details: { name: r.data, kind: 'tokens' },
+      };
     },
   });
 }

@@ -16,8 +16,8 @@ import {
   listQuery,
   parseFieldSelector,
   parseQuery,
-  writeQuery,
   type WriteQuery,
+  writeQuery,
 } from '../query.ts';
 import type { Key } from '../store-port.ts';
 import { deleteOptionsFromBody } from './delete-options.ts';
@@ -40,7 +40,9 @@ export const API_BASE = `/apis/${API_VERSION}`;
 /** The URL templates of one kind. */
 export function kindRoutes(kind: KindInfo): { url: string; shape: Shape }[] {
   const routes: { url: string; shape: Shape }[] = [];
-  const prefix = kind.namespaced ? `${API_BASE}/namespaces/:namespace/${kind.plural}` : `${API_BASE}/${kind.plural}`;
+  const prefix = kind.namespaced
+    ? `${API_BASE}/namespaces/:namespace/${kind.plural}`
+    : `${API_BASE}/${kind.plural}`;
   if (kind.namespaced) routes.push({ url: `${API_BASE}/${kind.plural}`, shape: 'allNamespaces' });
   routes.push({ url: prefix, shape: 'collection' });
   routes.push({ url: `${prefix}/:name`, shape: 'item' });
@@ -70,14 +72,22 @@ export interface Call {
   key: Key;
 }
 
-function methodNotAllowed(reply: FastifyReply, method: string, shape: Shape, kind: KindInfo): ApiError {
+function methodNotAllowed(
+  reply: FastifyReply,
+  method: string,
+  shape: Shape,
+  kind: KindInfo,
+): ApiError {
   const allowed = ALLOWED[shape];
   reply.header('Allow', [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].join(', '));
   const hint =
     shape === 'allNamespaces' && method === 'POST'
       ? `; create ${kind.plural} under /namespaces/NAMESPACE/${kind.plural}`
       : '';
-  return new ApiError('MethodNotAllowed', `method ${method} is not allowed here; allowed: ${allowed.join(', ')}${hint}`);
+  return new ApiError(
+    'MethodNotAllowed',
+    `method ${method} is not allowed here; allowed: ${allowed.join(', ')}${hint}`,
+  );
 }
 
 async function handle(
@@ -91,9 +101,14 @@ async function handle(
   if (!ALLOWED[shape].includes(method)) throw methodNotAllowed(reply, method, shape, kind);
   const p = principalOf(req);
   const params = req.params as { namespace?: string; name?: string };
-  const namespace = kind.namespaced && shape !== 'allNamespaces' ? pathNamespace(params.namespace) : undefined;
+  const namespace =
+    kind.namespaced && shape !== 'allNamespaces' ? pathNamespace(params.namespace) : undefined;
   const name = shape === 'item' || shape === 'status' ? pathName(params.name) : undefined;
-  const scope: UrlScope = { kind, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
+  const scope: UrlScope = {
+    kind,
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+  };
   const key: Key = { name: name ?? '', ...(namespace !== undefined ? { namespace } : {}) };
   const call: Call = { req, reply, deps, p, kind, scope, key };
 
@@ -163,14 +178,19 @@ async function get(c: Call, status: boolean): Promise<BerthObject> {
   parseQuery(getQuery, c.req.query);
   authorize(c.p, 'get', target(c));
   const obj = await c.deps.store.get(c.kind.kind, c.key);
-  if (!visibleTo(c.p, c.kind)(obj)) throw forbidden(c.p, 'get', target(c, status ? 'status' : undefined), 'not in its access list');
+  if (!visibleTo(c.p, c.kind)(obj))
+    throw forbidden(c.p, 'get', target(c, status ? 'status' : undefined), 'not in its access list');
   return obj;
 }
 
 async function create(c: Call): Promise<BerthObject> {
   const q = parseQuery(writeQuery, c.req.query);
   authorize(c.p, 'create', target(c));
-  const obj = objectFromBody(body(c, objectBodyFormat(c.req.headers['content-type'])), c.scope, `create ${c.kind.kind}`);
+  const obj = objectFromBody(
+    body(c, objectBodyFormat(c.req.headers['content-type'])),
+    c.scope,
+    `create ${c.kind.kind}`,
+  );
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
   const created = await c.deps.store.create(c.kind.kind, obj, writeOptions(q));
   c.reply.code(201);
@@ -180,7 +200,11 @@ async function create(c: Call): Promise<BerthObject> {
 async function update(c: Call, status: boolean): Promise<BerthObject> {
   const q = parseQuery(writeQuery, c.req.query);
   authorize(c.p, 'update', target(c, status ? 'status' : undefined));
-  const obj = objectFromBody(body(c, objectBodyFormat(c.req.headers['content-type'])), c.scope, `update ${c.kind.kind}`);
+  const obj = objectFromBody(
+    body(c, objectBodyFormat(c.req.headers['content-type'])),
+    c.scope,
+    `update ${c.kind.kind}`,
+  );
   if (status) return await c.deps.store.updateStatus(c.kind.kind, obj, writeOptions(q));
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
   return await c.deps.store.update(c.kind.kind, obj, writeOptions(q));
@@ -193,12 +217,21 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
   const value = body(c, how.format);
   if (how.kind === 'apply') {
     if (status) {
-      throw new ApiError('UnsupportedMediaType', 'apply is not supported on the status subresource; send application/merge-patch+json');
+      throw new ApiError(
+        'UnsupportedMediaType',
+        'apply is not supported on the status subresource; send application/merge-patch+json',
+      );
     }
     if (!q.fieldManager) {
-      throw new ApiError('BadRequest', 'query parameter "fieldManager" is required for apply (application/apply-patch+yaml)', {
-        causes: [{ field: 'fieldManager', message: 'required for apply', reason: 'FieldValueRequired' }],
-      });
+      throw new ApiError(
+        'BadRequest',
+        'query parameter "fieldManager" is required for apply (application/apply-patch+yaml)',
+        {
+          causes: [
+            { field: 'fieldManager', message: 'required for apply', reason: 'FieldValueRequired' },
+          ],
+        },
+      );
     }
     const manifest = objectFromBody(value, c.scope, `apply ${c.kind.kind}`);
     await checkToolRef(c.deps.store, c.p, c.kind, manifest);
@@ -226,7 +259,10 @@ async function remove(c: Call): Promise<unknown> {
   const q = parseQuery(deleteQuery, c.req.query);
   authorize(c.p, 'delete', target(c));
   const raw = c.req.body as Buffer | undefined;
-  const options = raw && raw.length > 0 ? deleteOptionsFromBody(body(c, objectBodyFormat(c.req.headers['content-type']))) : {};
+  const options =
+    raw && raw.length > 0
+      ? deleteOptionsFromBody(body(c, objectBodyFormat(c.req.headers['content-type'])))
+      : {};
   const deleted = await c.deps.store.delete(c.kind.kind, c.key, {
     ...writeOptions(q),
     ...(options.dryRun ? { dryRun: true } : {}),

@@ -24,7 +24,7 @@ function lastEventId(header: string | string[] | undefined): string | undefined 
 }
 
 export async function serveWatch(c: Call, q: ListQuery): Promise<void> {
-  const { deps, req, reply, p } = c;
+  const { deps, req, p } = c;
   const sse = wantsEventStream(req.headers.accept);
   const matchesFields = parseFieldSelector(q.fieldSelector);
   const release = deps.watches.acquire(p.tokenId ?? `user:${p.name}`);
@@ -32,12 +32,15 @@ export async function serveWatch(c: Call, q: ListQuery): Promise<void> {
   deps.watches.track(abort);
   let iterator: AsyncIterator<WatchEvent> | undefined;
   try {
-    const resourceVersion = q.resourceVersion ?? (sse ? lastEventId(req.headers['last-event-id']) : undefined);
+    const resourceVersion =
+      q.resourceVersion ?? (sse ? lastEventId(req.headers['last-event-id']) : undefined);
     const iterable = await deps.store.watch(c.kind.kind, {
       ...(c.scope.namespace !== undefined ? { namespace: c.scope.namespace } : {}),
       ...(q.labelSelector ? { labelSelector: q.labelSelector } : {}),
       ...(resourceVersion !== undefined ? { resourceVersion } : {}),
-      ...(q.allowWatchBookmarks ? { allowBookmarks: true, bookmarkIntervalMs: deps.config.heartbeatMs } : {}),
+      ...(q.allowWatchBookmarks
+        ? { allowBookmarks: true, bookmarkIntervalMs: deps.config.heartbeatMs }
+        : {}),
       signal: abort.signal,
     });
     iterator = iterable[Symbol.asyncIterator]();
@@ -88,7 +91,9 @@ async function stream(
     : undefined;
   const aborted = new Promise<Step>((resolve) => {
     if (abort.signal.aborted) resolve({ done: true, value: undefined });
-    abort.signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
+    abort.signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), {
+      once: true,
+    });
   });
 
   const visible = visibleTo(p, c.kind);
@@ -120,7 +125,8 @@ async function stream(
     if (!abort.signal.aborted) {
       const status = toApiError(err, deps.config).toStatus();
       if (status.code >= 500) req.log.error({ err }, 'watch failed');
-      if (!res.writableEnded) await write({ type: 'ERROR', object: status as unknown as BerthObject }).catch(() => {});
+      if (!res.writableEnded)
+        await write({ type: 'ERROR', object: status as unknown as BerthObject }).catch(() => {});
     }
   } finally {
     clearTimeout(timer);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { Json } from './support.ts';
 import { BASE, type Harness, send, startHarness, toolDefinition, toolInstance } from './support.ts';
 
 let h: Harness;
@@ -11,7 +12,10 @@ after(async () => {
 });
 
 test('create, get, list, update, delete a ToolDefinition over HTTP', async () => {
-  const created = await send(h, 'POST', `${BASE}/tooldefinitions`, { token: h.admin, body: toolDefinition('jupyter') });
+  const created = await send(h, 'POST', `${BASE}/tooldefinitions`, {
+    token: h.admin,
+    body: toolDefinition('jupyter'),
+  });
   assert.equal(created.status, 201, created.text);
   assert.equal(created.body.metadata.name, 'jupyter');
   assert.ok(created.body.metadata.uid);
@@ -25,19 +29,25 @@ test('create, get, list, update, delete a ToolDefinition over HTTP', async () =>
   assert.equal(list.status, 200);
   assert.equal(list.body.kind, 'ToolDefinitionList');
   assert.deepEqual(
-    list.body.items.map((o: any) => o.metadata.name),
+    list.body.items.map((o: Json) => o.metadata.name),
     ['jupyter'],
   );
 
   const changed = structuredClone(got.body);
   changed.spec.displayName = 'Jupyter Lab';
-  const put = await send(h, 'PUT', `${BASE}/tooldefinitions/jupyter`, { token: h.admin, body: changed });
+  const put = await send(h, 'PUT', `${BASE}/tooldefinitions/jupyter`, {
+    token: h.admin,
+    body: changed,
+  });
   assert.equal(put.status, 200, put.text);
   assert.equal(put.body.spec.displayName, 'Jupyter Lab');
   assert.notEqual(put.body.metadata.resourceVersion, rv1);
 
   // The same stale body again: 409 Conflict.
-  const stale = await send(h, 'PUT', `${BASE}/tooldefinitions/jupyter`, { token: h.admin, body: changed });
+  const stale = await send(h, 'PUT', `${BASE}/tooldefinitions/jupyter`, {
+    token: h.admin,
+    body: changed,
+  });
   assert.equal(stale.status, 409, stale.text);
   assert.equal(stale.body.kind, 'Status');
   assert.equal(stale.body.reason, 'Conflict');
@@ -50,7 +60,10 @@ test('create, get, list, update, delete a ToolDefinition over HTTP', async () =>
 });
 
 test('merge-patch changes only the fields given; a stale resourceVersion in the patch is 409', async () => {
-  await send(h, 'POST', `${BASE}/tooldefinitions`, { token: h.admin, body: toolDefinition('rstudio') });
+  await send(h, 'POST', `${BASE}/tooldefinitions`, {
+    token: h.admin,
+    body: toolDefinition('rstudio'),
+  });
   const p = await send(h, 'PATCH', `${BASE}/tooldefinitions/rstudio`, {
     token: h.admin,
     body: { spec: { description: 'R in the browser' } },
@@ -88,18 +101,31 @@ test('apply creates (201), configures (200) and is a no-op when unchanged (same 
     contentType: 'application/apply-patch+json',
   });
   assert.equal(d.status, 200, d.text);
-  const noManager = await send(h, 'PATCH', `${BASE}/tooldefinitions/pgadmin`, { token: h.admin, raw: yaml('x'), contentType: ct });
+  const noManager = await send(h, 'PATCH', `${BASE}/tooldefinitions/pgadmin`, {
+    token: h.admin,
+    raw: yaml('x'),
+    contentType: ct,
+  });
   assert.equal(noManager.status, 400);
   assert.match(noManager.body.message, /fieldManager/);
 });
 
 test('namespaced objects: the URL namespace fills the body, a different one is a 400 naming the field', async () => {
-  await send(h, 'POST', `${BASE}/tooldefinitions`, { token: h.admin, body: toolDefinition('vscode') });
+  await send(h, 'POST', `${BASE}/tooldefinitions`, {
+    token: h.admin,
+    body: toolDefinition('vscode'),
+  });
   const body = toolInstance('alice', 'vscode');
-  const ok = await send(h, 'POST', `${BASE}/namespaces/alice/toolinstances`, { token: h.admin, body });
+  const ok = await send(h, 'POST', `${BASE}/namespaces/alice/toolinstances`, {
+    token: h.admin,
+    body,
+  });
   assert.equal(ok.status, 201, ok.text);
   assert.equal(ok.body.metadata.namespace, 'alice');
-  const wrong = await send(h, 'POST', `${BASE}/namespaces/bob/toolinstances`, { token: h.admin, body });
+  const wrong = await send(h, 'POST', `${BASE}/namespaces/bob/toolinstances`, {
+    token: h.admin,
+    body,
+  });
   assert.equal(wrong.status, 400);
   assert.match(wrong.body.message, /metadata\.namespace/);
   const all = await send(h, 'GET', `${BASE}/toolinstances`, { token: h.admin });
@@ -112,16 +138,18 @@ test('namespaced objects: the URL namespace fills the body, a different one is a
   });
   assert.equal(status.status, 200, status.text);
   assert.equal(status.body.status.phase, 'Starting');
-  const getStatus = await send(h, 'GET', `${BASE}/namespaces/alice/toolinstances/vscode/status`, { token: h.admin });
+  const getStatus = await send(h, 'GET', `${BASE}/namespaces/alice/toolinstances/vscode/status`, {
+    token: h.admin,
+  });
   assert.equal(getStatus.body.status.phase, 'Starting');
 });
 
 test('validation errors are 422 with one cause per issue', async () => {
-  const bad = toolDefinition('broken', { port: 'eighty', bogus: true }) as any;
+  const bad = toolDefinition('broken', { port: 'eighty', bogus: true }) as Json;
   const res = await send(h, 'POST', `${BASE}/tooldefinitions`, { token: h.admin, body: bad });
   assert.equal(res.status, 422, res.text);
   assert.equal(res.body.reason, 'Invalid');
-  const fields = res.body.details.causes.map((c: any) => c.field);
+  const fields = res.body.details.causes.map((c: Json) => c.field);
   assert.ok(fields.includes('spec.port'), res.text);
   assert.ok(fields.includes('spec.bogus'), res.text);
 });
@@ -134,6 +162,10 @@ test('unknown paths are 404 and wrong methods 405, as Status objects', async () 
   assert.equal(na.status, 405);
   assert.equal(na.body.reason, 'MethodNotAllowed');
   assert.match(na.headers.get('allow') ?? '', /PUT/);
-  const ct = await send(h, 'POST', `${BASE}/tooldefinitions`, { token: h.admin, raw: 'x', contentType: 'text/plain' });
+  const ct = await send(h, 'POST', `${BASE}/tooldefinitions`, {
+    token: h.admin,
+    raw: 'x',
+    contentType: 'text/plain',
+  });
   assert.equal(ct.status, 415);
 });

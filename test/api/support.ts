@@ -1,8 +1,13 @@
 // Shared by the API tests: a fresh database, the API on a free port, tokens for
 // an admin and two users, and small fetch helpers.
-import { type RunningApi, startApi } from '../../api/index.ts';
+
 import type { ApiConfig } from '../../api/index.ts';
+import { type RunningApi, startApi } from '../../api/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+
+/** What tests read from JSON responses: anything, checked by the assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON and assert on it
+export type Json = any;
 
 export interface Harness {
   db: TestDatabase;
@@ -38,7 +43,7 @@ export async function startHarness(config: Partial<ApiConfig> = {}): Promise<Har
 export interface Sent {
   status: number;
   headers: Headers;
-  body: any;
+  body: Json;
   text: string;
 }
 
@@ -52,7 +57,12 @@ export interface SendOptions {
 }
 
 /** One request; the body parsed as JSON when it is JSON. */
-export async function send(h: Harness, method: string, path: string, opts: SendOptions = {}): Promise<Sent> {
+export async function send(
+  h: Harness,
+  method: string,
+  path: string,
+  opts: SendOptions = {},
+): Promise<Sent> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | Uint8Array<ArrayBuffer> | undefined;
@@ -63,7 +73,11 @@ export async function send(h: Harness, method: string, path: string, opts: SendO
     body = JSON.stringify(opts.body);
     headers['content-type'] = opts.contentType ?? 'application/json';
   }
-  const res = await fetch(h.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const res = await fetch(h.url + path, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -102,7 +116,10 @@ export function toolInstance(namespace: string, name: string, toolRef = name) {
 }
 
 /** Polls until `check` returns a value, or fails after `ms`. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  ms = 5000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();
@@ -110,4 +127,77 @@ export async function eventually<T>(check: () => T | undefined | Promise<T | und
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export interface WatchStream {
+  status: number;
+  contentType: string;
+  /** The next event (NDJSON line or SSE `data:`), waiting at most `ms`. */
+  next(ms?: number): Promise<Json>;
+  close(): void;
+}
+
+/** Opens a watch and parses its events as they arrive. */
+export async function openWatch(
+  h: Harness,
+  path: string,
+  token: string,
+  sse = false,
+): Promise<WatchStream> {
+  const abort = new AbortController();
+  const res = await fetch(h.url + path, {
+    headers: { authorization: `Bearer ${token}`, ...(sse ? { accept: 'text/event-stream' } : {}) },
+    signal: abort.signal,
+  });
+  const events: Json[] = [];
+  const waiters: (() => void)[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  const pump = async () => {
+    if (!res.body) return;
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        const sep = sse ? '\n\n' : '\n';
+        let i = buffer.indexOf(sep);
+        while (i >= 0) {
+          const block = buffer.slice(0, i);
+          buffer = buffer.slice(i + sep.length);
+          if (sse) {
+            const data = block
+              .split('\n')
+              .filter((l) => l.startsWith('data: '))
+              .map((l) => l.slice(6))
+              .join('\n');
+            if (data) events.push(JSON.parse(data));
+          } else if (block.trim()) {
+            events.push(JSON.parse(block));
+          }
+          i = buffer.indexOf(sep);
+        }
+        for (const w of waiters.splice(0)) w();
+      }
+    } catch {
+      // aborted
+    }
+  };
+  void pump();
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    async next(ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (events.length === 0) {
+        if (Date.now() > deadline) throw new Error('no watch event in time');
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
+      }
+      return events.shift();
+    },
+    close() {
+      abort.abort();
+    },
+  };
 }

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  BASE,
+  eventually,
+  type Harness,
+  openWatch,
+  send,
+  startHarness,
+  toolDefinition,
+} from './support.ts';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness({ maxWatchesPerToken: 3 });
+});
+after(async () => {
+  await h.close();
+});
+
+test('NDJSON watch streams ADDED, MODIFIED and DELETED after the given resourceVersion', async () => {
+  const list = await send(h, 'GET', `${BASE}/tooldefinitions`, { token: h.admin });
+  const rv = list.body.metadata.resourceVersion;
+  const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true&resourceVersion=${rv}`, h.admin);
+  try {
+    assert.equal(w.status, 200);
+    assert.match(w.contentType, /application\/json/);
+    await send(h, 'POST', `${BASE}/tooldefinitions`, {
+      token: h.admin,
+      body: toolDefinition('w1'),
+    });
+    const added = await w.next();
+    assert.equal(added.type, 'ADDED');
+    assert.equal(added.object.metadata.name, 'w1');
+    await send(h, 'PATCH', `${BASE}/tooldefinitions/w1`, {
+      token: h.admin,
+      body: { spec: { description: 'changed' } },
+      contentType: 'application/merge-patch+json',
+    });
+    const modified = await w.next();
+    assert.equal(modified.type, 'MODIFIED');
+    assert.equal(modified.object.spec.description, 'changed');
+    await send(h, 'DELETE', `${BASE}/tooldefinitions/w1`, { token: h.admin });
+    const deleted = await w.next();
+    assert.equal(deleted.type, 'DELETED');
+    assert.ok(
+      Number(deleted.object.metadata.resourceVersion) >
+        Number(modified.object.metadata.resourceVersion),
+    );
+  } finally {
+    w.close();
+  }
+});
+
+test('server-sent events carry the same events; the open-watch gauge counts them', async () => {
+  const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
+  try {
+    assert.equal(w.status, 200);
+    assert.match(w.contentType, /text\/event-stream/);
+    await send(h, 'POST', `${BASE}/tooldefinitions`, {
+      token: h.admin,
+      body: toolDefinition('sse1'),
+    });
+    const ev = await w.next();
+    assert.equal(ev.type, 'ADDED');
+    assert.equal(ev.object.metadata.name, 'sse1');
+    const metrics = await fetch(`${h.url}/metrics`).then((r) => r.text());
+    assert.match(metrics, /berth_api_open_watches 1/);
+  } finally {
+    w.close();
+  }
+  await eventually(async () => {
+    const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
+    return /berth_api_open_watches 0/.test(m) ? true : undefined;
+  });
+});
+
+test('a compacted resourceVersion answers 410 Gone as a Status before streaming', async () => {
+  await send(h, 'POST', `${BASE}/tooldefinitions`, {
+    token: h.admin,
+    body: toolDefinition('old1'),
+  });
+  await send(h, 'DELETE', `${BASE}/tooldefinitions/old1`, { token: h.admin });
+  await h.api.store.compact(0);
+  const res = await send(h, 'GET', `${BASE}/tooldefinitions?watch=true&resourceVersion=1`, {
+    token: h.admin,
+  });
+  assert.equal(res.status, 410, res.text);
+  assert.equal(res.body.kind, 'Status');
+  assert.equal(res.body.reason, 'Gone');
+});
+
+test('open watches per token are capped (429), and a closed watch frees its slot', async () => {
+  const open = [];
+  for (let i = 0; i < 3; i++)
+    open.push(await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin));
+  const refused = await send(h, 'GET', `${BASE}/tooldefinitions?watch=true`, { token: h.admin });
+  assert.equal(refused.status, 429, refused.text);
+  assert.equal(refused.body.reason, 'TooManyRequests');
+  // Another token is not affected.
+  const other = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.alice);
+  assert.equal(other.status, 200);
+  other.close();
+  open.pop()!.close();
+  await eventually(async () => {
+    const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin);
+    if (w.status === 200) {
+      w.close();
+      return true;
+    }
+    return undefined;
+  });
+  for (const w of open) w.close();
+});
+
+test('timeoutSeconds ends the stream', async () => {
+  const started = Date.now();
+  const res = await send(h, 'GET', `${BASE}/tooldefinitions?watch=true&timeoutSeconds=1`, {
+    token: h.admin,
+  });
+  assert.equal(res.status, 200);
+  assert.ok(Date.now() - started >= 900);
+});
