@@ -7,7 +7,10 @@ import { age, formatRow, sortKeys } from './printers.ts';
 /** `toolRef` -> `Tool Ref`, `observedGeneration` -> `Observed Generation`, as kubectl does. */
 export function titleCase(key: string): string {
   const spaced = key
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    // A capital after a lowercase letter starts a word when a lowercase letter or
+    // another capital follows: `toolRef` -> `tool Ref`, `taskID` -> `task ID`, but
+    // a unit stays whole: `ephemeralStorageGiB` -> `ephemeral Storage GiB`.
+    .replace(/([a-z0-9])([A-Z])(?=[A-Za-z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .replace(/[_-]+/g, ' ');
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);

@@ -9,7 +9,9 @@ export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) {
     const causes = err.details?.causes ?? [];
     // The server's message usually lists the causes already; add those it left out.
-    const missing = causes.filter((c) => c.field && !err.message.includes(c.field));
+    const missing = causes.filter(
+      (c) => c.field && !err.message.includes(c.field) && !err.message.includes(c.message),
+    );
     const extra = missing.map((c) => `${c.field}: ${c.message}`).join(', ');
     return extra ? `${err.message}: ${extra}` : err.message;
   }

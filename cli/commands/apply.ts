@@ -3,7 +3,7 @@
 // fails is reported with its file and index; the others still apply.
 import type { Command } from 'commander';
 import { ApiError, type BerthObject, type KindInfo } from '../../crds/index.ts';
-import { type ApiClient, resourcePath } from '../client.ts';
+import { type ApiClient, type ListResult, resourcePath } from '../client.ts';
 import { Context } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { kindOrThrow } from '../kinds.ts';
@@ -58,23 +58,89 @@ async function getOrUndefined(client: ApiClient, path: string): Promise<BerthObj
   }
 }
 
-/** Applies one object and says what happened. */
+/**
+ * The resourceVersion of the store before this run wrote anything: a list's
+ * resourceVersion is the global counter (DESIGN.md), so an object applied later
+ * with a resourceVersion at or below it was not changed by the apply. This
+ * saves a GET per document. Undefined when the list is not allowed; then each
+ * document is read before it is applied.
+ */
+export async function storeResourceVersion(
+  client: ApiClient,
+  r: Resolved,
+): Promise<number | undefined> {
+  try {
+    const head = await client.get<ListResult>(resourcePath(r.info, r.namespace), { limit: 1 });
+    const rv = Number(head.metadata?.resourceVersion);
+    return Number.isSafeInteger(rv) && rv > 0 ? rv : undefined;
+  } catch (err) {
+    if (err instanceof ApiError && err.code !== 401) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Applies one object and says what happened: 201 is created; otherwise the
+ * object's resourceVersion tells whether this apply changed it (compared with
+ * `startRv`, or with the object as read just before). A change someone else
+ * makes between the start of the run and this apply reads as configured.
+ */
 export async function applyObject(
   client: ApiClient,
   r: Resolved,
+  startRv?: number,
 ): Promise<'created' | 'configured' | 'unchanged'> {
   const path = resourcePath(r.info, r.namespace, r.name);
-  const before = await getOrUndefined(client, path);
+  const before = startRv === undefined ? await getOrUndefined(client, path) : undefined;
   const res = await client.send<BerthObject>('PATCH', path, {
     query: { fieldManager: FIELD_MANAGER },
     body: r.object,
     contentType: 'application/apply-patch+yaml',
   });
-  if (res.status === 201 || !before) return 'created';
-  return res.body?.metadata?.resourceVersion === before.metadata.resourceVersion
-    ? 'unchanged'
-    : 'configured';
+  if (res.status === 201) return 'created';
+  const rv = res.body?.metadata?.resourceVersion;
+  if (startRv !== undefined) return Number(rv) > startRv ? 'configured' : 'unchanged';
+  if (!before) return 'created';
+  return rv === before.metadata.resourceVersion ? 'unchanged' : 'configured';
 }
+
+/** Errors that would fail every document the same way: stop at once rather than repeat them. */
+function isFatal(err: unknown): boolean {
+  if (err instanceof ApiError) return err.code === 401;
+  return (
+    err instanceof CliError && /cannot connect|cannot resolve|did not answer/.test(err.message)
+  );
+}
+
+/**
+ * Splits documents into batches that may be applied concurrently: consecutive
+ * documents of one kind, each object once. A change of kind is a barrier, so a
+ * file that lists ToolDefinitions before the ToolInstances that use them
+ * applies them in that order, as kubectl would.
+ */
+export function batches(manifests: Manifest[]): Manifest[][] {
+  const out: Manifest[][] = [];
+  let current: Manifest[] = [];
+  let kind: unknown;
+  let keys = new Set<string>();
+  for (const m of manifests) {
+    const meta = (m.object.metadata ?? {}) as { name?: unknown; namespace?: unknown };
+    const key = `${String(meta.namespace ?? '')}/${String(meta.name ?? '')}`;
+    if (current.length > 0 && (m.object.kind !== kind || keys.has(key))) {
+      out.push(current);
+      current = [];
+      keys = new Set();
+    }
+    kind = m.object.kind;
+    keys.add(key);
+    current.push(m);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** How many documents of one batch are in flight at once. */
+const CONCURRENCY = 8;
 
 export function registerApply(program: Command): void {
   program
@@ -92,22 +158,37 @@ export function registerApply(program: Command): void {
         );
         const ctx = await Context.load();
         let failed = 0;
-        for (const m of manifests) {
+        let startRv: Promise<number | undefined> | undefined;
+        const applyOne = async (m: Manifest): Promise<() => void> => {
           try {
             const r = await resolveManifest(ctx, m, opts.namespace);
-            const result = await applyObject(ctx.client, r);
-            process.stdout.write(`${objectRef(r.info, r.name)} ${result}\n`);
+            startRv ??= storeResourceVersion(ctx.client, r);
+            const result = await applyObject(ctx.client, r, await startRv);
+            return () => process.stdout.write(`${objectRef(r.info, r.name)} ${result}\n`);
           } catch (err) {
-            // A server we cannot reach or a token it refuses fails every document the same way.
-            if (
-              err instanceof CliError &&
-              /cannot connect|cannot resolve|did not answer/.test(err.message)
-            )
-              throw err;
-            if (err instanceof ApiError && err.code === 401) throw err;
-            failed++;
-            process.stderr.write(`error: ${describeSource(m)}: ${errorMessage(err)}\n`);
+            if (isFatal(err)) throw err;
+            return () => {
+              failed++;
+              process.stderr.write(`error: ${describeSource(m)}: ${errorMessage(err)}\n`);
+            };
           }
+        };
+        for (const batch of batches(manifests)) {
+          // Results print in document order, each as soon as those before it are done.
+          const done: ((() => void) | undefined)[] = new Array(batch.length);
+          let printed = 0;
+          let next = 0;
+          const flush = () => {
+            while (printed < batch.length && done[printed]) done[printed++]!();
+          };
+          const worker = async () => {
+            while (next < batch.length) {
+              const i = next++;
+              done[i] = await applyOne(batch[i]!);
+              flush();
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(CONCURRENCY, batch.length) }, worker));
         }
         if (failed > 0) process.exitCode = 1;
       }),

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { batches } from '../../cli/commands/apply.ts';
 import { parseFor } from '../../cli/commands/wait.ts';
 import { configPath, loadConfig, updateConfig } from '../../cli/config.ts';
 import { eventsFor, renderDescribe, titleCase } from '../../cli/describe.ts';
@@ -258,6 +259,9 @@ describe('kinds, describe, merge patch, wait --for, timeouts', () => {
   test('describe: title-cased blocks, conditions table, events', () => {
     assert.equal(titleCase('toolRef'), 'Tool Ref');
     assert.equal(titleCase('observedGeneration'), 'Observed Generation');
+    assert.equal(titleCase('ephemeralStorageGiB'), 'Ephemeral Storage GiB');
+    assert.equal(titleCase('taskID'), 'Task ID');
+    assert.equal(titleCase('readyAt'), 'Ready At');
     const obj = ti('jupyterlab', {
       metadata: { name: 'jupyterlab', namespace: 'alice', uid: 'u1', labels: { a: 'b' } },
       status: {
@@ -308,6 +312,27 @@ describe('kinds, describe, merge patch, wait --for, timeouts', () => {
     assert.match(
       renderDescribe({ object: ti('x'), events: [] }),
       /Conditions:\n {2}<none>\nEvents:\s+<none>/,
+    );
+  });
+  test('apply batches: a change of kind or a repeated object is a barrier', () => {
+    const doc = (kind: string, name: string) => ({
+      file: 'f',
+      index: 1,
+      object: { kind, metadata: { name } },
+    });
+    const got = batches([
+      doc('TD', 'a'),
+      doc('TD', 'b'),
+      doc('TI', 'a'),
+      doc('TI', 'b'),
+      doc('TI', 'a'),
+      doc('TD', 'c'),
+    ]);
+    assert.deepEqual(
+      got.map((b) =>
+        b.map((m) => `${m.object.kind}/${(m.object.metadata as { name: string }).name}`),
+      ),
+      [['TD/a', 'TD/b'], ['TI/a', 'TI/b'], ['TI/a'], ['TD/c']],
     );
   });
   test('merge patch (RFC 7386)', () => {
