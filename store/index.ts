@@ -17,5 +17,12 @@ export { applyMergePatch, canonicalJson, deepEqual, isPlainObject } from './merg
 export { migrate } from './migrate.ts';
 export { ResourceStore, type ResourceStoreOptions } from './resources.ts';
 export { matchesSelector, parseSelector, type Requirement } from './selectors.ts';
+export {
+  type CreatedSession,
+  type CreateSessionInput,
+  type RedeemedCode,
+  type SessionPrincipal,
+  Sessions,
+} from './sessions.ts';
 export type * from './types.ts';
 export { NOTIFY_CHANNEL, Watch } from './watch.ts';

@@ -1,0 +1,121 @@
+// Who is asking: an API bearer token (curl, scripts) or a session cookie (browsers).
+// Both are verified against PostgreSQL and the answer (positive or negative) is
+// cached in memory for `cacheMs`, keyed by SHA-256 of the credential, so the
+// request path does no database query in the common case. A revoked session or
+// token therefore stops working within `cacheMs` (default 5 s) on every replica.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Identity, Principal, Sessions } from '../store/index.ts';
+
+export interface RequestPrincipal extends Principal {
+  /** Set when a session authenticated the request. */
+  sessionId?: string;
+  via: 'token' | 'session';
+}
+
+interface CacheEntry {
+  principal: RequestPrincipal | undefined;
+  until: number;
+}
+
+const MAX_ENTRIES = 50_000;
+
+export function sessionCookieName(scheme: 'http' | 'https'): string {
+  // __Host- makes browsers insist on Secure, Path=/ and no Domain; it needs https.
+  return scheme === 'https' ? '__Host-berth_session' : 'berth_session';
+}
+
+/** Every name berth's cookie may have; all are removed before a request reaches a tool. */
+export const SESSION_COOKIE_NAMES = ['berth_session', '__Host-berth_session'] as const;
+
+/** The value of cookie `name` in a Cookie header, if present. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  let at = 0;
+  while (at < header.length) {
+    const idx = header.indexOf(name, at);
+    if (idx < 0) return undefined;
+    let j = idx - 1;
+    while (j >= 0 && header[j] === ' ') j--;
+    if ((j < 0 || header[j] === ';') && header[idx + name.length] === '=') {
+      const start = idx + name.length + 1;
+      const end = header.indexOf(';', start);
+      return header.slice(start, end < 0 ? undefined : end).trim();
+    }
+    at = idx + name.length;
+  }
+  return undefined;
+}
+
+export class Authenticator {
+  readonly #identity: Identity;
+  readonly #sessions: Sessions;
+  readonly #cacheMs: number;
+  readonly #cookieName: string;
+  readonly #cache = new Map<string, CacheEntry>();
+
+  constructor(identity: Identity, sessions: Sessions, cacheMs: number, cookieName: string) {
+    this.#identity = identity;
+    this.#sessions = sessions;
+    this.#cacheMs = cacheMs;
+    this.#cookieName = cookieName;
+  }
+
+  get cookieName(): string {
+    return this.#cookieName;
+  }
+
+  /** The principal behind the request's bearer token, else its session cookie for `hostname`. */
+  async authenticate(
+    req: IncomingMessage,
+    hostname: string,
+  ): Promise<RequestPrincipal | undefined> {
+    const auth = req.headers.authorization;
+    if (auth && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
+      return this.#cached(`t:${digest(auth.slice(7).trim())}`, async () => {
+        const p = await this.#identity.verifyToken(auth.slice(7).trim());
+        return p ? { ...p, via: 'token' as const } : undefined;
+      });
+    }
+    const cookie = readCookie(req.headers.cookie, this.#cookieName);
+    if (cookie) {
+      return this.#cached(`s:${hostname}:${digest(cookie)}`, async () => {
+        const p = await this.#sessions.verifySession(cookie, hostname);
+        return p ? { ...p, via: 'session' as const } : undefined;
+      });
+    }
+    return undefined;
+  }
+
+  /**
+   * Forget every cached session answer (sign-out on this replica then takes effect
+   * at once on berth's host and every tool host; other replicas within cacheMs).
+   */
+  forgetAll(): void {
+    for (const k of this.#cache.keys()) if (k.startsWith('s:')) this.#cache.delete(k);
+  }
+
+  async #cached(
+    key: string,
+    load: () => Promise<RequestPrincipal | undefined>,
+  ): Promise<RequestPrincipal | undefined> {
+    const now = Date.now();
+    const hit = this.#cache.get(key);
+    if (hit && hit.until > now) return hit.principal;
+    const principal = await load();
+    if (this.#cacheMs > 0) {
+      if (this.#cache.size >= MAX_ENTRIES) {
+        // Oldest insertion first: a Map iterates in insertion order.
+        const oldest = this.#cache.keys().next().value;
+        if (oldest !== undefined) this.#cache.delete(oldest);
+      }
+      this.#cache.delete(key);
+      this.#cache.set(key, { principal, until: now + this.#cacheMs });
+    }
+    return principal;
+  }
+}
+
+function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}

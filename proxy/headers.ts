@@ -1,0 +1,149 @@
+// Header rewriting, both ways (RFC 9110 §7.6.1). Hop-by-hop headers (Connection
+// and every header it names, Keep-Alive, Proxy-Connection, TE, Trailer,
+// Transfer-Encoding, Upgrade) never cross the proxy. Towards a tool: Host is kept
+// as the browser sent it (Jupyter compares Origin with it), X-Forwarded-* are set
+// (trusting only `trustedHops` proxies in front), and berth's credentials (its
+// session cookie, Authorization) are removed.
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export interface ForwardContext {
+  remoteAddress: string;
+  /** Scheme to report when no trusted hop says otherwise. */
+  scheme: 'http' | 'https';
+  trustedHops: number;
+  /** Remove Authorization and these cookies (tool hosts); keep them (berth's own API). */
+  stripCredentials: boolean;
+  cookieNames: readonly string[];
+}
+
+function connectionTokens(value: string | undefined, into: Set<string>): void {
+  if (!value) return;
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name) into.add(name);
+  }
+}
+
+/** The Cookie header without berth's cookies, or undefined when nothing is left. */
+export function stripCookies(cookie: string, names: readonly string[]): string | undefined {
+  if (!names.some((n) => cookie.includes(n))) return cookie;
+  const kept = cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => {
+      if (c === '') return false;
+      const eq = c.indexOf('=');
+      const name = (eq < 0 ? c : c.slice(0, eq)).trim();
+      return !names.includes(name);
+    });
+  return kept.length ? kept.join('; ') : undefined;
+}
+
+/**
+ * Request headers for the upstream as a flat [name, value, ...] list, from the
+ * client's raw headers (order and repeats kept).
+ */
+export function upstreamRequestHeaders(raw: string[], ctx: ForwardContext): string[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 10 && n.toLowerCase() === 'connection') {
+      named ??= new Set();
+      connectionTokens(raw[i + 1], named);
+    }
+  }
+  const out: string[] = [];
+  let xff: string[] | undefined;
+  let xfProto: string | undefined;
+  let xfHost: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    switch (name) {
+      case 'host':
+        host = value;
+        out.push('host', value);
+        continue;
+      case 'x-forwarded-for':
+        if (ctx.trustedHops > 0) {
+          xff ??= [];
+          xff.push(value);
+        }
+        continue;
+      case 'x-forwarded-proto':
+        if (ctx.trustedHops > 0) xfProto = value;
+        continue;
+      case 'x-forwarded-host':
+        if (ctx.trustedHops > 0) xfHost = value;
+        continue;
+      case 'expect':
+        // Node's server already answered 100-continue; undici refuses the header.
+        continue;
+      case 'forwarded':
+        if (ctx.trustedHops > 0) out.push(name, value);
+        continue;
+      case 'authorization':
+        if (!ctx.stripCredentials) out.push(name, value);
+        continue;
+      case 'cookie': {
+        const kept = ctx.stripCredentials ? stripCookies(value, ctx.cookieNames) : value;
+        if (kept !== undefined) out.push(name, kept);
+        continue;
+      }
+      default:
+        out.push(name, value);
+    }
+  }
+  let chain = ctx.remoteAddress;
+  if (xff) {
+    const hops = xff
+      .join(',')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const trusted = hops.slice(-ctx.trustedHops);
+    if (trusted.length) chain = `${trusted.join(', ')}, ${ctx.remoteAddress}`;
+  }
+  out.push('x-forwarded-for', chain);
+  out.push('x-forwarded-proto', lastValue(xfProto) ?? ctx.scheme);
+  const fwdHost = lastValue(xfHost) ?? host;
+  if (fwdHost) out.push('x-forwarded-host', fwdHost);
+  return out;
+}
+
+function lastValue(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const parts = v.split(',');
+  return parts[parts.length - 1]!.trim() || undefined;
+}
+
+/** Response headers for the client as a flat list, hop-by-hop headers removed. */
+export function clientResponseHeaders(headers: IncomingHttpHeaders): string[] {
+  let named: Set<string> | undefined;
+  const conn = headers.connection;
+  if (conn) {
+    named = new Set();
+    connectionTokens(Array.isArray(conn) ? conn.join(',') : conn, named);
+  }
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const one of v) out.push(name, one);
+    else out.push(name, v);
+  }
+  return out;
+}

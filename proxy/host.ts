@@ -1,0 +1,65 @@
+// Host header parsing. Routing uses the Host header alone (never X-Forwarded-Host,
+// never an absolute-form request target), normalised: lowercase, port and one
+// trailing dot removed. Only two shapes reach a tool:
+//   <instance>--<namespace>.<base>  a per-user tool (namespace = the user's slug)
+//   <instance>.<base>               a shared app (namespace = the shared namespace)
+// and the base domain itself is berth's own host. Anything else is refused.
+
+export type ParsedHost =
+  | { kind: 'berth'; hostname: string }
+  | { kind: 'tool'; hostname: string; namespace: string; instance: string }
+  | { kind: 'invalid' };
+
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HOST_WITH_PORT = /^([A-Za-z0-9.-]+?)\.?(?::(\d{1,5}))?$/;
+
+/** Lowercase host name without port or trailing dot, or undefined when the header is not a plain DNS name. */
+export function normaliseHostname(header: string | undefined): string | undefined {
+  if (!header || header.length > 260) return undefined;
+  const m = HOST_WITH_PORT.exec(header);
+  if (!m) return undefined;
+  const name = m[1]!.toLowerCase();
+  if (name === '' || name.startsWith('.') || name.includes('..')) return undefined;
+  return name;
+}
+
+/** The port in a Host header, if any (kept in redirects between berth's host and tool hosts). */
+export function hostPort(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = HOST_WITH_PORT.exec(header);
+  return m?.[2];
+}
+
+export function parseHost(
+  header: string | undefined,
+  baseDomain: string,
+  sharedNamespace: string,
+): ParsedHost {
+  const hostname = normaliseHostname(header);
+  if (!hostname) return { kind: 'invalid' };
+  if (hostname === baseDomain) return { kind: 'berth', hostname };
+  if (!hostname.endsWith(`.${baseDomain}`)) return { kind: 'invalid' };
+  const label = hostname.slice(0, hostname.length - baseDomain.length - 1);
+  if (!LABEL.test(label)) return { kind: 'invalid' };
+  const sep = label.indexOf('--');
+  if (sep < 0) return { kind: 'tool', hostname, namespace: sharedNamespace, instance: label };
+  const instance = label.slice(0, sep);
+  const namespace = label.slice(sep + 2);
+  if (!LABEL.test(instance) || !LABEL.test(namespace) || namespace === sharedNamespace) {
+    return { kind: 'invalid' };
+  }
+  return { kind: 'tool', hostname, namespace, instance };
+}
+
+/** The host name a ToolInstance is reached at, or undefined when its names cannot form one. */
+export function toolHostname(
+  namespace: string,
+  instance: string,
+  baseDomain: string,
+  sharedNamespace: string,
+): string | undefined {
+  if (!LABEL.test(instance) || instance.includes('--')) return undefined;
+  const label = namespace === sharedNamespace ? instance : `${instance}--${namespace}`;
+  if (!LABEL.test(label) || !LABEL.test(namespace)) return undefined;
+  return `${label}.${baseDomain}`;
+}

@@ -1,0 +1,161 @@
+// proxy/: the undici reverse proxy. Imports crds/ and store/ only (through their index.ts).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KINDS } from '../crds/index.ts';
+import { Identity, type Pool, ResourceStore, Sessions } from '../store/index.ts';
+import { ActivityRecorder } from './activity.ts';
+import { Authenticator, sessionCookieName } from './auth.ts';
+import { loadProxyConfig, type ProxyConfig } from './config.ts';
+import type { ProxyContext } from './context.ts';
+import { type ProxyLogger, silentLogger } from './log.ts';
+import { ProxyMetrics } from './metrics.ts';
+import { RouteTable } from './route-table.ts';
+import { ProxyServer } from './server.ts';
+import { Upstream } from './upstream.ts';
+import { WebSocketRelays } from './websocket.ts';
+
+export {
+  loadProxyConfig,
+  type ProxyConfig,
+  ProxyConfigError,
+  proxyConfigSchema,
+} from './config.ts';
+export { normaliseHostname, parseHost, toolHostname } from './host.ts';
+export type { ProxyLogger } from './log.ts';
+
+export interface StartProxyOptions {
+  pool: Pool;
+  /** A store to read and write through; by default one is created over `pool` (and closed with the proxy). */
+  store?: ResourceStore;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  config?: Partial<ProxyConfig>;
+  log?: ProxyLogger;
+  /** Wait for the route table before resolving (default true): a restarted proxy routes at once. */
+  waitForRoutes?: boolean;
+}
+
+export interface RunningProxy {
+  /** e.g. `http://127.0.0.1:8000` */
+  url: string;
+  port: number;
+  config: ProxyConfig;
+  routes: RouteTable;
+  /** Writes pending lastActivityAt now (tests, shutdown). */
+  flushActivity(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
+  const config = loadProxyConfig({
+    ...options.config,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  const log = options.log ?? silentLogger;
+  const ownStore = !options.store;
+  const store = options.store ?? new ResourceStore(options.pool, { kinds: [...KINDS] });
+  const metrics = new ProxyMetrics();
+  const upstreamOptions = {
+    connectTimeoutMs: config.connectTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    connections: config.upstreamConnections,
+  };
+  const routes = new RouteTable({
+    store,
+    baseDomain: config.baseDomain,
+    sharedNamespace: config.sharedNamespace,
+    resyncMs: config.resyncMs,
+    upstream: upstreamOptions,
+    log,
+    onChange: (n) => metrics.routes.set(n),
+  });
+  const identity = new Identity(options.pool);
+  const sessions = new Sessions(options.pool);
+  const relays = new WebSocketRelays({
+    pingMs: config.wsPingMs,
+    onOpen: () => metrics.websockets.inc(),
+    onClose: () => metrics.websockets.dec(),
+    onUpstreamError: () => metrics.upstreamErrors.labels('websocket').inc(),
+  });
+  const ctx: ProxyContext = {
+    config,
+    store,
+    identity,
+    sessions,
+    auth: new Authenticator(
+      identity,
+      sessions,
+      config.authCacheMs,
+      sessionCookieName(config.publicScheme),
+    ),
+    routes,
+    activity: new ActivityRecorder(store, config.activityFlushMs, log, () =>
+      metrics.activityWrites.inc(),
+    ),
+    metrics,
+    relays,
+    api: new Upstream(new URL(config.apiUpstream).origin, upstreamOptions),
+    log,
+  };
+  const handler = new ProxyServer(ctx);
+  const server: Server = createServer(
+    {
+      // Uploads and downloads of any length: no whole-request deadline.
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+      // Long-lived browser connections: do not let the socket idle timer cut streams.
+      connectionsCheckingInterval: 30_000,
+    },
+    handler.onRequest,
+  );
+  server.on('upgrade', handler.onUpgrade);
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  routes.start();
+  const sweep = setInterval(() => void sessions.deleteExpired().catch(() => {}), 600_000);
+  sweep.unref();
+  const cleanup = async () => {
+    clearInterval(sweep);
+    relays.close();
+    await routes.close();
+    await ctx.activity.close();
+    ctx.api.close();
+    if (ownStore) await store.close();
+  };
+  try {
+    if (options.waitForRoutes !== false) await routes.whenLoaded();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log.info({ port, baseDomain: config.baseDomain }, 'proxy listening');
+  return {
+    url: `http://${hostForUrl === '0.0.0.0' || hostForUrl === '[::]' ? '127.0.0.1' : hostForUrl}:${port}`,
+    port,
+    config,
+    routes,
+    flushActivity: () => ctx.activity.flush(),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await cleanup();
+    },
+  };
+}

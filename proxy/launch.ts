@@ -1,0 +1,134 @@
+// Launch on visit (as Data Workspace does): an authorized GET to a tool that is
+// not running sets its ToolInstance to Running, creating it from the
+// ToolDefinition (default size) when missing. A Failed instance whose failure the
+// controller has already reported is relaunched with a fresh generation (state
+// Stopped, then Running), so a level-triggered controller sees a new request; one
+// whose relaunch is still unobserved is left alone, so that parallel requests do
+// not relaunch it again and again.
+import {
+  API_VERSION,
+  ApiError,
+  type BerthObject,
+  getCondition,
+  type ToolInstance,
+} from '../crds/index.ts';
+import type { ResourceStore } from '../store/index.ts';
+import type { LaunchStatus } from './pages/starting.ts';
+
+export type LaunchOutcome = 'created' | 'started' | 'relaunched' | 'in-progress';
+
+function asInstance(o: BerthObject): ToolInstance {
+  return o as unknown as ToolInstance;
+}
+
+/** True when the instance's latest spec has been seen by the controller and it failed. */
+export function hasFailed(ti: ToolInstance): boolean {
+  if (ti.status?.phase !== 'Failed') return false;
+  const observed = ti.status.observedGeneration ?? ti.metadata.generation ?? 0;
+  return observed >= (ti.metadata.generation ?? 0);
+}
+
+export async function launchOnVisit(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+  toolRef: string,
+): Promise<LaunchOutcome> {
+  let current: ToolInstance;
+  try {
+    current = asInstance(await store.get('ToolInstance', namespace, name));
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 404)) throw err;
+    try {
+      await store.create('ToolInstance', {
+        apiVersion: API_VERSION,
+        kind: 'ToolInstance',
+        metadata: { name, namespace },
+        spec: { toolRef, state: 'Running' },
+      });
+      return 'created';
+    } catch (createErr) {
+      // Someone else created it in the meantime: that is a launch too.
+      if (createErr instanceof ApiError && createErr.code === 409) return 'in-progress';
+      throw createErr;
+    }
+  }
+  if (current.metadata.deletionTimestamp) return 'in-progress';
+  if (current.spec.state !== 'Running') {
+    await store.patch('ToolInstance', namespace, name, { spec: { state: 'Running' } });
+    return 'started';
+  }
+  if (hasFailed(current)) {
+    await relaunch(store, namespace, name);
+    return 'relaunched';
+  }
+  return 'in-progress';
+}
+
+/** "Try again": a new generation with state Running. */
+export async function relaunch(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  await store.patch('ToolInstance', namespace, name, { spec: { state: 'Stopped' } });
+  await store.patch('ToolInstance', namespace, name, { spec: { state: 'Running' } });
+}
+
+/** What the starting page shows: phase, conditions, the latest events of the instance. */
+export async function launchStatus(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+  cached: ToolInstance | undefined,
+): Promise<LaunchStatus> {
+  let ti = cached;
+  try {
+    ti = asInstance(await store.get('ToolInstance', namespace, name));
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 404)) throw err;
+  }
+  const events = (await store.list('Event', { namespace })).items
+    .filter((e) => {
+      const io = (e as { involvedObject?: { kind?: string; name?: string } }).involvedObject;
+      return io?.kind === 'ToolInstance' && io.name === name;
+    })
+    .map(
+      (e) =>
+        e as unknown as {
+          type?: string;
+          reason: string;
+          message?: string;
+          count?: number;
+          lastTimestamp?: string;
+        },
+    )
+    .sort((a, b) => (a.lastTimestamp ?? '').localeCompare(b.lastTimestamp ?? ''))
+    .slice(-10)
+    .map((e) => ({
+      type: e.type ?? 'Normal',
+      reason: e.reason,
+      message: e.message ?? '',
+      count: e.count ?? 1,
+      ...(e.lastTimestamp ? { lastTimestamp: e.lastTimestamp } : {}),
+    }));
+  const ready = getCondition(ti?.status?.conditions, 'Ready');
+  const failed = ti ? hasFailed(ti) : false;
+  const reason = failed
+    ? (ti?.status?.message ?? ready?.message ?? ti?.status?.stopReason ?? ready?.reason)
+    : undefined;
+  return {
+    tool: name,
+    namespace,
+    phase: ti?.status?.phase ?? 'Pending',
+    ready:
+      ti !== undefined &&
+      ti.spec.state === 'Running' &&
+      ready?.status === 'True' &&
+      Boolean(ti.status?.endpoint),
+    failed,
+    ...(reason ? { reason } : {}),
+    conditions: ti?.status?.conditions ?? [],
+    events,
+  };
+}

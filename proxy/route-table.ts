@@ -1,0 +1,253 @@
+// The route table: every ToolInstance keyed by the host it is reached at, and
+// every ToolDefinition by name, loaded from the store at start, kept current by
+// a watch (LISTEN/NOTIFY underneath) and relisted in full every `resyncMs`.
+// The request path only does Map lookups. An instance is routable when it wants
+// to run, is Ready=True and has an endpoint; its Upstream (undici Pool) lives as
+// long as that stays so, and is closed (connections and WebSockets dropped) when
+// the endpoint changes or the route goes.
+import {
+  type BerthObject,
+  getCondition,
+  type ToolDefinition,
+  type ToolInstance,
+} from '../crds/index.ts';
+import type { ResourceStore } from '../store/index.ts';
+import { toolHostname } from './host.ts';
+import type { ProxyLogger } from './log.ts';
+import { Upstream, type UpstreamOptions } from './upstream.ts';
+
+export interface Route {
+  hostname: string;
+  namespace: string;
+  name: string;
+  instance: ToolInstance;
+  /** Set when the instance is routable. */
+  upstream?: Upstream;
+}
+
+export interface RouteTableOptions {
+  store: ResourceStore;
+  baseDomain: string;
+  sharedNamespace: string;
+  resyncMs: number;
+  upstream: UpstreamOptions;
+  log: ProxyLogger;
+  /** Called after every change (metrics). */
+  onChange?: (routable: number) => void;
+}
+
+const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+
+export class RouteTable {
+  readonly #opts: RouteTableOptions;
+  readonly #routes = new Map<string, Route>();
+  readonly definitions = new Map<string, ToolDefinition>();
+  readonly #abort = new AbortController();
+  #instancesLoaded = false;
+  #definitionsLoaded = false;
+  readonly #loops: Promise<void>[] = [];
+  readonly #waiters = new Set<() => void>();
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #resync: Array<() => void> = [];
+
+  constructor(opts: RouteTableOptions) {
+    this.#opts = opts;
+  }
+
+  /** True once both kinds have been listed once. */
+  get loaded(): boolean {
+    return this.#instancesLoaded && this.#definitionsLoaded;
+  }
+
+  start(): void {
+    this.#loops.push(
+      this.#sync(
+        'ToolInstance',
+        (items) => this.#replaceInstances(items),
+        (t, o) => this.#instanceEvent(t, o),
+        () => {
+          this.#instancesLoaded = true;
+          this.#wake();
+        },
+      ),
+      this.#sync(
+        'ToolDefinition',
+        (items) => this.#replaceDefinitions(items),
+        (t, o) => this.#definitionEvent(t, o),
+        () => {
+          this.#definitionsLoaded = true;
+          this.#wake();
+        },
+      ),
+    );
+    if (this.#opts.resyncMs > 0) {
+      this.#resyncTimer = setInterval(() => {
+        for (const r of this.#resync) r();
+      }, this.#opts.resyncMs);
+      this.#resyncTimer.unref();
+    }
+  }
+
+  /** Resolves once the table is loaded (or rejects when the signal aborts first). */
+  async whenLoaded(signal?: AbortSignal): Promise<void> {
+    while (!this.loaded) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        this.#waiters.add(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  }
+
+  get(hostname: string): Route | undefined {
+    return this.#routes.get(hostname);
+  }
+
+  get size(): number {
+    return this.#routes.size;
+  }
+
+  routableCount(): number {
+    let n = 0;
+    for (const r of this.#routes.values()) if (r.upstream) n++;
+    return n;
+  }
+
+  /** Relist now (tests; also what the periodic resync does). */
+  resyncNow(): void {
+    for (const r of this.#resync) r();
+  }
+
+  async close(): Promise<void> {
+    this.#abort.abort();
+    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    this.#wake();
+    await Promise.allSettled(this.#loops);
+    for (const r of this.#routes.values()) r.upstream?.close();
+    this.#routes.clear();
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters) w();
+    this.#waiters.clear();
+  }
+
+  /** List, then watch from the list's resourceVersion; relist on any error, on the watch ending, and on resync. */
+  async #sync(
+    kind: string,
+    replace: (items: BerthObject[]) => void,
+    apply: (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: BerthObject) => void,
+    onLoaded: () => void,
+  ): Promise<void> {
+    const { store, log } = this.#opts;
+    let failures = 0;
+    while (!this.#abort.signal.aborted) {
+      const round = new AbortController();
+      const stop = () => round.abort();
+      this.#abort.signal.addEventListener('abort', stop, { once: true });
+      this.#resync.push(stop);
+      try {
+        const list = await store.list(kind);
+        replace(list.items);
+        onLoaded();
+        const watch = await store.watch(kind, {
+          resourceVersion: list.metadata.resourceVersion,
+          signal: round.signal,
+        });
+        failures = 0;
+        for await (const ev of watch) {
+          if (ev.type === 'ERROR') break;
+          if (ev.type === 'BOOKMARK') continue;
+          apply(ev.type, ev.object);
+        }
+      } catch (err) {
+        if (this.#abort.signal.aborted) break;
+        log.warn({ err: String(err), kind }, 'route table sync failed; relisting');
+        const delay = RETRY_MS[Math.min(failures++, RETRY_MS.length - 1)]!;
+        await new Promise((r) => setTimeout(r, delay).unref());
+      } finally {
+        this.#abort.signal.removeEventListener('abort', stop);
+        this.#resync = this.#resync.filter((f) => f !== stop);
+      }
+    }
+  }
+
+  #hostnameOf(o: BerthObject): string | undefined {
+    return toolHostname(
+      o.metadata.namespace ?? '',
+      o.metadata.name,
+      this.#opts.baseDomain,
+      this.#opts.sharedNamespace,
+    );
+  }
+
+  #replaceInstances(items: BerthObject[]): void {
+    const seen = new Set<string>();
+    for (const o of items) {
+      const h = this.#hostnameOf(o);
+      if (!h) continue;
+      seen.add(h);
+      this.#upsert(h, o as unknown as ToolInstance);
+    }
+    for (const [h, r] of this.#routes) {
+      if (!seen.has(h)) {
+        r.upstream?.close();
+        this.#routes.delete(h);
+      }
+    }
+    this.#opts.onChange?.(this.routableCount());
+  }
+
+  #instanceEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: BerthObject): void {
+    const h = this.#hostnameOf(o);
+    if (!h) return;
+    if (type === 'DELETED') {
+      this.#routes.get(h)?.upstream?.close();
+      this.#routes.delete(h);
+    } else {
+      this.#upsert(h, o as unknown as ToolInstance);
+    }
+    this.#opts.onChange?.(this.routableCount());
+  }
+
+  #upsert(hostname: string, instance: ToolInstance): void {
+    const prev = this.#routes.get(hostname);
+    const endpoint = routableEndpoint(instance);
+    let upstream = prev?.upstream;
+    if (upstream && upstream.origin !== endpoint) {
+      upstream.close();
+      upstream = undefined;
+    }
+    if (!upstream && endpoint) upstream = new Upstream(endpoint, this.#opts.upstream);
+    this.#routes.set(hostname, {
+      hostname,
+      namespace: instance.metadata.namespace ?? '',
+      name: instance.metadata.name,
+      instance,
+      ...(upstream ? { upstream } : {}),
+    });
+  }
+
+  #replaceDefinitions(items: BerthObject[]): void {
+    this.definitions.clear();
+    for (const o of items) this.definitions.set(o.metadata.name, o as unknown as ToolDefinition);
+  }
+
+  #definitionEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: BerthObject): void {
+    if (type === 'DELETED') this.definitions.delete(o.metadata.name);
+    else this.definitions.set(o.metadata.name, o as unknown as ToolDefinition);
+  }
+}
+
+/** The origin to send traffic to, when the instance should get any. */
+export function routableEndpoint(ti: ToolInstance): string | undefined {
+  if (ti.metadata.deletionTimestamp || ti.spec.state !== 'Running') return undefined;
+  const endpoint = ti.status?.endpoint;
+  if (!endpoint || getCondition(ti.status?.conditions, 'Ready')?.status !== 'True')
+    return undefined;
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,333 @@
+// The request path. Everything is decided from the Host header (normalised) and
+// in-memory state: route lookup is a Map get, credentials are verified through a
+// short cache. berth's own host serves /_berth/* (sign-in, handoff), /healthz,
+// /readyz, /metrics, and forwards the rest to the API server; tool hosts serve
+// /_berth/callback, /_berth/status, /_berth/launch, /_berth/assets/* and forward
+// the rest to the tool.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Counter } from 'prom-client';
+import { SESSION_COOKIE_NAMES } from './auth.ts';
+import { accessAllows, mayOpen } from './authorize.ts';
+import type { ProxyContext } from './context.ts';
+import { classifyError, type ForwardHooks, forward } from './forward.ts';
+import {
+  handleCallback,
+  handleHandoff,
+  handleSignIn,
+  handleSignOut,
+  handoffLocation,
+} from './handoff.ts';
+import { type ForwardContext, upstreamRequestHeaders } from './headers.ts';
+import { normaliseHostname, type ParsedHost, parseHost } from './host.ts';
+import { hasFailed, launchOnVisit, launchStatus, relaunch } from './launch.ts';
+import { serveAsset } from './pages/assets.ts';
+import { sendError } from './pages/errors.ts';
+import { sendJson, sendPage } from './pages/layout.ts';
+import { renderStarting } from './pages/starting.ts';
+import type { Route } from './route-table.ts';
+import { isSameOrigin } from './urls.ts';
+import { rejectUpgrade } from './websocket.ts';
+
+type ToolHost = Extract<ParsedHost, { kind: 'tool' }>;
+
+/** The origin-form path of the request; undefined when an absolute-form target names another host than Host. */
+function requestPath(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '/';
+  if (url[0] === '/') return url;
+  if (url === '*') return undefined;
+  try {
+    const u = new URL(url);
+    if (normaliseHostname(u.host) !== normaliseHostname(req.headers.host)) return undefined;
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function pathOnly(path: string): string {
+  const q = path.indexOf('?');
+  return q < 0 ? path : path.slice(0, q);
+}
+
+function wantsHtml(req: IncomingMessage): boolean {
+  return (
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    (req.headers.accept ?? '').includes('text/html')
+  );
+}
+
+export class ProxyServer {
+  readonly #ctx: ProxyContext;
+  readonly #codeCounters = new Map<number, ReturnType<Counter<'code'>['labels']>>();
+  readonly #toolFwd: Omit<ForwardContext, 'remoteAddress'>;
+  readonly #apiFwd: Omit<ForwardContext, 'remoteAddress'>;
+
+  constructor(ctx: ProxyContext) {
+    this.#ctx = ctx;
+    const base = {
+      scheme: ctx.config.publicScheme,
+      trustedHops: ctx.config.trustedHops,
+      cookieNames: SESSION_COOKIE_NAMES,
+    };
+    this.#toolFwd = { ...base, stripCredentials: true };
+    // berth's own API gets its credentials: it authenticates them itself.
+    this.#apiFwd = { ...base, stripCredentials: false };
+  }
+
+  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    res.once('finish', () => {
+      this.#count(res.statusCode);
+      this.#ctx.metrics.duration.observe((performance.now() - started) / 1000);
+    });
+    this.#handle(req, res).catch((err: unknown) => {
+      this.#ctx.log.error({ err: String(err), method: req.method }, 'request failed');
+      if (!res.headersSent) sendError(res, 502, 'berth could not handle this request.');
+      else res.destroy();
+    });
+  };
+
+  readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    this.#handleUpgrade(req, socket, head).catch((err: unknown) => {
+      this.#ctx.log.error({ err: String(err) }, 'upgrade failed');
+      rejectUpgrade(socket, 502, 'Bad Gateway');
+    });
+  };
+
+  #count(code: number): void {
+    let c = this.#codeCounters.get(code);
+    if (!c) {
+      c = this.#ctx.metrics.requests.labels(String(code));
+      this.#codeCounters.set(code, c);
+    }
+    c.inc();
+  }
+
+  #hooks(): ForwardHooks {
+    return {
+      onResponse: () => {},
+      onUpstreamError: (kind) => this.#ctx.metrics.upstreamErrors.labels(kind).inc(),
+    };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = requestPath(req);
+    if (path === undefined) {
+      sendError(res, 400, 'The request target does not match the Host header.');
+      return;
+    }
+    const host = parseHost(
+      req.headers.host,
+      this.#ctx.config.baseDomain,
+      this.#ctx.config.sharedNamespace,
+    );
+    if (host.kind === 'berth') return this.#berthHost(req, res, path);
+    if (host.kind === 'tool') return this.#toolHost(req, res, host, path);
+    sendError(res, 404, 'No tool is served at this address.');
+  }
+
+  // ---- berth's own host ----
+
+  async #berthHost(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const ctx = this.#ctx;
+    const p = pathOnly(path);
+    if (p === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('ok\n');
+      return;
+    }
+    if (p === '/readyz') {
+      const ok = ctx.routes.loaded;
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
+        .end(ok ? 'ready\n' : 'route table not loaded\n');
+      return;
+    }
+    if (p === '/metrics') {
+      ctx.metrics.websockets.set(ctx.relays.size);
+      ctx.metrics.routes.set(ctx.routes.routableCount());
+      const body = await ctx.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType }).end(body);
+      return;
+    }
+    if (p.startsWith('/_berth/')) {
+      const url = new URL(path, 'http://berth.invalid');
+      if (p.startsWith('/_berth/assets/') && serveAsset(p, res)) return;
+      if (p === '/_berth/handoff') return handleHandoff(ctx, req, res, url);
+      if (p === '/_berth/sign-in') return handleSignIn(ctx, req, res, url);
+      if (p === '/_berth/sign-out') return handleSignOut(ctx, req, res);
+      sendError(res, 404, 'No such page.');
+      return;
+    }
+    forward(
+      req,
+      res,
+      ctx.api,
+      path,
+      upstreamRequestHeaders(req.rawHeaders, {
+        ...this.#apiFwd,
+        remoteAddress: req.socket.remoteAddress ?? '',
+      }),
+      this.#hooks(),
+    );
+  }
+
+  // ---- tool hosts ----
+
+  async #toolHost(
+    req: IncomingMessage,
+    res: ServerResponse,
+    host: ToolHost,
+    path: string,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    const berthPath = path.startsWith('/_berth/') ? pathOnly(path) : undefined;
+    if (berthPath !== undefined) {
+      if (berthPath.startsWith('/_berth/assets/') && serveAsset(berthPath, res)) return;
+      if (berthPath === '/_berth/callback') {
+        return handleCallback(ctx, req, res, host.hostname, new URL(path, 'http://berth.invalid'));
+      }
+    }
+    const principal = await ctx.auth.authenticate(req, host.hostname);
+    if (!principal) {
+      if (wantsHtml(req)) {
+        res
+          .writeHead(302, {
+            location: handoffLocation(ctx, req, host.hostname, path),
+            'cache-control': 'no-store',
+            'content-length': '0',
+          })
+          .end();
+      } else {
+        sendError(
+          res,
+          401,
+          'Sign in first, or send an API token as "Authorization: Bearer <token>".',
+          '',
+          {
+            'www-authenticate': 'Bearer realm="berth"',
+          },
+        );
+      }
+      return;
+    }
+    const route = ctx.routes.get(host.hostname);
+    const toolRef = route?.instance.spec.toolRef ?? host.instance;
+    const def = ctx.routes.definitions.get(toolRef);
+    if (!mayOpen(principal, host.namespace, def, ctx.config.sharedNamespace)) {
+      sendError(res, 403, 'This tool belongs to someone else, or you have no access to it.');
+      return;
+    }
+    const upstream = route?.upstream;
+    if (berthPath === undefined && upstream && !upstream.closed) {
+      ctx.activity.touch(host.namespace, host.instance, host.hostname);
+      const headers = upstreamRequestHeaders(req.rawHeaders, {
+        ...this.#toolFwd,
+        remoteAddress: req.socket.remoteAddress ?? '',
+      });
+      forward(req, res, upstream, path, headers, this.#hooks());
+      return;
+    }
+    if (!route && !def) {
+      sendError(res, 404, 'There is no such tool.');
+      return;
+    }
+    if (berthPath === '/_berth/status') {
+      const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
+      sendJson(res, 200, { ...status, ready: Boolean(ctx.routes.get(host.hostname)?.upstream) });
+      return;
+    }
+    if (berthPath === '/_berth/launch') {
+      if (req.method !== 'POST') {
+        sendError(res, 405, 'Use POST.', '', { allow: 'POST' });
+        return;
+      }
+      if (!isSameOrigin(ctx.config.publicScheme, req)) {
+        sendError(res, 403, 'This form was sent from another site.');
+        return;
+      }
+      await this.#launch(host, route, def, principal, true);
+      res
+        .writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' })
+        .end();
+      return;
+    }
+    if (berthPath !== undefined) {
+      sendError(res, 404, 'No such page.');
+      return;
+    }
+    if (req.method !== 'GET' || req.headers['x-berth-no-launch'] !== undefined) {
+      sendError(res, 503, 'The tool is not running. Open it in a browser (GET) to start it.', '', {
+        'retry-after': '5',
+      });
+      return;
+    }
+    if (!def) {
+      sendError(res, 404, 'There is no such tool.');
+      return;
+    }
+    await this.#launch(host, route, def, principal, false);
+    const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
+    sendPage(res, 202, renderStarting(status));
+  }
+
+  async #launch(
+    host: ToolHost,
+    route: Route | undefined,
+    def: Parameters<typeof accessAllows>[1] | undefined,
+    principal: Parameters<typeof accessAllows>[0],
+    retry: boolean,
+  ): Promise<void> {
+    if (!def || !accessAllows(principal, def)) return;
+    const ctx = this.#ctx;
+    if (retry && route && hasFailed(route.instance)) {
+      await relaunch(ctx.store, host.namespace, host.instance);
+    } else {
+      const outcome = await launchOnVisit(
+        ctx.store,
+        host.namespace,
+        host.instance,
+        def.metadata.name,
+      );
+      if (outcome === 'in-progress') return;
+    }
+    ctx.metrics.launches.inc();
+    ctx.log.info(
+      { namespace: host.namespace, instance: host.instance, user: principal.name },
+      'launch on visit',
+    );
+  }
+
+  // ---- WebSocket upgrades ----
+
+  async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const ctx = this.#ctx;
+    const path = requestPath(req);
+    if (path === undefined) return rejectUpgrade(socket, 400, 'Bad Request');
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+      return rejectUpgrade(socket, 400, 'Bad Request');
+    const host = parseHost(req.headers.host, ctx.config.baseDomain, ctx.config.sharedNamespace);
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    if (host.kind === 'berth') {
+      const headers = upstreamRequestHeaders(req.rawHeaders, { ...this.#apiFwd, remoteAddress });
+      return ctx.relays.relay(req, socket, head, ctx.api, path, headers, () => {});
+    }
+    if (host.kind !== 'tool') return rejectUpgrade(socket, 404, 'Not Found');
+    const principal = await ctx.auth.authenticate(req, host.hostname);
+    if (!principal) return rejectUpgrade(socket, 401, 'Unauthorized');
+    const route = ctx.routes.get(host.hostname);
+    const def = ctx.routes.definitions.get(route?.instance.spec.toolRef ?? host.instance);
+    if (!mayOpen(principal, host.namespace, def, ctx.config.sharedNamespace))
+      return rejectUpgrade(socket, 403, 'Forbidden');
+    const upstream = route?.upstream;
+    if (!upstream || upstream.closed) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    const headers = upstreamRequestHeaders(req.rawHeaders, { ...this.#toolFwd, remoteAddress });
+    const key = host.hostname;
+    return ctx.relays.relay(req, socket, head, upstream, path, headers, () =>
+      ctx.activity.touch(host.namespace, host.instance, key),
+    );
+  }
+}
+
+export { classifyError };

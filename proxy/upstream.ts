@@ -1,0 +1,50 @@
+// One upstream (a tool task's endpoint, or the API server): an undici Pool of
+// keep-alive connections plus the WebSocket sockets upgraded through it, so that
+// dropping the upstream (route changed or gone) closes everything that reaches it.
+import type { Duplex } from 'node:stream';
+import { Pool } from 'undici';
+
+export interface UpstreamOptions {
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  connections: number;
+}
+
+export class Upstream {
+  readonly origin: string;
+  readonly pool: Pool;
+  readonly sockets = new Set<Duplex>();
+  #closed = false;
+
+  constructor(origin: string, opts: UpstreamOptions) {
+    this.origin = origin;
+    this.pool = new Pool(origin, {
+      connections: opts.connections,
+      connect: { timeout: opts.connectTimeoutMs },
+      headersTimeout: opts.headersTimeoutMs,
+      // Live streams (SSE, long downloads, notebooks) may be quiet for hours.
+      bodyTimeout: 0,
+      keepAliveTimeout: 4_000,
+      pipelining: 1,
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Tracks an upgraded socket so that close() ends it too. */
+  adopt(socket: Duplex): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Drops every connection now: in-flight requests fail (502 to their clients), WebSockets end. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    this.pool.destroy().catch(() => {});
+  }
+}
