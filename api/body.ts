@@ -16,6 +16,8 @@ function bad(message: string): ApiError {
 function jsonErrorMessage(err: Error, text: string): string {
   const m = /position (\d+)/.exec(err.message);
   const detail = err.message.replace(/^JSON\.parse: /, '');
+  if (/end of JSON input/.test(detail))
+    return `${detail} (the body ends at position ${text.length})`;
   if (!m) return detail;
   const pos = Number(m[1]);
   const before = text.slice(0, pos);

@@ -1,6 +1,6 @@
 // The fastify server: body handling, authentication, errors as Status objects,
 // metrics, and the routes. No business logic here; it lives in routes/.
-import fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, KINDS, type KindInfo } from '../crds/index.ts';
 import type { Identity, Pool } from '../store/index.ts';
 import { authenticate, WWW_AUTHENTICATE } from './auth.ts';
@@ -31,6 +31,8 @@ export interface ApiServer {
 }
 
 const STATUS_CONTENT_TYPE = 'application/json; charset=utf-8';
+// Longest path parameter the router accepts; names are at most 253 characters.
+const MAX_PATH_SEGMENT = 2048;
 
 function routeLabel(req: FastifyRequest): string {
   return req.routeOptions.url ?? 'unmatched';
@@ -56,7 +58,19 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
     // Time to receive a whole request (slow clients); responses (watches) are not limited by it.
     requestTimeout: config.receiveTimeoutMs,
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 2048 },
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT },
+    // Errors the router raises before any route runs (bad escapes, huge segments).
+    frameworkErrors: (err, _req, reply) => {
+      const code = (err as { code?: string }).code;
+      const message =
+        code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? `a path segment is longer than ${MAX_PATH_SEGMENT} characters`
+          : code === 'FST_ERR_BAD_URL'
+            ? 'the URL path is not valid: percent-escapes must encode UTF-8'
+            : 'the request could not be routed';
+      const status = new ApiError('BadRequest', message).toStatus();
+      void (reply as unknown as FastifyReply).code(400).type(STATUS_CONTENT_TYPE).send(status);
+    },
     // A malformed request line or header still gets a Status, not a bare 400.
     clientErrorHandler: (err, socket) => {
       const code = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
