@@ -402,6 +402,27 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     assert.equal(after.code, 1);
   });
 
+  test('delete -f FILE, and wait --for=delete', async () => {
+    const path = join(dir, 'scratch.yaml');
+    await writeFile(
+      path,
+      'apiVersion: berth/v1alpha1\nkind: ToolInstance\nmetadata: {name: vscode}\nspec: {toolRef: vscode}\n',
+    );
+    assert.equal(ok(await alice(['apply', '-f', path])).stdout, 'toolinstance/vscode created\n');
+    const waiting = alice(['wait', 'ti/vscode', '--for=delete', '--timeout=20s']);
+    const deadline = Date.now() + 10_000;
+    while ((await openWatches()) < 1) {
+      assert.ok(Date.now() < deadline, 'wait --for=delete never opened its watch');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(ok(await alice(['delete', '-f', path])).stdout, 'toolinstance "vscode" deleted\n');
+    assert.equal(ok(await waiting).stdout, 'toolinstance/vscode condition met\n');
+    const again = await alice(['delete', '-f', path]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^error: .*scratch\.yaml \(document 1\): .*not found/);
+    ok(await alice(['delete', '-f', path, '--ignore-not-found']));
+  });
+
   test('token create, whoami, 401 and 403 messages', async () => {
     const created = ok(await admin(['token', 'create', '--user', 'bob', '--description', 'test']));
     const token = created.stdout.trim();
