@@ -49,7 +49,7 @@ export class ActivityRecorder {
       batch.map(async ({ namespace, name, at }) => {
         try {
           await this.#store.patchStatus('ToolInstance', namespace, name, {
-            status: { lastActivityAt: new Date(Math.floor(at / 1000) * 1000).toISOString() },
+            status: { lastActivityAt: new Date(at).toISOString() },
           });
           this.#onWrite();
         } catch (err) {

@@ -1,0 +1,161 @@
+// Shared set-up for the proxy tests: a fresh database, a store, users with tokens,
+// a real upstream HTTP server, and a proxy started in this process. The
+// controller is simulated by writing status (Ready=True + endpoint) through the store.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { API_VERSION, KINDS } from '../../crds/index.ts';
+import { type RunningProxy, startProxy } from '../../proxy/index.ts';
+import type { ProxyConfig } from '../../proxy/index.ts';
+import { Identity, ResourceStore, Sessions } from '../../store/index.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+
+export interface Harness {
+  db: TestDatabase;
+  store: ResourceStore;
+  identity: Identity;
+  sessions: Sessions;
+  proxy: RunningProxy;
+  tokens: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(config: Partial<ProxyConfig> = {}): Promise<Harness> {
+  const db = await freshDatabase();
+  const store = new ResourceStore(db.pool, { kinds: [...KINDS] });
+  const identity = new Identity(db.pool);
+  const sessions = new Sessions(db.pool);
+  const tokens: Record<string, string> = {};
+  for (const user of ['alice', 'bob']) tokens[user] = (await identity.createToken({ user })).token;
+  tokens.root = (await identity.createToken({ user: 'root', admin: true })).token;
+  await identity.upsertUser({ name: 'carol', groups: ['analysts'] });
+  tokens.carol = (await identity.createToken({ user: 'carol' })).token;
+  const proxy = await startProxy({
+    pool: db.pool,
+    store,
+    port: 0,
+    config: { baseDomain: 'localhost', authCacheMs: 0, activityFlushMs: 0, ...config },
+  });
+  return {
+    db,
+    store,
+    identity,
+    sessions,
+    proxy,
+    tokens,
+    async close() {
+      await proxy.close();
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
+export function toolDefinition(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'ToolDefinition',
+    metadata: { name },
+    spec: {
+      displayName: name,
+      image: 'demo:latest',
+      port: 8888,
+      sizes: { small: { cpu: 256, memory: 512 } },
+      defaultSize: 'small',
+      ...extra,
+    },
+  };
+}
+
+/** Creates (or updates) the instance and writes the status a controller would: Ready=True at `endpoint`. */
+export async function makeReady(store: ResourceStore, namespace: string, name: string, endpoint: string): Promise<void> {
+  await store.apply(
+    'ToolInstance',
+    {
+      apiVersion: API_VERSION,
+      kind: 'ToolInstance',
+      metadata: { name, namespace },
+      spec: { toolRef: name, state: 'Running' },
+    },
+    { fieldManager: 'test' },
+  );
+  await store.patchStatus('ToolInstance', namespace, name, {
+    status: {
+      phase: 'Ready',
+      endpoint,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Probed', lastTransitionTime: new Date().toISOString() }],
+    },
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function waitForRoute(proxy: RunningProxy, hostname: string, endpoint?: string): Promise<void> {
+  await waitFor(`route ${hostname}`, () => {
+    const u = proxy.routes.get(hostname)?.upstream;
+    return u && (!endpoint || u.origin === endpoint) ? true : undefined;
+  });
+}
+
+export interface Upstream {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    server,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** An upstream that answers every request with what it received, as JSON. */
+export function echoHandler(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.stringify({
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: Buffer.concat(chunks).toString(),
+    });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+    });
+    res.end(body);
+  });
+}
+
+/** GET through the proxy with a Host header of our choosing. */
+export async function get(proxy: RunningProxy, host: string, path = '/', headers: Record<string, string> = {}, method = 'GET') {
+  const r = await request(`${proxy.url}${path}`, {
+    method: method as 'GET',
+    headers: { host: `${host}:${proxy.port}`, ...headers },
+  });
+  const text = await r.body.text();
+  return { status: r.statusCode, headers: r.headers, text };
+}
+
+export function bearer(token: string | undefined): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
