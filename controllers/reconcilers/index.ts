@@ -1,0 +1,58 @@
+// controllers/reconcilers/: the reconcilers by kind and the loops beside them
+// (the task poller, the garbage collector). The machinery (controllers/manager.ts)
+// runs them; this file wires the shared pieces together.
+import type { Reconciler, Runnable } from '../reconcile.ts';
+import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
+import { createGarbageCollector } from './gc.ts';
+import { Observations } from './observations.ts';
+import { createTaskPoller } from './poller.ts';
+import { createToolDefinitionReconciler } from './tooldefinition.ts';
+import { createToolInstanceReconciler, type ReconcilerHooks } from './toolinstance.ts';
+
+export type { ReconcilerConfig } from './config.ts';
+export { loadReconcilerConfig, ReconcilerConfigError } from './config.ts';
+export { explainStop, type StopExplanation } from './failure-reason.ts';
+export type { GcPassResult } from './gc.ts';
+export { createGarbageCollector } from './gc.ts';
+export { Observations } from './observations.ts';
+export { FINALIZER, STOP_REASON_ANNOTATION, TAG } from './phase.ts';
+export { createTaskPoller } from './poller.ts';
+export { probeReadiness } from './readiness-probe.ts';
+export { buildTaskDefinition, TOOL_CONTAINER, taskDefinitionFamily } from './task-definition.ts';
+export { createToolDefinitionReconciler, ensureTaskDefinition } from './tooldefinition.ts';
+export { createToolInstanceReconciler, type ReconcilerHooks } from './toolinstance.ts';
+
+export interface ToolControllersOptions {
+  /** Defaults to `loadReconcilerConfig(process.env)`. */
+  config?: Partial<ReconcilerConfig>;
+  hooks?: ReconcilerHooks;
+  /** Observes seconds from launch to ready (e.g. the time-to-ready histogram). */
+  onReady?(seconds: number): void;
+}
+
+export interface ToolControllers {
+  /** By kind, as `startControllers({ reconcilers })` takes them. */
+  reconcilers: { ToolDefinition: Reconciler; ToolInstance: Reconciler };
+  runnables: Runnable[];
+  gc: ReturnType<typeof createGarbageCollector>;
+}
+
+/** The reconcilers and the poller and GC, sharing one config and one observation cache. */
+export function createToolControllers(options: ToolControllersOptions = {}): ToolControllers {
+  const config: ReconcilerConfig = { ...loadReconcilerConfig(process.env), ...options.config };
+  const observations = new Observations();
+  const gc = createGarbageCollector({ config });
+  return {
+    reconcilers: {
+      ToolDefinition: createToolDefinitionReconciler(config),
+      ToolInstance: createToolInstanceReconciler({
+        config,
+        observations,
+        hooks: options.hooks,
+        onReady: options.onReady,
+      }),
+    },
+    runnables: [createTaskPoller({ config, observations }), gc],
+    gc,
+  };
+}

@@ -1,0 +1,251 @@
+// Shared setup of the reconciler tests: a fresh database, ecs-local with the demo
+// and tiny tools, the ECS driver, and the real manager running the reconcilers,
+// the poller and the GC. Helpers to create tools and instances and wait on them.
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import {
+  type ControllerConfig,
+  createEcsDriver,
+  type EcsDriver,
+  loadEcsConfig,
+  type RunningControllers,
+  startControllers,
+} from '../../controllers/index.ts';
+import {
+  createToolControllers,
+  type ReconcilerConfig,
+  type ReconcilerHooks,
+  type ToolControllers,
+} from '../../controllers/reconcilers/index.ts';
+import type { BerthObject, ToolDefinitionSpecInput, ToolInstance } from '../../crds/index.ts';
+import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
+import type { ResourceStore } from '../../store/index.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { ECS_LOCAL_BUCKETS } from './ecs-support.ts';
+import { TINY_IMAGE, testImages } from './tiny-tool.ts';
+
+export const examples = join(import.meta.dirname, '..', '..', 'examples');
+
+export const FAST_CONTROLLER: Partial<ControllerConfig> = {
+  concurrency: 50,
+  resyncIntervalMs: 0,
+  shutdownDeadlineMs: 3_000,
+  pollIntervalMs: 1_000,
+  backoffBaseMs: 5,
+  backoffMaxMs: 2_000,
+  conflictRequeueMs: 5,
+  metricsPort: -1,
+};
+
+export const FAST_RECONCILERS: Partial<ReconcilerConfig> = {
+  toolStopTimeoutSeconds: 2,
+  pollIntervalMs: 250,
+  readyPollIntervalMs: 1_000,
+  gcIntervalMs: 60_000,
+  gcGraceMs: 60_000,
+};
+
+export interface Env {
+  db: TestDatabase;
+  ecsLocal: EcsLocal;
+  driver: EcsDriver;
+  tools: ToolControllers;
+  managers: RunningControllers[];
+  store: ResourceStore;
+  startManager(opts?: ManagerOptions): Promise<RunningControllers>;
+  close(): Promise<void>;
+}
+
+export interface ManagerOptions {
+  reconcilers?: Partial<ReconcilerConfig>;
+  controller?: Partial<ControllerConfig>;
+  hooks?: ReconcilerHooks;
+  /** Wraps each reconciler (e.g. to record overlapping reconciles). */
+  wrap?: (
+    kind: string,
+    r: ToolControllers['reconcilers']['ToolInstance'],
+  ) => ToolControllers['reconcilers']['ToolInstance'];
+  /** A separate pool (a second replica). */
+  ownPool?: boolean;
+}
+
+export async function startEnv(
+  opts: { addressOctet: number; ecsThrottling?: boolean; manager?: ManagerOptions } = {
+    addressOctet: 10,
+  },
+): Promise<Env> {
+  const db = await freshDatabase();
+  const ecsLocal = await startEcsLocal({
+    port: 0,
+    imageMapPath: join(examples, 'images.yaml'),
+    imageMap: testImages(),
+    addressOctet: opts.addressOctet,
+    throttling: opts.ecsThrottling ?? false,
+  });
+  const driver = createEcsDriver({
+    config: loadEcsConfig({
+      BERTH_ECS_ENDPOINT: ecsLocal.url,
+      BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
+      BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
+      BERTH_ECS_DESCRIBE_WINDOW_MS: '2',
+    }),
+    registry: new Registry(),
+    buckets: ECS_LOCAL_BUCKETS,
+  });
+  const managers: RunningControllers[] = [];
+  const pools: TestDatabase['pool'][] = [];
+  let tools: ToolControllers | undefined;
+  const env: Env = {
+    db,
+    ecsLocal,
+    driver,
+    get tools() {
+      return tools!;
+    },
+    managers,
+    get store() {
+      return managers[0]!.store;
+    },
+    async startManager(m: ManagerOptions = {}) {
+      const t = createToolControllers({
+        config: { ...FAST_RECONCILERS, ...m.reconcilers },
+        hooks: m.hooks,
+      });
+      tools ??= t;
+      let pool = db.pool;
+      if (m.ownPool) {
+        const { createPool } = await import('../../store/index.ts');
+        pool = createPool(db.url, { max: 20, applicationName: 'berth-test-replica' });
+        pools.push(pool);
+      }
+      const wrap = m.wrap ?? ((_k, r) => r);
+      const running = await startControllers({
+        pool,
+        driver,
+        reconcilers: {
+          ToolDefinition: wrap('ToolDefinition', t.reconcilers.ToolDefinition),
+          ToolInstance: wrap('ToolInstance', t.reconcilers.ToolInstance),
+        },
+        runnables: t.runnables,
+        config: { ...FAST_CONTROLLER, ...m.controller },
+      });
+      managers.push(running);
+      return running;
+    },
+    async close() {
+      for (const m of managers) await m.close().catch(() => {});
+      for (const p of pools) await p.end().catch(() => {});
+      driver.close();
+      await ecsLocal.close(500);
+      await db.drop();
+    },
+  };
+  await env.startManager(opts.manager);
+  return env;
+}
+
+/** The tiny tool: answers 200 on every path, 1 MB a copy. */
+export function tinySpec(extra: Partial<ToolDefinitionSpecInput> = {}): ToolDefinitionSpecInput {
+  return {
+    displayName: 'Tiny',
+    image: TINY_IMAGE,
+    port: 8080,
+    sizes: { small: { cpu: 256, memory: 512 }, large: { cpu: 1024, memory: 2048 } },
+    defaultSize: 'small',
+    readiness: { path: '/healthz', timeoutSeconds: 1, periodSeconds: 1 },
+    spawnTimeout: '30s',
+    ...extra,
+  };
+}
+
+export async function createTool(
+  store: ResourceStore,
+  name: string,
+  spec: ToolDefinitionSpecInput,
+): Promise<BerthObject> {
+  return store.create('ToolDefinition', {
+    apiVersion: 'berth/v1alpha1',
+    kind: 'ToolDefinition',
+    metadata: { name },
+    spec,
+  });
+}
+
+export async function createInstance(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+  toolRef: string,
+  spec: Record<string, unknown> = {},
+): Promise<BerthObject> {
+  return store.create('ToolInstance', {
+    apiVersion: 'berth/v1alpha1',
+    kind: 'ToolInstance',
+    metadata: { name, namespace },
+    spec: { toolRef, state: 'Running', ...spec },
+  });
+}
+
+export async function getInstance(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+): Promise<ToolInstance> {
+  return (await store.get('ToolInstance', namespace, name)) as ToolInstance;
+}
+
+/** Waits for the instance to reach `phase`; fails with its status when it does not. */
+export async function waitForPhase(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+  phase: string,
+  timeoutMs = 15_000,
+): Promise<ToolInstance> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ToolInstance | undefined;
+  for (;;) {
+    try {
+      last = await getInstance(store, namespace, name);
+      if (last.status?.phase === phase) return last;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${namespace}/${name} to be ${phase}; status: ${JSON.stringify(last?.status)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function eventsFor(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+): Promise<Array<{ reason: string; type: string; message: string; count: number }>> {
+  const list = await store.list('Event', { namespace });
+  return list.items
+    .filter((e) => (e as { involvedObject?: { name?: string } }).involvedObject?.name === name)
+    .map((e) => e as unknown as { reason: string; type: string; message: string; count: number });
+}
+
+/** Tasks of this installation that ECS has not stopped (desiredStatus RUNNING). */
+export async function liveTasks(driver: EcsDriver): Promise<string[]> {
+  return driver.listTasks({ startedBy: driver.startedBy });
+}
+
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
