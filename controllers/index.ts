@@ -1,3 +1,29 @@
 // controllers/: the reconcilers, the work queue and the ECS driver. Other
-// folders (bin/) import only this file. The reconcilers arrive with a later issue.
+// folders (bin/) import only this file.
+export {
+  type ControllerConfig,
+  ControllerConfigError,
+  controllerConfigSchema,
+  loadControllerConfig,
+} from './config.ts';
 export * from './ecs/index.ts';
+export {
+  type RunningControllers,
+  type StartControllersOptions,
+  startControllers,
+} from './manager.ts';
+export {
+  type ControllerMetrics,
+  controllerMetrics,
+  type ReconcileOutcome,
+} from './metrics.ts';
+export { type MetricsServer, startMetricsServer } from './metrics-server.ts';
+export {
+  needsReconcile,
+  PRIORITY,
+  queueName,
+  ReconcileQueue,
+  type ReconcileQueueOptions,
+  reconcileOnWrite,
+} from './queue/index.ts';
+export * from './reconcile.ts';

@@ -5,6 +5,7 @@
 // status and returns.
 import type { ObjectKey, RecordEventInput, ResourceStore } from '../store/index.ts';
 import type { EcsDriver } from './ecs/index.ts';
+import type { ControllerMetrics } from './metrics.ts';
 
 export type ReconcileResult =
   | { type: 'done' }
@@ -35,6 +36,8 @@ export interface ReconcileContext {
   /** Records an aggregated Event (source component `berth-controller`). */
   recordEvent(input: Omit<RecordEventInput, 'source'>): Promise<void>;
   now(): Date;
+  /** The controller's metrics (e.g. `timeToReady`); set by the manager, absent in bare unit tests. */
+  metrics?: ControllerMetrics;
 }
 
 /** A reconciler: `(ctx, key) => Result`. A thrown error means retry with backoff; a 409 Conflict requeues quietly. */

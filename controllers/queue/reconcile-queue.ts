@@ -1,0 +1,246 @@
+// The reconcile work queue on pg-boss: one `stately` queue per kind and
+// singletonKey = kind/ns/name, so each object has at most one queued and one active
+// job (client-go's dirty and processing sets), across every replica. pg-boss runs
+// over our pool (no second pool); its tables live in their own schema.
+import { PgBoss } from 'pg-boss';
+import type { ObjectKey, Pool, PoolClient } from '../../store/index.ts';
+import { clientDb } from './client-db.ts';
+import {
+  keyString,
+  objectKeyOf,
+  PRIORITY,
+  type PriorityName,
+  queueName,
+  RECONCILE_CHANNEL,
+  type ReconcileJobData,
+  reconcileJobData,
+} from './names.ts';
+
+export interface ReconcileQueueOptions {
+  pool: Pool;
+  /** Kinds that have a queue; enqueues for any other kind are ignored. */
+  kinds: readonly string[];
+  /** pg-boss's schema; default `pgboss`. */
+  schema?: string;
+  /**
+   * `worker` also runs pg-boss's supervision (expiring jobs of dead workers,
+   * deleting old ones); a `producer` (the API) only enqueues.
+   */
+  role: 'producer' | 'worker';
+  /** A worker must touch its active jobs this often or they are retried elsewhere; default 10 (min 10). */
+  heartbeatSeconds?: number;
+  /** How often supervision runs; default 5. */
+  superviseSeconds?: number;
+  /** An active job is given up on (retried elsewhere) after this long, heartbeat or not; default 900. */
+  expireSeconds?: number;
+  onError?: (err: unknown) => void;
+}
+
+export interface EnqueueOptions {
+  priority?: PriorityName;
+  /** Not before this many ms from now. */
+  delayMs?: number;
+  /** Consecutive failures so far (backoff); default 0. */
+  failures?: number;
+  /** Run in this transaction (the store write's own). */
+  client?: PoolClient;
+  /** When the reconcile became due (for the queue-wait metric); default now + delayMs. */
+  enqueuedAt?: number;
+}
+
+/** A fetched job: which object to reconcile, and the attempt to settle. */
+export interface ReconcileJob {
+  id: string;
+  retryCount: number;
+  key: ObjectKey;
+  data: ReconcileJobData;
+}
+
+export interface QueueDepth {
+  kind: string;
+  state: 'created' | 'retry' | 'active';
+  count: number;
+}
+
+const JOBS_KEPT_SECONDS = 600;
+
+export class ReconcileQueue {
+  readonly boss: PgBoss;
+  readonly schema: string;
+  readonly #pool: Pool;
+  readonly #kinds: Map<string, string>;
+
+  private constructor(boss: PgBoss, pool: Pool, schema: string, kinds: readonly string[]) {
+    this.boss = boss;
+    this.#pool = pool;
+    this.schema = schema;
+    this.#kinds = new Map(kinds.map((k) => [k, queueName(k)]));
+  }
+
+  /** Starts pg-boss (installing or migrating its schema) and creates the queues. */
+  static async start(opts: ReconcileQueueOptions): Promise<ReconcileQueue> {
+    const schema = opts.schema ?? 'pgboss';
+    const worker = opts.role === 'worker';
+    const supervise = opts.superviseSeconds ?? 5;
+    const boss = new PgBoss({
+      db: clientDb(opts.pool),
+      schema,
+      migrate: true,
+      supervise: worker,
+      schedule: false,
+      superviseIntervalSeconds: supervise,
+      monitorIntervalSeconds: supervise,
+      maintenanceIntervalSeconds: 300,
+      registerInstance: false,
+      openTelemetry: { enabled: false },
+    });
+    boss.on('error', (err) => opts.onError?.(err));
+    await boss.start();
+    const heartbeatSeconds = Math.max(10, opts.heartbeatSeconds ?? 10);
+    for (const kind of opts.kinds) {
+      await boss.createQueue(queueName(kind), {
+        policy: 'stately',
+        // Failures are retried by us (delayed sends with a failure count); pg-boss's
+        // retries only bring back jobs whose worker died (heartbeat or expiry).
+        retryLimit: 1000,
+        retryDelay: 0,
+        expireInSeconds: opts.expireSeconds ?? 900,
+        heartbeatSeconds,
+        deleteAfterSeconds: JOBS_KEPT_SECONDS,
+      });
+    }
+    return new ReconcileQueue(boss, opts.pool, schema, opts.kinds);
+  }
+
+  get kinds(): string[] {
+    return [...this.#kinds.keys()];
+  }
+
+  handles(kind: string): boolean {
+    return this.#kinds.has(kind);
+  }
+
+  /**
+   * Asks for a reconcile of `key`. Ignored for kinds without a queue. If the key
+   * already has a queued job (stately keeps one), an immediate user-priority
+   * request pulls that job forward (now, user priority, failures reset), so a change
+   * never waits behind a deferred requeue or a low-priority resync.
+   */
+  async enqueue(key: ObjectKey, opts: EnqueueOptions = {}): Promise<void> {
+    const name = this.#kinds.get(key.kind);
+    if (!name) return;
+    const priority = PRIORITY[opts.priority ?? 'user'];
+    const delayMs = Math.max(0, opts.delayMs ?? 0);
+    const data: ReconcileJobData = {
+      kind: key.kind,
+      ...(key.namespace ? { namespace: key.namespace } : {}),
+      name: key.name,
+      failures: opts.failures ?? 0,
+      enqueuedAt: opts.enqueuedAt ?? Date.now() + delayMs,
+    };
+    const db = clientDb(opts.client ?? this.#pool);
+    const singletonKey = keyString(key);
+    const id = await this.boss.send(name, data, {
+      singletonKey,
+      priority,
+      ...(delayMs > 0 ? { startAfter: delayMs / 1000 } : {}),
+      db,
+    });
+    let runnableNow = id !== null && delayMs === 0;
+    if (id === null && delayMs === 0 && opts.priority !== 'resync') {
+      const r = await this.boss.update(name, data, { singletonKey, startAfter: 0, priority, db });
+      runnableNow = r.updated > 0;
+    }
+    // Delivered at commit (never for a rolled-back write): idle workers fetch at once.
+    if (runnableNow) await db.executeSql('select pg_notify($1, $2)', [RECONCILE_CHANNEL, key.kind]);
+  }
+
+  /** Enqueues many keys of one kind in one statement (resync); existing queued jobs are kept. */
+  async enqueueMany(kind: string, keys: ObjectKey[], priority: PriorityName): Promise<number> {
+    const name = this.#kinds.get(kind);
+    if (!name || keys.length === 0) return 0;
+    const now = Date.now();
+    const ids = await this.boss.insert(
+      name,
+      keys.map((key) => ({
+        data: {
+          kind: key.kind,
+          ...(key.namespace ? { namespace: key.namespace } : {}),
+          name: key.name,
+          failures: 0,
+          enqueuedAt: now,
+        },
+        singletonKey: keyString(key),
+        priority: PRIORITY[priority],
+      })),
+      { returnId: true },
+    );
+    const n = ids?.length ?? 0;
+    if (n > 0) await this.#pool.query('select pg_notify($1, $2)', [RECONCILE_CHANNEL, kind]);
+    return n;
+  }
+
+  /** Claims up to `max` runnable jobs of `kind` (highest priority, oldest first). */
+  async fetch(kind: string, max: number): Promise<ReconcileJob[]> {
+    const name = this.#kinds.get(kind);
+    if (!name || max <= 0) return [];
+    const jobs = await this.boss.fetch<unknown>(name, { batchSize: max });
+    const out: ReconcileJob[] = [];
+    for (const j of jobs) {
+      const parsed = reconcileJobData.safeParse(j.data);
+      if (!parsed.success) {
+        // Not ours to run (hand-made job): settle it so it does not block the key.
+        await this.boss.complete(name, { id: j.id, retryCount: j.retryCount });
+        continue;
+      }
+      out.push({
+        id: j.id,
+        retryCount: j.retryCount,
+        key: objectKeyOf(parsed.data),
+        data: parsed.data,
+      });
+    }
+    return out;
+  }
+
+  /** Settles a job (whatever the outcome: failures are re-enqueued as new, delayed jobs). */
+  async complete(job: ReconcileJob): Promise<void> {
+    const name = this.#kinds.get(job.key.kind);
+    if (!name) return;
+    await this.boss.complete(name, { id: job.id, retryCount: job.retryCount });
+  }
+
+  /** Heartbeat for jobs still running, so supervision does not hand them to another worker. */
+  async touch(kind: string, jobs: ReconcileJob[]): Promise<void> {
+    const name = this.#kinds.get(kind);
+    if (!name || jobs.length === 0) return;
+    await this.boss.touch(
+      name,
+      jobs.map((j) => ({ id: j.id, retryCount: j.retryCount })),
+    );
+  }
+
+  /** Jobs per kind and state (queued = created/retry, active), read live. */
+  async depth(): Promise<QueueDepth[]> {
+    const byName = new Map([...this.#kinds].map(([k, n]) => [n, k]));
+    const { rows } = await this.#pool.query<{
+      name: string;
+      state: QueueDepth['state'];
+      count: number;
+    }>(
+      `select name, state::text as state, count(*)::int as count from ${this.schema}.job
+        where name = any($1::text[]) and state in ('created', 'retry', 'active') group by 1, 2`,
+      [[...byName.keys()]],
+    );
+    return rows.map((r) => ({
+      kind: byName.get(r.name) ?? r.name,
+      state: r.state,
+      count: r.count,
+    }));
+  }
+
+  /** Stops pg-boss's timers; our pool stays open (it is the caller's). */
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: false, close: false });
+  }
+}
