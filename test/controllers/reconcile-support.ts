@@ -19,7 +19,7 @@ import {
 } from '../../controllers/reconcilers/index.ts';
 import type { BerthObject, ToolDefinitionSpecInput, ToolInstance } from '../../crds/index.ts';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
-import type { ResourceStore } from '../../store/index.ts';
+import { createPool, type ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { ECS_LOCAL_BUCKETS } from './ecs-support.ts';
 import { TINY_IMAGE, testImages } from './tiny-tool.ts';
@@ -65,15 +65,15 @@ export interface ManagerOptions {
     kind: string,
     r: ToolControllers['reconcilers']['ToolInstance'],
   ) => ToolControllers['reconcilers']['ToolInstance'];
-  /** A separate pool (a second replica). */
+  /** A separate pool and ECS driver (a second replica). */
   ownPool?: boolean;
 }
 
-export async function startEnv(
-  opts: { addressOctet: number; ecsThrottling?: boolean; manager?: ManagerOptions } = {
-    addressOctet: 10,
-  },
-): Promise<Env> {
+export async function startEnv(opts: {
+  addressOctet: number;
+  ecsThrottling?: boolean;
+  manager?: ManagerOptions;
+}): Promise<Env> {
   const db = await freshDatabase();
   const ecsLocal = await startEcsLocal({
     port: 0,
@@ -82,16 +82,8 @@ export async function startEnv(
     addressOctet: opts.addressOctet,
     throttling: opts.ecsThrottling ?? false,
   });
-  const driver = createEcsDriver({
-    config: loadEcsConfig({
-      BERTH_ECS_ENDPOINT: ecsLocal.url,
-      BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
-      BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
-      BERTH_ECS_DESCRIBE_WINDOW_MS: '2',
-    }),
-    registry: new Registry(),
-    buckets: ECS_LOCAL_BUCKETS,
-  });
+  const driver = makeDriver(ecsLocal);
+  const drivers: EcsDriver[] = [driver];
   const managers: RunningControllers[] = [];
   const pools: TestDatabase['pool'][] = [];
   let tools: ToolControllers | undefined;
@@ -113,15 +105,17 @@ export async function startEnv(
       });
       tools ??= t;
       let pool = db.pool;
+      let replicaDriver = driver;
       if (m.ownPool) {
-        const { createPool } = await import('../../store/index.ts');
         pool = createPool(db.url, { max: 20, applicationName: 'berth-test-replica' });
         pools.push(pool);
+        replicaDriver = makeDriver(ecsLocal);
+        drivers.push(replicaDriver);
       }
       const wrap = m.wrap ?? ((_k, r) => r);
       const running = await startControllers({
         pool,
-        driver,
+        driver: replicaDriver,
         reconcilers: {
           ToolDefinition: wrap('ToolDefinition', t.reconcilers.ToolDefinition),
           ToolInstance: wrap('ToolInstance', t.reconcilers.ToolInstance),
@@ -135,13 +129,26 @@ export async function startEnv(
     async close() {
       for (const m of managers) await m.close().catch(() => {});
       for (const p of pools) await p.end().catch(() => {});
-      driver.close();
+      for (const d of drivers) d.close();
       await ecsLocal.close(500);
       await db.drop();
     },
   };
   await env.startManager(opts.manager);
   return env;
+}
+
+export function makeDriver(ecsLocal: EcsLocal, env: Record<string, string> = {}): EcsDriver {
+  return createEcsDriver({
+    config: loadEcsConfig({
+      BERTH_ECS_ENDPOINT: ecsLocal.url,
+      BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
+      BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
+      ...env,
+    }),
+    registry: new Registry(),
+    buckets: ECS_LOCAL_BUCKETS,
+  });
 }
 
 /** The tiny tool: answers 200 on every path, 1 MB a copy. */

@@ -111,9 +111,17 @@ test('a ToolInstance goes Pending -> Starting -> Ready and its endpoint serves t
   assert.match(html, /Hello, <span id="who">analyst1<\/span>/);
   assert.match(html, /BERTH_TOOL<\/th><td>demo/);
 
-  const events = await eventsFor(env.store, 'analyst1', 'demo');
-  assert.ok(events.some((e) => e.reason === 'TaskLaunched'));
-  assert.ok(events.some((e) => e.reason === 'TaskReady' && /^ready in \d+\.\d+s$/.test(e.message)));
+  await waitFor(
+    async () => {
+      const events = await eventsFor(env.store, 'analyst1', 'demo');
+      return (
+        events.some((e) => e.reason === 'TaskLaunched') &&
+        events.some((e) => e.reason === 'TaskReady' && /^ready in \d+\.\d+s$/.test(e.message))
+      );
+    },
+    5_000,
+    'TaskLaunched and TaskReady Events',
+  );
 
   // The task carries berth's startedBy and tags, and the tool was told its public URL.
   const { tasks } = await env.driver.describeTasks([ti.status!.taskArn!]);
@@ -143,9 +151,17 @@ test('spec.state Stopped stops the task; Running again starts attempt 2; delete 
   assert.equal(stopped.status?.endpoint, undefined);
   const { tasks } = await env.driver.describeTasks([firstTask]);
   assert.equal(tasks[0]?.lastStatus, 'STOPPED');
-  const events = await eventsFor(env.store, 'analyst2', 'demo');
-  assert.ok(events.some((e) => e.reason === 'TaskStopping'));
-  assert.ok(events.some((e) => e.reason === 'TaskStopped'));
+  await waitFor(
+    async () => {
+      const events = await eventsFor(env.store, 'analyst2', 'demo');
+      return (
+        events.some((e) => e.reason === 'TaskStopping') &&
+        events.some((e) => e.reason === 'TaskStopped')
+      );
+    },
+    5_000,
+    'TaskStopping and TaskStopped Events',
+  );
 
   await env.store.patch('ToolInstance', 'analyst2', 'demo', { spec: { state: 'Running' } });
   const again = await waitForPhase(env.store, 'analyst2', 'demo', 'Ready', 20_000);
