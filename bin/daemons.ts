@@ -21,14 +21,18 @@ export function registerDaemons(program: Command): void {
     });
   program
     .command('controller')
-    .description('run a controller replica: reconcilers, task poller, garbage collector (needs DATABASE_URL)')
+    .description(
+      'run a controller replica: reconcilers, task poller, garbage collector (needs DATABASE_URL)',
+    )
     .action(async () => {
       const { runController } = await import('./controller.ts');
       await runController();
     });
   program
     .command('proxy')
-    .description('run the proxy that routes each user to their own running tool (needs DATABASE_URL)')
+    .description(
+      'run the proxy that routes each user to their own running tool (needs DATABASE_URL)',
+    )
     .action(async () => {
       const { runProxy } = await import('./proxy.ts');
       await runProxy();
