@@ -49,6 +49,8 @@ export interface Env {
   db: TestDatabase;
   ecsLocal: EcsLocal;
   driver: EcsDriver;
+  /** The first driver's metrics (berth_ecs_calls_total, berth_ecs_throttled_total). */
+  driverRegistry: Registry;
   tools: ToolControllers;
   managers: RunningControllers[];
   store: ResourceStore;
@@ -82,7 +84,8 @@ export async function startEnv(opts: {
     addressOctet: opts.addressOctet,
     throttling: opts.ecsThrottling ?? false,
   });
-  const driver = makeDriver(ecsLocal);
+  const registry = new Registry();
+  const driver = makeDriver(ecsLocal, {}, registry);
   const drivers: EcsDriver[] = [driver];
   const managers: RunningControllers[] = [];
   const pools: TestDatabase['pool'][] = [];
@@ -91,6 +94,7 @@ export async function startEnv(opts: {
     db,
     ecsLocal,
     driver,
+    driverRegistry: registry,
     get tools() {
       return tools!;
     },
@@ -138,7 +142,11 @@ export async function startEnv(opts: {
   return env;
 }
 
-export function makeDriver(ecsLocal: EcsLocal, env: Record<string, string> = {}): EcsDriver {
+export function makeDriver(
+  ecsLocal: EcsLocal,
+  env: Record<string, string> = {},
+  registry = new Registry(),
+): EcsDriver {
   return createEcsDriver({
     config: loadEcsConfig({
       BERTH_ECS_ENDPOINT: ecsLocal.url,
@@ -146,7 +154,7 @@ export function makeDriver(ecsLocal: EcsLocal, env: Record<string, string> = {})
       BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
       ...env,
     }),
-    registry: new Registry(),
+    registry,
     buckets: ECS_LOCAL_BUCKETS,
   });
 }
