@@ -1,20 +1,26 @@
 // `berth up` (what `make run` runs): PostgreSQL (DATABASE_URL, or an embedded one
-// with data in <repo>/.data/postgres), migrations, the API, and an admin token in
-// the CLI's config so that `bin/berth get td` works with no extra step.
-// Controllers and the proxy join here in later issues.
+// with data in <repo>/.data/postgres), migrations, ecs-local (unless
+// BERTH_ECS_ENDPOINT points elsewhere) with the examples' image map, the
+// controllers, the API, and an admin token in the CLI's config so that
+// `bin/berth get td` works with no extra step. The API's and the controllers'
+// store is one, whose writes enqueue reconciles in their own transaction.
 import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
 import { ConfigError, loadApiConfig, type RunningApi, startApi } from '../api/index.ts';
 import { loadConfig, updateConfig } from '../cli/index.ts';
+import { reconcileOnWrite } from '../controllers/index.ts';
+import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
 import {
   createPool,
   type EmbeddedDatabase,
   migrate,
   type Pool,
+  ResourceStore,
   redactUrl,
   startEmbeddedPostgres,
 } from '../store/index.ts';
+import { type ControllerStack, startControllerStack } from './controller.ts';
 import { onShutdown } from './shutdown.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -24,7 +30,20 @@ const upConfigSchema = z.object({
   BERTH_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   /** Where the embedded PostgreSQL keeps its files. */
   BERTH_DATA_DIR: z.string().min(1).default(join(root, '.data')),
+  /** ecs-local's port (when berth up starts it). */
+  ECS_LOCAL_PORT: z.coerce.number().int().min(0).max(65535).default(4566),
+  ECS_LOCAL_IMAGE_MAP: z
+    .string()
+    .min(1)
+    .default(join(root, 'examples', 'images.yaml')),
 });
+
+/** ecs-local's network (see ecs-local/README.md) and its single Fargate bucket of 20. */
+const ECS_LOCAL_DEFAULTS = {
+  BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
+  BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
+};
+const ECS_LOCAL_BUCKETS = { fargateTaskLaunch: { capacity: 20, refillPerSecond: 20 } };
 
 function fail(message: string): never {
   console.error(`berth up: ${message}`);
@@ -90,13 +109,19 @@ export async function runUp(): Promise<void> {
 
   let pool: Pool | undefined;
   let api: RunningApi | undefined;
+  let ecsLocal: EcsLocal | undefined;
+  let controllers: ControllerStack | undefined;
+  let store: ResourceStore | undefined;
   const stop = async () => {
     await api?.close();
+    await controllers?.close();
+    await store?.close();
+    await ecsLocal?.close();
     await pool?.end();
     await db?.stop();
   };
   try {
-    pool = createPool(url, { applicationName: 'berth-up' });
+    pool = createPool(url, { applicationName: 'berth-up', max: 40 });
     const applied = await migrate(pool);
     log.info(
       {
@@ -105,8 +130,38 @@ export async function runUp(): Promise<void> {
       },
       'database migrated',
     );
+    let controllerEnv: NodeJS.ProcessEnv = process.env;
+    if (!process.env.BERTH_ECS_ENDPOINT) {
+      try {
+        ecsLocal = await startEcsLocal({
+          ...optionsFromEnv(process.env),
+          port: env.data.ECS_LOCAL_PORT,
+          imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code === 'EADDRINUSE') {
+          throw new Error(
+            `ecs-local's port ${env.data.ECS_LOCAL_PORT} is in use; set ECS_LOCAL_PORT (or stop the other ecs-local)`,
+          );
+        }
+        throw err;
+      }
+      controllerEnv = { ...ECS_LOCAL_DEFAULTS, ...process.env, BERTH_ECS_ENDPOINT: ecsLocal.url };
+      log.info({ url: ecsLocal.url, imageMap: env.data.ECS_LOCAL_IMAGE_MAP }, 'ecs-local started');
+    }
+    controllers = await startControllerStack({
+      pool,
+      env: controllerEnv,
+      log: log.child({ component: 'controller' }),
+      ...(ecsLocal ? { buckets: ECS_LOCAL_BUCKETS } : {}),
+    });
+    const queue = controllers.controllers.queue;
+    store = new ResourceStore(pool, {
+      onWrite: reconcileOnWrite(queue),
+      onBackgroundError: (err, what) => log.error({ err, what }, 'store background work failed'),
+    });
     try {
-      api = await startApi({ pool });
+      api = await startApi({ pool, store });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE')
@@ -120,5 +175,9 @@ export async function runUp(): Promise<void> {
   }
   onShutdown(log, stop);
   console.log(`berth API: ${api.url}`);
-  console.log('Try: bin/berth apply -f examples/ && bin/berth get td');
+  if (ecsLocal) console.log(`ecs-local: ${ecsLocal.url}`);
+  if (controllers.metrics) console.log(`controller metrics: ${controllers.metrics.url}/metrics`);
+  console.log(
+    'Try: bin/berth apply -f examples/ && bin/berth launch demo && bin/berth wait ti/demo --for=condition=Ready',
+  );
 }

@@ -27,3 +27,10 @@ export {
   reconcileOnWrite,
 } from './queue/index.ts';
 export * from './reconcile.ts';
+export {
+  createToolControllers,
+  loadReconcilerConfig,
+  type ReconcilerConfig,
+  ReconcilerConfigError,
+  type ToolControllers,
+} from './reconcilers/index.ts';

@@ -78,7 +78,7 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     }),
     timeToReady: new Histogram({
       name: 'berth_instance_time_to_ready_seconds',
-      help: 'From a ToolInstance being asked to run to it being Ready.',
+      help: 'From a ToolInstance being asked to run to it being Ready, by ToolDefinition.',
       labelNames: ['tool'],
       buckets: [1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600],
       registers,

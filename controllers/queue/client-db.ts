@@ -7,10 +7,11 @@ import type { Pool, PoolClient } from '../../store/index.ts';
 export function clientDb(client: PoolClient | Pool): Db {
   return {
     async executeSql(text: string, values?: unknown[]) {
-      const r = await client.query(text, values as unknown[] | undefined);
-      // A multi-statement text (pg-boss migrations) answers an array of results.
-      const last = Array.isArray(r) ? r[r.length - 1] : r;
-      return { rows: last?.rows ?? [] };
+      const r: unknown = await client.query(text, values as unknown[] | undefined);
+      // A multi-statement text (migrations, maintenance batches) answers one result per
+      // statement; pg-boss wants the rows of every statement.
+      if (Array.isArray(r)) return { rows: r.flatMap((x: { rows?: unknown[] }) => x.rows ?? []) };
+      return { rows: (r as { rows: unknown[] }).rows };
     },
   };
 }

@@ -222,7 +222,6 @@ export class ReconcileQueue {
 
   /** Jobs per kind and state (queued = created/retry, active), read live. */
   async depth(): Promise<QueueDepth[]> {
-    const byName = new Map([...this.#kinds].map(([k, n]) => [n, k]));
     const { rows } = await this.#pool.query<{
       name: string;
       state: QueueDepth['state'];
@@ -230,7 +229,7 @@ export class ReconcileQueue {
     }>(
       `select name, state::text as state, count(*)::int as count from ${this.schema}.job
         where name = any($1::text[]) and state in ('created', 'retry', 'active') group by 1, 2`,
-      [[...byName.keys()]],
+      [[...this.#kinds.values()]],
     );
     return rows.map((r) => ({
       kind: byName.get(r.name) ?? r.name,

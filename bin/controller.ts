@@ -1,0 +1,171 @@
+// `berth controller`: one controller replica (reconcilers, task poller, garbage
+// collector) against DATABASE_URL (migrated at start) and ECS (BERTH_ECS_*, see
+// controllers/README.md). Any number may run at once; they share the work through
+// the pg-boss queue. Metrics on BERTH_CONTROLLER_METRICS_PORT (default 9464).
+// `startControllerStack` is also what `berth up` runs in-process.
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import {
+  type BucketName,
+  type BucketSpec,
+  type ControllerConfig,
+  ControllerConfigError,
+  createEcsDriver,
+  createToolControllers,
+  EcsConfigError,
+  type EcsDriver,
+  loadControllerConfig,
+  loadEcsConfig,
+  type MetricsServer,
+  ReconcilerConfigError,
+  type RunningControllers,
+  startControllers,
+  startMetricsServer,
+} from '../controllers/index.ts';
+import { createPool, migrate, type Pool, redactUrl } from '../store/index.ts';
+import { onShutdown } from './shutdown.ts';
+
+export interface ControllerStack {
+  controllers: RunningControllers;
+  driver: EcsDriver;
+  metrics?: MetricsServer;
+  close(): Promise<void>;
+}
+
+export interface ControllerStackOptions {
+  pool: Pool;
+  env?: NodeJS.ProcessEnv;
+  log: pino.Logger;
+  config?: Partial<ControllerConfig>;
+  /** Driver bucket overrides (ecs-local's smaller Fargate bucket). */
+  buckets?: Partial<Record<BucketName, BucketSpec>>;
+}
+
+/** The driver, the reconcilers and the manager, plus the metrics server. */
+export async function startControllerStack(o: ControllerStackOptions): Promise<ControllerStack> {
+  const env = o.env ?? process.env;
+  const config = { ...loadControllerConfig(env), ...o.config };
+  const registry = new Registry();
+  const driver = createEcsDriver({
+    config: loadEcsConfig(env),
+    registry,
+    ...(o.buckets ? { buckets: o.buckets } : {}),
+  });
+  let controllers: RunningControllers | undefined;
+  // The ToolInstance reconciler observes time to ready on ctx.metrics itself.
+  const tools = createToolControllers();
+  try {
+    controllers = await startControllers({
+      pool: o.pool,
+      driver,
+      reconcilers: tools.reconcilers,
+      runnables: tools.runnables,
+      config,
+      registry,
+      log: o.log,
+    });
+  } catch (err) {
+    driver.close();
+    throw err;
+  }
+  const running = controllers;
+  let metrics: MetricsServer | undefined;
+  if (config.metricsPort >= 0) {
+    try {
+      metrics = await startMetricsServer({
+        registry,
+        host: config.metricsHost,
+        port: config.metricsPort,
+        ready: () => running.running,
+      });
+    } catch (err) {
+      await running.close();
+      driver.close();
+      const code = (err as { code?: string }).code;
+      if (code === 'EADDRINUSE') {
+        throw new Error(
+          `the controller metrics port ${config.metricsPort} is in use; set BERTH_CONTROLLER_METRICS_PORT (0 = any free port, -1 = off)`,
+        );
+      }
+      throw err;
+    }
+  }
+  return {
+    controllers: running,
+    driver,
+    ...(metrics ? { metrics } : {}),
+    async close() {
+      await running.close();
+      await metrics?.close();
+      driver.close();
+    },
+  };
+}
+
+function configError(err: unknown): string | undefined {
+  if (
+    err instanceof ControllerConfigError ||
+    err instanceof EcsConfigError ||
+    err instanceof ReconcilerConfigError
+  ) {
+    return err.message;
+  }
+  return undefined;
+}
+
+export async function runController(): Promise<void> {
+  const log = pino({ name: 'berth-controller' });
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error(
+      'berth controller: DATABASE_URL is required (e.g. postgres://user:password@host:5432/berth); `berth up` runs everything locally instead',
+    );
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    loadControllerConfig();
+    loadEcsConfig(process.env);
+  } catch (err) {
+    const message = configError(err);
+    if (!message) throw err;
+    console.error(`berth controller: ${message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const config = loadControllerConfig();
+  // Reconciles, pg-boss and the poller share the pool.
+  const pool = createPool(url, {
+    applicationName: 'berth-controller',
+    max: Math.min(100, 10 + config.concurrency),
+  });
+  try {
+    const applied = await migrate(pool);
+    log.info(
+      {
+        database: redactUrl(url),
+        applied: applied.filter((m) => m.appliedNow).map((m) => m.version),
+      },
+      'database migrated',
+    );
+    const stack = await startControllerStack({ pool, log });
+    log.info(
+      {
+        metrics: stack.metrics?.url,
+        concurrency: config.concurrency,
+        startedBy: stack.driver.startedBy,
+      },
+      'controller running',
+    );
+    onShutdown(log, async () => {
+      await stack.close();
+      await pool.end();
+    });
+  } catch (err) {
+    await pool.end().catch(() => {});
+    const message = configError(err);
+    if (!message) throw err;
+    console.error(`berth controller: ${message}`);
+    process.exitCode = 2;
+  }
+}
