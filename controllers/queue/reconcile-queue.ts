@@ -231,11 +231,15 @@ export class ReconcileQueue {
         where name = any($1::text[]) and state in ('created', 'retry', 'active') group by 1, 2`,
       [[...this.#kinds.values()]],
     );
-    return rows.map((r) => ({
-      kind: byName.get(r.name) ?? r.name,
-      state: r.state,
-      count: r.count,
-    }));
+    // Every kind and state, zeros included, so an empty queue reads 0 rather than nothing.
+    const out: QueueDepth[] = [];
+    for (const [kind, name] of this.#kinds) {
+      for (const state of ['created', 'retry', 'active'] as const) {
+        const count = rows.find((r) => r.name === name && r.state === state)?.count ?? 0;
+        out.push({ kind, state, count });
+      }
+    }
+    return out;
   }
 
   /** Stops pg-boss's timers; our pool stays open (it is the caller's). */
