@@ -151,6 +151,8 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     routes,
     flushActivity: () => ctx.activity.flush(),
     async close() {
+      // Upgraded sockets still count as the server's connections: end them first.
+      relays.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
