@@ -92,8 +92,14 @@ test('forwards with Host preserved, X-Forwarded-* set, berth credentials and hop
 });
 
 test('only berth cookies go: a Cookie header of nothing else is dropped, others pass', async () => {
-  const r = await get(h.proxy, HOST, '/', { ...bearer(h.tokens.alice), cookie: 'berth_session=zzz' });
-  assert.equal((JSON.parse(r.text) as { headers: Record<string, string> }).headers.cookie, undefined);
+  const r = await get(h.proxy, HOST, '/', {
+    ...bearer(h.tokens.alice),
+    cookie: 'berth_session=zzz',
+  });
+  assert.equal(
+    (JSON.parse(r.text) as { headers: Record<string, string> }).headers.cookie,
+    undefined,
+  );
 });
 
 test('hop-by-hop response headers are removed, others pass unchanged', async () => {
@@ -129,7 +135,12 @@ test('hop-by-hop response headers are removed, others pass unchanged', async () 
 
 test('trusted hops: X-Forwarded-* from the trusted proxy in front are kept', async () => {
   const db = h.db;
-  const p = await startProxy({ pool: db.pool, store: h.store, port: 0, config: { baseDomain: 'localhost', trustedHops: 1, authCacheMs: 0 } });
+  const p = await startProxy({
+    pool: db.pool,
+    store: h.store,
+    port: 0,
+    config: { baseDomain: 'localhost', trustedHops: 1, authCacheMs: 0 },
+  });
   try {
     await waitForRoute(p, HOST);
     const r = await get(p, HOST, '/', {
@@ -158,7 +169,9 @@ test('server-sent events arrive as produced, before the upstream finishes', asyn
     await h.store.create('ToolDefinition', toolDefinition('sse'));
     await makeReady(h.store, 'alice', 'sse', up.url);
     await waitForRoute(h.proxy, 'sse--alice.localhost');
-    const r = await request(`${h.proxy.url}/events`, { headers: { host: 'sse--alice.localhost', ...bearer(h.tokens.alice) } });
+    const r = await request(`${h.proxy.url}/events`, {
+      headers: { host: 'sse--alice.localhost', ...bearer(h.tokens.alice) },
+    });
     assert.equal(r.statusCode, 200);
     const it = r.body[Symbol.asyncIterator]();
     const first = await it.next();
@@ -178,11 +191,19 @@ test('server-sent events arrive as produced, before the upstream finishes', asyn
 });
 
 test('unknown tool host: 404 page with strict headers; unknown shapes too', async () => {
-  const r = await get(h.proxy, 'nosuch--alice.localhost', '/', { ...bearer(h.tokens.alice), 'x-berth-no-launch': '1' });
+  const r = await get(h.proxy, 'nosuch--alice.localhost', '/', {
+    ...bearer(h.tokens.alice),
+    'x-berth-no-launch': '1',
+  });
   assert.equal(r.status, 404);
   assert.match(String(r.headers['content-security-policy']), /frame-ancestors 'none'/);
   assert.equal(r.headers['x-content-type-options'], 'nosniff');
-  for (const host of ['a.b.localhost', 'example.org', 'demo--alice.localhost.evil.org', '-x.localhost']) {
+  for (const host of [
+    'a.b.localhost',
+    'example.org',
+    'demo--alice.localhost.evil.org',
+    '-x.localhost',
+  ]) {
     const o = await get(h.proxy, host, '/', bearer(h.tokens.alice));
     assert.equal(o.status, 404, host);
   }
@@ -195,14 +216,22 @@ test('refused upstream gives 502, a silent one 504, and the proxy lives on', asy
   await h.store.create('ToolDefinition', toolDefinition('gone'));
   await makeReady(h.store, 'alice', 'gone', deadUrl);
   await waitForRoute(h.proxy, 'gone--alice.localhost');
-  const r = await get(h.proxy, 'gone--alice.localhost', '/', { ...bearer(h.tokens.alice), accept: 'text/html' });
+  const r = await get(h.proxy, 'gone--alice.localhost', '/', {
+    ...bearer(h.tokens.alice),
+    accept: 'text/html',
+  });
   assert.equal(r.status, 502);
   assert.match(r.text, /did not answer/);
 
   const silent = await startUpstream(() => {
     /* never answers */
   });
-  const p = await startProxy({ pool: h.db.pool, store: h.store, port: 0, config: { baseDomain: 'localhost', headersTimeoutMs: 300, authCacheMs: 0 } });
+  const p = await startProxy({
+    pool: h.db.pool,
+    store: h.store,
+    port: 0,
+    config: { baseDomain: 'localhost', headersTimeoutMs: 300, authCacheMs: 0 },
+  });
   try {
     await h.store.create('ToolDefinition', toolDefinition('slow'));
     await makeReady(h.store, 'alice', 'slow', silent.url);
@@ -226,7 +255,9 @@ test('an upstream dying mid-body gives the client an error, not a short success'
     await h.store.create('ToolDefinition', toolDefinition('dies'));
     await makeReady(h.store, 'alice', 'dies', up.url);
     await waitForRoute(h.proxy, 'dies--alice.localhost');
-    const r = await request(`${h.proxy.url}/`, { headers: { host: 'dies--alice.localhost', ...bearer(h.tokens.alice) } });
+    const r = await request(`${h.proxy.url}/`, {
+      headers: { host: 'dies--alice.localhost', ...bearer(h.tokens.alice) },
+    });
     assert.equal(r.statusCode, 200);
     await assert.rejects(r.body.arrayBuffer());
     assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.alice))).status, 200);
@@ -240,7 +271,10 @@ test('a route appears within one second of Ready=True, and moves when the endpoi
   const t0 = performance.now();
   await makeReady(h.store, 'alice', 'quick', echo.url);
   await waitFor('200 through the proxy', async () => {
-    const r = await get(h.proxy, 'quick--alice.localhost', '/', { ...bearer(h.tokens.alice), 'x-berth-no-launch': '1' });
+    const r = await get(h.proxy, 'quick--alice.localhost', '/', {
+      ...bearer(h.tokens.alice),
+      'x-berth-no-launch': '1',
+    });
     return r.status === 200 ? true : undefined;
   });
   const ms = performance.now() - t0;
@@ -249,20 +283,32 @@ test('a route appears within one second of Ready=True, and moves when the endpoi
   const old = h.proxy.routes.get('quick--alice.localhost')!.upstream!;
   const other = await startUpstream((_req, res) => res.end('other'));
   try {
-    await h.store.patchStatus('ToolInstance', 'alice', 'quick', { status: { endpoint: other.url } });
+    await h.store.patchStatus('ToolInstance', 'alice', 'quick', {
+      status: { endpoint: other.url },
+    });
     await waitForRoute(h.proxy, 'quick--alice.localhost', other.url);
     assert.equal(old.closed, true, 'the old upstream pool is dropped');
-    assert.equal((await get(h.proxy, 'quick--alice.localhost', '/', bearer(h.tokens.alice))).text, 'other');
+    assert.equal(
+      (await get(h.proxy, 'quick--alice.localhost', '/', bearer(h.tokens.alice))).text,
+      'other',
+    );
     // Stopped: the route goes.
     await h.store.patch('ToolInstance', 'alice', 'quick', { spec: { state: 'Stopped' } });
-    await waitFor('route dropped', () => (h.proxy.routes.get('quick--alice.localhost')?.upstream ? undefined : true));
+    await waitFor('route dropped', () =>
+      h.proxy.routes.get('quick--alice.localhost')?.upstream ? undefined : true,
+    );
   } finally {
     await other.close();
   }
 });
 
 test('a restarted proxy routes at once (the table comes from the database)', async () => {
-  const p = await startProxy({ pool: h.db.pool, store: h.store, port: 0, config: { baseDomain: 'localhost', authCacheMs: 0 } });
+  const p = await startProxy({
+    pool: h.db.pool,
+    store: h.store,
+    port: 0,
+    config: { baseDomain: 'localhost', authCacheMs: 0 },
+  });
   try {
     const r = await get(p, HOST, '/', bearer(h.tokens.alice));
     assert.equal(r.status, 200);
@@ -275,14 +321,25 @@ test('activity is batched: many requests, one lastActivityAt write', async () =>
   const before = await h.store.get('ToolInstance', 'alice', 'demo');
   for (let i = 0; i < 20; i++) await get(h.proxy, HOST, '/', bearer(h.tokens.alice));
   const mid = await h.store.get('ToolInstance', 'alice', 'demo');
-  assert.equal(mid.metadata.resourceVersion, before.metadata.resourceVersion, 'no write per request');
+  assert.equal(
+    mid.metadata.resourceVersion,
+    before.metadata.resourceVersion,
+    'no write per request',
+  );
   await h.proxy.flushActivity();
   const afterFlush = await h.store.get('ToolInstance', 'alice', 'demo');
   assert.ok((afterFlush.status as { lastActivityAt?: string }).lastActivityAt);
-  assert.equal(Number(afterFlush.metadata.resourceVersion) - Number(before.metadata.resourceVersion) >= 1, true);
+  assert.equal(
+    Number(afterFlush.metadata.resourceVersion) - Number(before.metadata.resourceVersion) >= 1,
+    true,
+  );
   await h.proxy.flushActivity();
   const again = await h.store.get('ToolInstance', 'alice', 'demo');
-  assert.equal(again.metadata.resourceVersion, afterFlush.metadata.resourceVersion, 'nothing new, nothing written');
+  assert.equal(
+    again.metadata.resourceVersion,
+    afterFlush.metadata.resourceVersion,
+    'nothing new, nothing written',
+  );
 });
 
 test('health, readiness and metrics on berth host; everything else of it goes to the API upstream', async () => {
@@ -294,12 +351,24 @@ test('health, readiness and metrics on berth host; everything else of it goes to
   assert.doesNotMatch(m.text, /alice/);
   // The default API upstream (127.0.0.1:8080) is not running in this test: 502.
   const apiUp = await startUpstream(echoHandler);
-  const p = await startProxy({ pool: h.db.pool, store: h.store, port: 0, config: { baseDomain: 'localhost', apiUpstream: apiUp.url } });
+  const p = await startProxy({
+    pool: h.db.pool,
+    store: h.store,
+    port: 0,
+    config: { baseDomain: 'localhost', apiUpstream: apiUp.url },
+  });
   try {
-    const r = await get(p, 'localhost', '/apis/berth/v1alpha1/tooldefinitions', { ...bearer(h.tokens.alice), cookie: 'berth_session=abc' });
+    const r = await get(p, 'localhost', '/apis/berth/v1alpha1/tooldefinitions', {
+      ...bearer(h.tokens.alice),
+      cookie: 'berth_session=abc',
+    });
     const seen = JSON.parse(r.text) as { url: string; headers: Record<string, string> };
     assert.equal(seen.url, '/apis/berth/v1alpha1/tooldefinitions');
-    assert.equal(seen.headers.authorization, `Bearer ${h.tokens.alice}`, 'the API authenticates for itself');
+    assert.equal(
+      seen.headers.authorization,
+      `Bearer ${h.tokens.alice}`,
+      'the API authenticates for itself',
+    );
   } finally {
     await p.close();
     await apiUp.close();
@@ -308,7 +377,10 @@ test('health, readiness and metrics on berth host; everything else of it goes to
 
 test('absolute-form request targets: same host is fine, another host is refused', async () => {
   const raw = (target: string, host: string) =>
-    rawRequest(h.proxy.port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${h.tokens.alice}\r\nConnection: close\r\n\r\n`);
+    rawRequest(
+      h.proxy.port,
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${h.tokens.alice}\r\nConnection: close\r\n\r\n`,
+    );
   assert.match(await raw(`http://${HOST}/x`, HOST), /^HTTP\/1\.1 200/);
   assert.match(await raw('http://demo--bob.localhost/x', HOST), /^HTTP\/1\.1 400/);
   assert.match(await raw(`http://${HOST}/x`, 'demo--bob.localhost'), /^HTTP\/1\.1 400/);

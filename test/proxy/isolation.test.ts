@@ -23,7 +23,10 @@ before(async () => {
   h = await startHarness();
   echo = await startUpstream(echoHandler);
   await h.store.create('ToolDefinition', toolDefinition('demo'));
-  await h.store.create('ToolDefinition', toolDefinition('board', { sharing: 'shared', access: { users: [], groups: ['analysts'] } }));
+  await h.store.create(
+    'ToolDefinition',
+    toolDefinition('board', { sharing: 'shared', access: { users: [], groups: ['analysts'] } }),
+  );
   await makeReady(h.store, 'alice', 'demo', echo.url);
   await makeReady(h.store, 'bob', 'demo', echo.url);
   await makeReady(h.store, 'shared', 'board', echo.url);
@@ -37,22 +40,40 @@ after(async () => {
   await echo.close();
 });
 
-test('owner only: bob and even an admin are refused on alice\'s tool host, in every spelling of it', async () => {
-  assert.equal((await get(h.proxy, 'demo--alice.localhost', '/', bearer(h.tokens.alice))).status, 200);
-  for (const host of ['demo--alice.localhost', 'DEMO--ALICE.LOCALHOST', 'demo--alice.localhost.', 'Demo--Alice.Localhost.']) {
+test("owner only: bob and even an admin are refused on alice's tool host, in every spelling of it", async () => {
+  assert.equal(
+    (await get(h.proxy, 'demo--alice.localhost', '/', bearer(h.tokens.alice))).status,
+    200,
+  );
+  for (const host of [
+    'demo--alice.localhost',
+    'DEMO--ALICE.LOCALHOST',
+    'demo--alice.localhost.',
+    'Demo--Alice.Localhost.',
+  ]) {
     const r = await get(h.proxy, host, '/', bearer(h.tokens.bob));
     assert.equal(r.status, 403, host);
     assert.doesNotMatch(r.text, /"headers"/, 'nothing of the tool leaks');
-    assert.equal((await get(h.proxy, host, '/', bearer(h.tokens.root))).status, 403, `admin on ${host}`);
+    assert.equal(
+      (await get(h.proxy, host, '/', bearer(h.tokens.root))).status,
+      403,
+      `admin on ${host}`,
+    );
   }
 });
 
 test('a forged X-Forwarded-Host does not change routing', async () => {
-  const r = await get(h.proxy, 'demo--bob.localhost', '/', { ...bearer(h.tokens.bob), 'x-forwarded-host': 'demo--alice.localhost' });
+  const r = await get(h.proxy, 'demo--bob.localhost', '/', {
+    ...bearer(h.tokens.bob),
+    'x-forwarded-host': 'demo--alice.localhost',
+  });
   assert.equal(r.status, 200);
   const seen = JSON.parse(r.text) as { headers: Record<string, string> };
   assert.match(seen.headers.host!, /^demo--bob\.localhost/);
-  const s = await get(h.proxy, 'demo--alice.localhost', '/', { ...bearer(h.tokens.bob), 'x-forwarded-host': 'demo--bob.localhost' });
+  const s = await get(h.proxy, 'demo--alice.localhost', '/', {
+    ...bearer(h.tokens.bob),
+    'x-forwarded-host': 'demo--bob.localhost',
+  });
   assert.equal(s.status, 403);
 });
 
@@ -65,15 +86,31 @@ test('no credentials: browsers go to the handoff, other clients get 401; bad tok
   assert.equal(loc.searchParams.get('to'), 'demo--alice.localhost');
   assert.equal(loc.searchParams.get('path'), '/lab?x=1');
   assert.equal((await get(h.proxy, 'demo--alice.localhost', '/api')).status, 401);
-  assert.equal((await get(h.proxy, 'demo--alice.localhost', '/', bearer(`${h.tokens.alice}x`))).status, 401);
-  assert.equal((await get(h.proxy, 'demo--alice.localhost', '/', bearer('berth_0000000000000000_' + 'a'.repeat(43)))).status, 401);
+  assert.equal(
+    (await get(h.proxy, 'demo--alice.localhost', '/', bearer(`${h.tokens.alice}x`))).status,
+    401,
+  );
+  assert.equal(
+    (
+      await get(
+        h.proxy,
+        'demo--alice.localhost',
+        '/',
+        bearer('berth_0000000000000000_' + 'a'.repeat(43)),
+      )
+    ).status,
+    401,
+  );
 });
 
 test('shared app: users in an allowed group get in; others are refused', async () => {
   assert.equal((await get(h.proxy, 'board.localhost', '/', bearer(h.tokens.carol))).status, 200);
   assert.equal((await get(h.proxy, 'board.localhost', '/', bearer(h.tokens.alice))).status, 403);
   // The shared namespace has one spelling only.
-  assert.equal((await get(h.proxy, 'board--shared.localhost', '/', bearer(h.tokens.carol))).status, 404);
+  assert.equal(
+    (await get(h.proxy, 'board--shared.localhost', '/', bearer(h.tokens.carol))).status,
+    404,
+  );
 });
 
 /** Signs in on berth's host with a token, returns the berth-host cookie. */
@@ -81,7 +118,11 @@ async function signIn(token: string): Promise<string> {
   const origin = `http://localhost:${h.proxy.port}`;
   const r = await request(`${h.proxy.url}/_berth/sign-in`, {
     method: 'POST',
-    headers: { host: `localhost:${h.proxy.port}`, origin, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      host: `localhost:${h.proxy.port}`,
+      origin,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ token, next: '/' }).toString(),
   });
   await r.body.dump();
@@ -94,7 +135,12 @@ async function signIn(token: string): Promise<string> {
 }
 
 async function handoff(cookie: string, to: string, path = '/'): Promise<URL> {
-  const r = await get(h.proxy, 'localhost', `/_berth/handoff?${new URLSearchParams({ to, path })}`, { cookie });
+  const r = await get(
+    h.proxy,
+    'localhost',
+    `/_berth/handoff?${new URLSearchParams({ to, path })}`,
+    { cookie },
+  );
   assert.equal(r.status, 302);
   return new URL(String(r.headers.location));
 }
@@ -102,14 +148,22 @@ async function handoff(cookie: string, to: string, path = '/'): Promise<URL> {
 test('sign-in needs the same origin, and a valid token', async () => {
   const cross = await request(`${h.proxy.url}/_berth/sign-in`, {
     method: 'POST',
-    headers: { host: `localhost:${h.proxy.port}`, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      host: `localhost:${h.proxy.port}`,
+      origin: 'http://evil.example',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ token: h.tokens.alice!, next: '/' }).toString(),
   });
   await cross.body.dump();
   assert.equal(cross.statusCode, 403);
   const bad = await request(`${h.proxy.url}/_berth/sign-in`, {
     method: 'POST',
-    headers: { host: `localhost:${h.proxy.port}`, origin: `http://localhost:${h.proxy.port}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      host: `localhost:${h.proxy.port}`,
+      origin: `http://localhost:${h.proxy.port}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'token=nope&next=/',
   });
   await bad.body.dump();
@@ -131,27 +185,45 @@ test('handoff end to end: code -> host-only cookie -> tool; the cookie never rea
   assert.equal(r.headers.location, '/tree?a=b');
   const toolCookie = String(r.headers['set-cookie']).split(';')[0]!;
   assert.doesNotMatch(String(r.headers['set-cookie']), /Domain=/i);
-  const ok = await get(h.proxy, 'demo--alice.localhost', '/tree', { cookie: `${toolCookie}; theirs=1` });
+  const ok = await get(h.proxy, 'demo--alice.localhost', '/tree', {
+    cookie: `${toolCookie}; theirs=1`,
+  });
   assert.equal(ok.status, 200);
-  assert.equal((JSON.parse(ok.text) as { headers: Record<string, string> }).headers.cookie, 'theirs=1');
+  assert.equal(
+    (JSON.parse(ok.text) as { headers: Record<string, string> }).headers.cookie,
+    'theirs=1',
+  );
 
   // The same code again: refused with a page, not a redirect (no loop).
   const replay = await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`);
   assert.equal(replay.status, 403);
   // The tool-host cookie is bound to its host: not valid on bob's host or on berth's.
-  assert.equal((await get(h.proxy, 'demo--bob.localhost', '/', { cookie: toolCookie })).status, 401);
+  assert.equal(
+    (await get(h.proxy, 'demo--bob.localhost', '/', { cookie: toolCookie })).status,
+    401,
+  );
   // A tampered cookie is nobody.
   const tampered = toolCookie.slice(0, -1) + (toolCookie.endsWith('A') ? 'B' : 'A');
-  assert.equal((await get(h.proxy, 'demo--alice.localhost', '/', { cookie: tampered })).status, 401);
+  assert.equal(
+    (await get(h.proxy, 'demo--alice.localhost', '/', { cookie: tampered })).status,
+    401,
+  );
 
   // Sign-out revokes the berth session and, by cascade, the tool-host session.
   const out = await request(`${h.proxy.url}/_berth/sign-out`, {
     method: 'POST',
-    headers: { host: `localhost:${h.proxy.port}`, origin: `http://localhost:${h.proxy.port}`, cookie: berthCookie },
+    headers: {
+      host: `localhost:${h.proxy.port}`,
+      origin: `http://localhost:${h.proxy.port}`,
+      cookie: berthCookie,
+    },
   });
   await out.body.dump();
   assert.equal(out.statusCode, 303);
-  assert.equal((await get(h.proxy, 'demo--alice.localhost', '/', { cookie: toolCookie })).status, 401);
+  assert.equal(
+    (await get(h.proxy, 'demo--alice.localhost', '/', { cookie: toolCookie })).status,
+    401,
+  );
 });
 
 test('a stolen handoff code does not work on another host, and is burnt by trying', async () => {
@@ -161,17 +233,30 @@ test('a stolen handoff code does not work on another host, and is burnt by tryin
   const wrong = await get(h.proxy, 'demo--bob.localhost', `${cb.pathname}${cb.search}`);
   assert.equal(wrong.status, 403);
   // ...and the attempt used it up.
-  assert.equal((await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`)).status, 403);
+  assert.equal(
+    (await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`)).status,
+    403,
+  );
   // A code for alice's host gives a session as alice, which still cannot open bob's tool.
   const cb2 = await handoff(aliceCookie, 'demo--bob.localhost');
   const r = await get(h.proxy, 'demo--bob.localhost', `${cb2.pathname}${cb2.search}`);
   const c = String(r.headers['set-cookie']).split(';')[0]!;
   assert.equal((await get(h.proxy, 'demo--bob.localhost', '/', { cookie: c })).status, 403);
   // Made-up codes and open redirects.
-  assert.equal((await get(h.proxy, 'demo--alice.localhost', '/_berth/callback?code=abc&path=/')).status, 403);
+  assert.equal(
+    (await get(h.proxy, 'demo--alice.localhost', '/_berth/callback?code=abc&path=/')).status,
+    403,
+  );
   const cb3 = await handoff(aliceCookie, 'demo--alice.localhost', '//evil.example/x');
   const r3 = await get(h.proxy, 'demo--alice.localhost', `${cb3.pathname}${cb3.search}`);
   assert.equal(r3.headers.location, '/');
   // Handoff to a host outside berth's domain is refused.
-  assert.equal((await get(h.proxy, 'localhost', '/_berth/handoff?to=evil.example&path=/', { cookie: aliceCookie })).status, 400);
+  assert.equal(
+    (
+      await get(h.proxy, 'localhost', '/_berth/handoff?to=evil.example&path=/', {
+        cookie: aliceCookie,
+      })
+    ).status,
+    400,
+  );
 });

@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { API_VERSION, KINDS } from '../../crds/index.ts';
-import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import type { ProxyConfig } from '../../proxy/index.ts';
+import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import { Identity, ResourceStore, Sessions } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 
@@ -68,7 +68,12 @@ export function toolDefinition(name: string, extra: Record<string, unknown> = {}
 }
 
 /** Creates (or updates) the instance and writes the status a controller would: Ready=True at `endpoint`. */
-export async function makeReady(store: ResourceStore, namespace: string, name: string, endpoint: string): Promise<void> {
+export async function makeReady(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+  endpoint: string,
+): Promise<void> {
   await store.apply(
     'ToolInstance',
     {
@@ -83,12 +88,23 @@ export async function makeReady(store: ResourceStore, namespace: string, name: s
     status: {
       phase: 'Ready',
       endpoint,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'Probed', lastTransitionTime: new Date().toISOString() }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Probed',
+          lastTransitionTime: new Date().toISOString(),
+        },
+      ],
     },
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -98,7 +114,11 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | Promise
   }
 }
 
-export async function waitForRoute(proxy: RunningProxy, hostname: string, endpoint?: string): Promise<void> {
+export async function waitForRoute(
+  proxy: RunningProxy,
+  hostname: string,
+  endpoint?: string,
+): Promise<void> {
   await waitFor(`route ${hostname}`, () => {
     const u = proxy.routes.get(hostname)?.upstream;
     return u && (!endpoint || u.origin === endpoint) ? true : undefined;
@@ -111,7 +131,9 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+export async function startUpstream(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Upstream> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -147,7 +169,13 @@ export function echoHandler(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** GET through the proxy with a Host header of our choosing. */
-export async function get(proxy: RunningProxy, host: string, path = '/', headers: Record<string, string> = {}, method = 'GET') {
+export async function get(
+  proxy: RunningProxy,
+  host: string,
+  path = '/',
+  headers: Record<string, string> = {},
+  method = 'GET',
+) {
   const r = await request(`${proxy.url}${path}`, {
     method: method as 'GET',
     headers: { host: `${host}:${proxy.port}`, ...headers },

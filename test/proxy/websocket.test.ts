@@ -1,13 +1,20 @@
 // WebSockets through the proxy: echo both ways, subprotocols, close codes, idle
 // pings, and a tool that dies mid-connection.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
-import { type Harness, makeReady, startHarness, toolDefinition, waitFor, waitForRoute } from './support.ts';
+import {
+  type Harness,
+  makeReady,
+  startHarness,
+  toolDefinition,
+  waitFor,
+  waitForRoute,
+} from './support.ts';
 
 let h: Harness;
 let proxy: RunningProxy;
@@ -17,7 +24,12 @@ let lastHeaders: Record<string, string | string[] | undefined> = {};
 
 before(async () => {
   h = await startHarness();
-  proxy = await startProxy({ pool: h.db.pool, store: h.store, port: 0, config: { baseDomain: 'localhost', wsPingMs: 200, authCacheMs: 0 } });
+  proxy = await startProxy({
+    pool: h.db.pool,
+    store: h.store,
+    port: 0,
+    config: { baseDomain: 'localhost', wsPingMs: 200, authCacheMs: 0 },
+  });
   wss = new WebSocketServer({
     server,
     handleProtocols: (protocols) => (protocols.has('v2.echo') ? 'v2.echo' : false),
@@ -33,7 +45,12 @@ before(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   await h.store.create('ToolDefinition', toolDefinition('demo'));
-  await makeReady(h.store, 'alice', 'demo', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  await makeReady(
+    h.store,
+    'alice',
+    'demo',
+    `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  );
   await waitForRoute(proxy, 'demo--alice.localhost');
 });
 
@@ -45,9 +62,17 @@ after(async () => {
   await h.close();
 });
 
-function open(token: string | undefined, protocols: string[] = ['v1.echo', 'v2.echo'], host = 'demo--alice.localhost') {
+function open(
+  token: string | undefined,
+  protocols: string[] = ['v1.echo', 'v2.echo'],
+  host = 'demo--alice.localhost',
+) {
   return new WebSocket(`ws://127.0.0.1:${proxy.port}/ws`, protocols, {
-    headers: { host: `${host}:${proxy.port}`, authorization: `Bearer ${token}`, cookie: 'berth_session=x; k=v' },
+    headers: {
+      host: `${host}:${proxy.port}`,
+      authorization: `Bearer ${token}`,
+      cookie: 'berth_session=x; k=v',
+    },
   });
 }
 
@@ -132,5 +157,7 @@ test('open WebSockets are counted in /metrics', async () => {
     (await request(`${proxy.url}/metrics`, { headers: { host: 'localhost' } })).body.text();
   assert.match(await metrics(), /berth_proxy_websockets_open 1/);
   ws.close();
-  await waitFor('gauge back to 0', async () => (/berth_proxy_websockets_open 0/.test(await metrics()) ? true : undefined));
+  await waitFor('gauge back to 0', async () =>
+    /berth_proxy_websockets_open 0/.test(await metrics()) ? true : undefined,
+  );
 });
