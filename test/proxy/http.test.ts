@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import {
+  addDefinition,
   bearer,
   echoHandler,
   get,
@@ -12,7 +13,6 @@ import {
   makeReady,
   startHarness,
   startUpstream,
-  toolDefinition,
   type Upstream,
   waitFor,
   waitForRoute,
@@ -25,7 +25,7 @@ const HOST = 'demo--alice.localhost';
 before(async () => {
   h = await startHarness();
   echo = await startUpstream(echoHandler);
-  await h.store.create('ToolDefinition', toolDefinition('demo'));
+  await addDefinition(h, 'demo');
   await makeReady(h.store, 'alice', 'demo', echo.url);
   await waitForRoute(h.proxy, HOST);
 });
@@ -116,7 +116,7 @@ test('hop-by-hop response headers are removed, others pass unchanged', async () 
   });
   try {
     await makeReady(h.store, 'alice', 'hops', up.url);
-    await h.store.create('ToolDefinition', toolDefinition('hops'));
+    await addDefinition(h, 'hops');
     await waitForRoute(h.proxy, 'hops--alice.localhost');
     const r = await get(h.proxy, 'hops--alice.localhost', '/', bearer(h.tokens.alice));
     assert.equal(r.status, 200);
@@ -166,7 +166,7 @@ test('server-sent events arrive as produced, before the upstream finishes', asyn
     finish = () => res.end('data: last\n\n');
   });
   try {
-    await h.store.create('ToolDefinition', toolDefinition('sse'));
+    await addDefinition(h, 'sse');
     await makeReady(h.store, 'alice', 'sse', up.url);
     await waitForRoute(h.proxy, 'sse--alice.localhost');
     const r = await request(`${h.proxy.url}/events`, {
@@ -213,7 +213,7 @@ test('refused upstream gives 502, a silent one 504, and the proxy lives on', asy
   const dead = await startUpstream(() => {});
   const deadUrl = dead.url;
   await dead.close();
-  await h.store.create('ToolDefinition', toolDefinition('gone'));
+  await addDefinition(h, 'gone');
   await makeReady(h.store, 'alice', 'gone', deadUrl);
   await waitForRoute(h.proxy, 'gone--alice.localhost');
   const r = await get(h.proxy, 'gone--alice.localhost', '/', {
@@ -233,7 +233,7 @@ test('refused upstream gives 502, a silent one 504, and the proxy lives on', asy
     config: { baseDomain: 'localhost', headersTimeoutMs: 300, authCacheMs: 0 },
   });
   try {
-    await h.store.create('ToolDefinition', toolDefinition('slow'));
+    await addDefinition(h, 'slow');
     await makeReady(h.store, 'alice', 'slow', silent.url);
     await waitForRoute(p, 'slow--alice.localhost');
     const t = await get(p, 'slow--alice.localhost', '/', bearer(h.tokens.alice));
@@ -252,7 +252,7 @@ test('an upstream dying mid-body gives the client an error, not a short success'
     setTimeout(() => res.socket?.destroy(), 20);
   });
   try {
-    await h.store.create('ToolDefinition', toolDefinition('dies'));
+    await addDefinition(h, 'dies');
     await makeReady(h.store, 'alice', 'dies', up.url);
     await waitForRoute(h.proxy, 'dies--alice.localhost');
     const r = await request(`${h.proxy.url}/`, {
@@ -267,7 +267,7 @@ test('an upstream dying mid-body gives the client an error, not a short success'
 });
 
 test('a route appears within one second of Ready=True, and moves when the endpoint changes', async () => {
-  await h.store.create('ToolDefinition', toolDefinition('quick'));
+  await addDefinition(h, 'quick');
   const t0 = performance.now();
   await makeReady(h.store, 'alice', 'quick', echo.url);
   await waitFor('200 through the proxy', async () => {

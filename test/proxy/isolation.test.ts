@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import {
+  addDefinition,
   bearer,
   echoHandler,
   get,
@@ -11,7 +12,6 @@ import {
   makeReady,
   startHarness,
   startUpstream,
-  toolDefinition,
   type Upstream,
   waitForRoute,
 } from './support.ts';
@@ -22,11 +22,11 @@ let echo: Upstream;
 before(async () => {
   h = await startHarness();
   echo = await startUpstream(echoHandler);
-  await h.store.create('ToolDefinition', toolDefinition('demo'));
-  await h.store.create(
-    'ToolDefinition',
-    toolDefinition('board', { sharing: 'shared', access: { users: [], groups: ['analysts'] } }),
-  );
+  await addDefinition(h, 'demo');
+  await addDefinition(h, 'board', {
+    sharing: 'shared',
+    access: { users: [], groups: ['analysts'] },
+  });
   await makeReady(h.store, 'alice', 'demo', echo.url);
   await makeReady(h.store, 'bob', 'demo', echo.url);
   await makeReady(h.store, 'shared', 'board', echo.url);

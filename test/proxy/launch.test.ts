@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import type { ToolInstance } from '../../crds/index.ts';
 import {
+  addDefinition,
   bearer,
   echoHandler,
   get,
@@ -13,7 +14,6 @@ import {
   makeReady,
   startHarness,
   startUpstream,
-  toolDefinition,
   type Upstream,
   waitFor,
   waitForRoute,
@@ -25,11 +25,8 @@ let echo: Upstream;
 before(async () => {
   h = await startHarness();
   echo = await startUpstream(echoHandler);
-  await h.store.create('ToolDefinition', toolDefinition('demo'));
-  await h.store.create(
-    'ToolDefinition',
-    toolDefinition('secret', { access: { users: ['bob'], groups: [] } }),
-  );
+  await addDefinition(h, 'demo');
+  await addDefinition(h, 'secret', { access: { users: ['bob'], groups: [] } });
 });
 
 after(async () => {
@@ -91,6 +88,7 @@ test('a stopped instance is set Running; the status endpoint follows it to Ready
   assert.equal((await instance('bob', 'demo')).spec.state, 'Running');
   await h.store.recordEvent({
     involvedObject: { kind: 'ToolInstance', name: 'demo', namespace: 'bob' },
+    type: 'Normal',
     reason: 'TaskLaunched',
     message: 'task started',
     source: { component: 'test' },

@@ -187,3 +187,16 @@ export async function get(
 export function bearer(token: string | undefined): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
+
+/** Creates a ToolDefinition and waits until the proxy's table has it. */
+export async function addDefinition(
+  h: Harness,
+  name: string,
+  extra: Record<string, unknown> = {},
+  proxy = h.proxy,
+): Promise<void> {
+  await h.store.create('ToolDefinition', toolDefinition(name, extra));
+  await waitFor(`definition ${name}`, () =>
+    proxy.routes.definitions.has(name) ? true : undefined,
+  );
+}

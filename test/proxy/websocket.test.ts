@@ -8,10 +8,10 @@ import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import {
+  addDefinition,
   type Harness,
   makeReady,
   startHarness,
-  toolDefinition,
   waitFor,
   waitForRoute,
 } from './support.ts';
@@ -44,7 +44,7 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  await h.store.create('ToolDefinition', toolDefinition('demo'));
+  await addDefinition(h, 'demo', {}, proxy);
   await makeReady(
     h.store,
     'alice',
