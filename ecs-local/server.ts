@@ -115,11 +115,11 @@ async function handleEcs(
     const injected = faults.injectedError();
     if (injected === 'throttling') throw throttled();
     if (injected === 'server') throw serverError();
-    // Fargate's RunTask bucket counts tasks launched, not calls.
+    // Fargate's launch bucket counts tasks launched, its RunTask bucket calls.
     const count = (body as { count?: unknown }).count;
-    const cost =
+    const tasks =
       operation === 'RunTask' && typeof count === 'number' && count >= 1 && count <= 10 ? count : 1;
-    if (!deps.throttle.allow(operation, cost)) throw throttled();
+    if (!deps.throttle.allow(operation, tasks)) throw throttled();
     const result = handler(deps.ctx, body);
     sendJson(res, 200, result, requestId);
   } catch (err) {

@@ -9,13 +9,18 @@ export type BucketName =
   | 'clusterModify'
   | 'clusterRead'
   | 'fargateRunTask'
+  | 'fargateTaskLaunch'
   | 'taskDefinitionModify';
 
-// The limits ECS documents (see the issue); configurable only so benches can vary them.
+// The limits ECS documents; configurable only so benches can vary them. Fargate has
+// two: RunTask calls (20/s, burst and sustained, one token per call) and tasks
+// launched (burst 100, refill 20/s, one token per task), per "AWS Fargate
+// throttling quotas" in the ECS developer guide.
 export const ECS_BUCKETS: Record<BucketName, BucketSpec> = {
   clusterModify: { burst: 100, perSecond: 40 },
   clusterRead: { burst: 100, perSecond: 20 },
   fargateRunTask: { burst: 20, perSecond: 20 },
+  fargateTaskLaunch: { burst: 100, perSecond: 20 },
   taskDefinitionModify: { burst: 20, perSecond: 1 },
 };
 
@@ -45,14 +50,19 @@ export class TokenBucket {
     this.last = now;
   }
 
-  /** Takes `n` tokens if all are there (all or nothing); says whether it did. */
-  take(n = 1, now = performance.now()): boolean {
+  /** Whether `n` tokens are there now (after refilling). */
+  has(n = 1, now = performance.now()): boolean {
     this.tokens = Math.min(
       this.spec.burst,
       this.tokens + ((now - this.last) / 1000) * this.spec.perSecond,
     );
     this.last = now;
-    if (this.tokens < n) return false;
+    return this.tokens >= n;
+  }
+
+  /** Takes `n` tokens if all are there (all or nothing); says whether it did. */
+  take(n = 1, now = performance.now()): boolean {
+    if (!this.has(n, now)) return false;
     this.tokens -= n;
     return true;
   }
@@ -68,11 +78,20 @@ export class Throttle {
     );
   }
 
-  /** False when the operation's bucket cannot pay `cost` tokens. */
-  allow(operation: string, cost = 1): boolean {
+  /**
+   * False when the operation's bucket cannot pay one token. RunTask also needs
+   * `tasks` tokens from the Fargate launch bucket; nothing is taken unless both pay.
+   */
+  allow(operation: string, tasks = 1): boolean {
     if (!this.enabled) return true;
     const name = OPERATION_BUCKETS[operation];
     if (!name) return true;
-    return this.buckets.get(name)!.take(cost);
+    const bucket = this.buckets.get(name)!;
+    if (operation !== 'RunTask') return bucket.take(1);
+    const launch = this.buckets.get('fargateTaskLaunch')!;
+    if (!bucket.has(1) || !launch.has(tasks)) return false;
+    bucket.take(1);
+    launch.take(tasks);
+    return true;
   }
 }
