@@ -62,6 +62,8 @@ export class ProxyServer {
   readonly #codeCounters = new Map<number, ReturnType<Counter<'code'>['labels']>>();
   readonly #toolFwd: Omit<ForwardContext, 'remoteAddress'>;
   readonly #apiFwd: Omit<ForwardContext, 'remoteAddress'>;
+  /** Parsed Host headers: a handful of distinct values, looked up on every request. */
+  readonly #hosts = new Map<string, ParsedHost>();
 
   constructor(ctx: ProxyContext) {
     this.#ctx = ctx;
@@ -95,6 +97,17 @@ export class ProxyServer {
       rejectUpgrade(socket, 502, 'Bad Gateway');
     });
   };
+
+  #parseHost(header: string | undefined): ParsedHost {
+    const key = header ?? '';
+    let parsed = this.#hosts.get(key);
+    if (!parsed) {
+      parsed = parseHost(header, this.#ctx.config.baseDomain, this.#ctx.config.sharedNamespace);
+      if (this.#hosts.size >= 10_000) this.#hosts.clear();
+      this.#hosts.set(key, parsed);
+    }
+    return parsed;
+  }
 
   #count(code: number): void {
     let c = this.#codeCounters.get(code);

@@ -1,0 +1,133 @@
+// HTTP throughput and latency under wrk, one upstream measured three ways in one
+// run: direct, through configurable-http-proxy 5.x (JupyterHub's proxy), and
+// through berth's proxy, all with an authenticated request (bearer token; CHP
+// just forwards it). Prints req/s, p50/p99 and the ratios.
+// Targets: berth >= 0.40 x direct and >= 2 x configurable-http-proxy.
+// Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50).
+import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { freePort } from '../../store/index.ts';
+import { benchDatabase, ensureWrk, spawnNode, startBerthProxy, TOOL_HOST } from './setup.lib.ts';
+
+const duration = Number(process.env.BENCH_DURATION ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const root = join(import.meta.dirname, '..', '..');
+
+interface WrkResult {
+  rps: number;
+  p50: string;
+  p99: string;
+  errors: string;
+}
+
+function wrk(url: string, headers: Record<string, string>): WrkResult {
+  const args = ['-t2', `-c${connections}`, `-d${duration}s`, '--latency'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  const r = spawnSync('wrk', [...args, url], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  const out = r.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = /\s50%\s+(\S+)/.exec(out)?.[1] ?? '?';
+  const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?';
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  const sockErr = /Socket errors: (.*)/.exec(out)?.[1];
+  return {
+    rps,
+    p50,
+    p99,
+    errors: [non2xx ? `non-2xx ${non2xx}` : '', sockErr ?? ''].filter(Boolean).join('; ') || 'none',
+  };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} never opened`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+if (!ensureWrk()) process.exit(2);
+const upstream = await spawnNode(join(import.meta.dirname, 'upstream.lib.ts'));
+const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+const db = await benchDatabase(upstreamUrl);
+const berth = await startBerthProxy(db.url);
+const chpPort = await freePort();
+const chp = spawn(
+  process.execPath,
+  [
+    join(root, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy'),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(chpPort),
+    '--api-ip',
+    '127.0.0.1',
+    '--api-port',
+    String(await freePort()),
+    '--default-target',
+    upstreamUrl,
+    '--log-level',
+    'error',
+  ],
+  { stdio: 'ignore', env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench' } },
+);
+try {
+  await waitForPort(chpPort);
+  const auth = { Authorization: `Bearer ${db.token}` };
+  // Warm-up for each (JIT, keep-alive pools, the proxy's credential cache).
+  const short = (url: string, h: Record<string, string>) =>
+    spawnSync('wrk', [
+      '-t1',
+      '-c10',
+      '-d2s',
+      ...Object.entries(h).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+      url,
+    ]);
+  short(`${upstreamUrl}/`, auth);
+  short(`http://127.0.0.1:${chpPort}/`, auth);
+  short(`http://127.0.0.1:${berth.port}/`, { ...auth, Host: TOOL_HOST });
+
+  // Interleaved rounds, median of each: the three see the same background load.
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const runs: WrkResult[][] = [[], [], []];
+  for (let i = 0; i < rounds; i++) {
+    runs[0]!.push(wrk(`${upstreamUrl}/`, auth));
+    runs[1]!.push(wrk(`http://127.0.0.1:${chpPort}/`, auth));
+    runs[2]!.push(wrk(`http://127.0.0.1:${berth.port}/`, { ...auth, Host: TOOL_HOST }));
+  }
+  const median = (rs: WrkResult[]) =>
+    [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]!;
+  const [direct, viaChp, viaBerth] = runs.map(median) as [WrkResult, WrkResult, WrkResult];
+  console.log(`median of ${rounds} interleaved rounds`);
+  const row = (name: string, r: WrkResult) =>
+    `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(9)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}   errors: ${r.errors}`;
+  console.log(
+    `wrk -t2 -c${connections} -d${duration}s, small response, bearer token on every request`,
+  );
+  console.log(row('direct', direct));
+  console.log(row('configurable-http-proxy 5', viaChp));
+  console.log(row('berth proxy', viaBerth));
+  const vsDirect = viaBerth.rps / direct.rps;
+  const vsChp = viaBerth.rps / viaChp.rps;
+  console.log(
+    `berth / direct = ${vsDirect.toFixed(2)} (target >= 0.40)  ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'}`,
+  );
+  console.log(
+    `berth / configurable-http-proxy = ${vsChp.toFixed(2)} (target >= 2.00)  ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'}`,
+  );
+} finally {
+  chp.kill('SIGTERM');
+  await berth.stop();
+  await upstream.stop();
+  await db.stop();
+}

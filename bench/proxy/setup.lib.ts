@@ -1,0 +1,144 @@
+// Shared set-up of the proxy benchmarks: an embedded PostgreSQL (or DATABASE_URL),
+// a user with a token, a ToolDefinition and a Ready ToolInstance pointing at the
+// upstream, and berth's proxy in its own process.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { API_VERSION, KINDS } from '../../crds/index.ts';
+import {
+  createPool,
+  Identity,
+  migrate,
+  ResourceStore,
+  startEmbeddedPostgres,
+} from '../../store/index.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+export interface Child {
+  proc: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Spawns `node script` with env; resolves with the port it prints as {"port": N}. */
+export async function spawnNode(
+  script: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<Child> {
+  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args, script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /\{"port":(\d+)\}/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return {
+    proc,
+    port,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface BenchDb {
+  url: string;
+  token: string;
+  stop(): Promise<void>;
+}
+
+/** A database with user `bench` (token), ToolDefinition `demo` and bench/demo Ready at `endpoint`. */
+export async function benchDatabase(endpoint: string): Promise<BenchDb> {
+  let url = process.env.DATABASE_URL;
+  let stopDb = async () => {};
+  if (!url) {
+    const db = await startEmbeddedPostgres({
+      dataDir: join(root, '.data', `bench-postgres-${process.pid}`),
+      ephemeral: true,
+    });
+    url = db.url;
+    stopDb = db.stop;
+  }
+  const pool = createPool(url, { applicationName: 'berth-bench' });
+  await migrate(pool);
+  const store = new ResourceStore(pool, { kinds: [...KINDS] });
+  const token = (await new Identity(pool).createToken({ user: 'bench' })).token;
+  await store.apply(
+    'ToolDefinition',
+    {
+      apiVersion: API_VERSION,
+      kind: 'ToolDefinition',
+      metadata: { name: 'demo' },
+      spec: {
+        displayName: 'demo',
+        image: 'demo',
+        port: 8888,
+        sizes: { s: { cpu: 256, memory: 512 } },
+        defaultSize: 's',
+      },
+    },
+    { fieldManager: 'bench' },
+  );
+  await store.apply(
+    'ToolInstance',
+    {
+      apiVersion: API_VERSION,
+      kind: 'ToolInstance',
+      metadata: { name: 'demo', namespace: 'bench' },
+      spec: { toolRef: 'demo', state: 'Running' },
+    },
+    { fieldManager: 'bench' },
+  );
+  await store.patchStatus('ToolInstance', 'bench', 'demo', {
+    status: {
+      phase: 'Ready',
+      endpoint,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Bench' }],
+    },
+  });
+  await store.close();
+  await pool.end();
+  return { url, token, stop: stopDb };
+}
+
+export const TOOL_HOST = 'demo--bench.localhost';
+
+export function startBerthProxy(
+  dbUrl: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Child> {
+  return spawnNode(join(import.meta.dirname, 'proxy-child.lib.ts'), {
+    DATABASE_URL: dbUrl,
+    ...extraEnv,
+  });
+}
+
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+/** wrk on PATH, installing it with apt-get when we can. */
+export function ensureWrk(): boolean {
+  if (spawnSync('wrk', ['--version']).error === undefined) return true;
+  console.log('wrk not found; trying apt-get install -y wrk ...');
+  const r = spawnSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq wrk'], {
+    stdio: 'inherit',
+  });
+  if (r.status === 0 && spawnSync('wrk', ['--version']).error === undefined) return true;
+  console.error(
+    'wrk is missing: install it (Debian/Ubuntu: `apt-get install wrk`, macOS: `brew install wrk`) and rerun.',
+  );
+  return false;
+}

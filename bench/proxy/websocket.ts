@@ -1,0 +1,86 @@
+// WebSocket echo messages per second, direct vs through berth's proxy (same
+// upstream, same run), then the proxy's memory with many idle WebSockets open
+// (bytes per connection). 10,000 connections need 20,000+ descriptors in the
+// proxy (client side + tool side): raise `ulimit -n` first; the script opens as
+// many as the limit allows and says so.
+import { execSync } from 'node:child_process';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { benchDatabase, rssOf, spawnNode, startBerthProxy, TOOL_HOST } from './setup.lib.ts';
+
+const seconds = Number(process.env.BENCH_DURATION ?? 5);
+const clients = 20;
+const wanted = Number(process.env.BENCH_IDLE_WEBSOCKETS ?? 10_000);
+
+function openWs(url: string, headers: Record<string, string>): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+async function echoRate(url: string, headers: Record<string, string>): Promise<number> {
+  const sockets = await Promise.all(Array.from({ length: clients }, () => openWs(url, headers)));
+  let count = 0;
+  const until = Date.now() + seconds * 1000;
+  const msg = Buffer.alloc(128, 1);
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.on('message', () => {
+            count++;
+            if (Date.now() < until) ws.send(msg);
+            else resolve();
+          });
+          ws.send(msg);
+        }),
+    ),
+  );
+  for (const ws of sockets) ws.close();
+  return count / seconds;
+}
+
+const upstream = await spawnNode(join(import.meta.dirname, 'upstream.lib.ts'));
+const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+const db = await benchDatabase(upstreamUrl);
+const berth = await startBerthProxy(db.url);
+try {
+  const auth = { authorization: `Bearer ${db.token}` };
+  await echoRate(`ws://127.0.0.1:${upstream.port}/`, auth); // warm-up
+  const direct = await echoRate(`ws://127.0.0.1:${upstream.port}/`, auth);
+  const via = await echoRate(`ws://127.0.0.1:${berth.port}/`, { ...auth, host: TOOL_HOST });
+  console.log(`WebSocket echo, ${clients} connections, 128-byte messages, ${seconds}s each`);
+  console.log(`direct        ${direct.toFixed(0).padStart(8)} msg/s`);
+  console.log(
+    `berth proxy   ${via.toFixed(0).padStart(8)} msg/s   ratio ${(via / direct).toFixed(2)}`,
+  );
+
+  const limit = Number(execSync('sh -c "ulimit -n"').toString().trim());
+  const n = Math.min(wanted, Math.floor((limit - 500) / 2));
+  if (n < wanted)
+    console.log(
+      `ulimit -n is ${limit}: opening ${n} idle WebSockets instead of ${wanted} (the proxy holds 2 descriptors each)`,
+    );
+  const before = rssOf(berth.proc.pid!);
+  const idle: WebSocket[] = [];
+  for (let i = 0; i < n; i += 200) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(200, n - i) }, () =>
+        openWs(`ws://127.0.0.1:${berth.port}/`, { ...auth, host: TOOL_HOST }),
+      ),
+    );
+    idle.push(...batch);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssOf(berth.proc.pid!);
+  console.log(
+    `${idle.length} idle WebSockets: proxy RSS ${(before / 1048576).toFixed(0)} MB -> ${(after / 1048576).toFixed(0)} MB, ${((after - before) / idle.length).toFixed(0)} bytes per connection`,
+  );
+  for (const ws of idle) ws.terminate();
+} finally {
+  await berth.stop();
+  await upstream.stop();
+  await db.stop();
+}
