@@ -3,10 +3,23 @@ import { KINDS } from '../crds/index.ts';
 import { Identity, type Pool, ResourceStore } from '../store/index.ts';
 import { type ApiConfig, loadApiConfig } from './config.ts';
 import { buildApiServer } from './server.ts';
+import {
+  createSignIn,
+  loadSignInConfig,
+  type SignInConfig,
+  type SignInConfigInput,
+} from './sign-in/index.ts';
 import { storePort } from './store-port.ts';
 
 export { type ApiConfig, apiConfigSchema, ConfigError, loadApiConfig } from './config.ts';
 export { type ApiServer, type ApiServerOptions, buildApiServer } from './server.ts';
+export {
+  loadSignInConfig,
+  publicOrigin,
+  type SignInConfig,
+  SignInConfigError,
+  type SignInConfigInput,
+} from './sign-in/index.ts';
 export { type StorePort, storePort } from './store-port.ts';
 
 export interface StartApiOptions {
@@ -17,6 +30,11 @@ export interface StartApiOptions {
   config?: Partial<ApiConfig>;
   /** A store to serve; by default one is created over `pool` (and closed with the server). */
   store?: ResourceStore;
+  /**
+   * Browser sign-in (BERTH_SIGN_IN and friends, see api/README.md) over the
+   * environment; `false` turns the sign-in routes and the UI off.
+   */
+  signIn?: Partial<SignInConfigInput> | false;
 }
 
 export interface RunningApi {
@@ -25,6 +43,8 @@ export interface RunningApi {
   store: ResourceStore;
   identity: Identity;
   config: ApiConfig;
+  /** Undefined when sign-in was turned off. */
+  signIn: SignInConfig | undefined;
   close(): Promise<void>;
 }
 
@@ -45,7 +65,17 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
         server?.app.log.error({ err, what }, 'store background work failed'),
     });
   const identity = new Identity(options.pool);
-  server = buildApiServer({ pool: options.pool, store: storePort(store), identity, config });
+  // Configuration errors (e.g. the development sign-in in production) stop the start.
+  const signInConfig =
+    options.signIn === false ? undefined : loadSignInConfig(options.signIn ?? {});
+  const signIn = signInConfig ? createSignIn(signInConfig, options.pool, identity) : undefined;
+  server = buildApiServer({
+    pool: options.pool,
+    store: storePort(store),
+    identity,
+    config,
+    ...(signIn ? { signIn } : {}),
+  });
   const stopMaintenance =
     config.maintenanceIntervalMs > 0
       ? store.startMaintenance(config.maintenanceIntervalMs)
@@ -66,6 +96,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     store,
     identity,
     config,
+    signIn: signInConfig,
     async close() {
       stopMaintenance();
       // Open watches end when the store closes; then the server can drain.

@@ -13,7 +13,9 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { shown } from './routes/paths.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
+import { registerSignInRoutes, type SignInDeps } from './sign-in/index.ts';
 import type { StorePort } from './store-port.ts';
+import { registerUiRoutes } from './ui/serve.ts';
 import { WatchLimiter } from './watch-limiter.ts';
 
 export interface ApiServerOptions {
@@ -22,6 +24,8 @@ export interface ApiServerOptions {
   identity: Identity;
   config: ApiConfig;
   kinds?: readonly KindInfo[];
+  /** Browser sign-in, sessions and the web UI; without it only bearer tokens work. */
+  signIn?: SignInDeps;
 }
 
 export interface ApiServer {
@@ -104,8 +108,19 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.decorateRequest('principal', undefined);
 
+  const signIn = opts.signIn;
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.config.public || !req.routeOptions.url) return;
+    // A browser's session cookie is the alternative to a bearer token; a request
+    // that changes state with it needs the CSRF token (bearer requests are exempt).
+    if (signIn && req.headers.authorization === undefined) {
+      const s = await signIn.auth.session(req);
+      if (s) {
+        signIn.auth.checkCsrf(req, s.cookieValue);
+        req.principal = s.principal;
+        return;
+      }
+    }
     req.principal = await authenticate(deps.identity, req.headers.authorization);
   });
 
@@ -145,5 +160,9 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerDiscoveryRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerResourceRoutes(app, deps);
+  if (signIn) {
+    registerSignInRoutes(app, signIn);
+    registerUiRoutes(app, signIn);
+  }
   return { app, metrics, watches };
 }

@@ -1,0 +1,237 @@
+// The person's own view: the tools they may use (description, sizes, Launch with
+// a size remembered per tool) and "Your tools" (live phase, progress while
+// starting, the reason of a failed launch, Open, Stop, Restart).
+import { BASE, liveCollection } from './api.js';
+import { describeSize, h, PHASE_WORDS } from './format.js';
+
+const SIZE_KEY = (tool) => `berth.size.${tool}`;
+
+export function startMine(client, session, say) {
+  const user = session.user.name;
+  const nsPath = `${BASE}/namespaces/${encodeURIComponent(user)}`;
+  let definitions = new Map();
+  let instances = new Map();
+  let events = new Map();
+  /** Instances being restarted: launched again once they reach Stopped. */
+  const restarting = new Set();
+
+  const toolUrl = (name) => session.toolUrlTemplate.replace('{tool}', name).replace('{user}', user);
+  const instancePath = (name) => `${nsPath}/toolinstances/${encodeURIComponent(name)}`;
+
+  function chosenSize(def) {
+    const saved = localStorage.getItem(SIZE_KEY(def.metadata.name));
+    return saved && def.spec.sizes?.[saved] ? saved : def.spec.defaultSize;
+  }
+
+  async function launch(tool, size) {
+    try {
+      await client.apply(instancePath(tool), {
+        apiVersion: 'berth/v1alpha1',
+        kind: 'ToolInstance',
+        metadata: { name: tool, namespace: user },
+        spec: { toolRef: tool, state: 'Running', ...(size ? { size } : {}) },
+      });
+      say(`Launching ${tool}…`);
+    } catch (err) {
+      say(`Could not launch ${tool}: ${err.message}`);
+    }
+  }
+
+  async function setState(tool, state) {
+    try {
+      await client.mergePatch(instancePath(tool), { spec: { state } });
+      say(state === 'Stopped' ? `Stopping ${tool}…` : `Starting ${tool}…`);
+    } catch (err) {
+      say(`Could not change ${tool}: ${err.message}`);
+    }
+  }
+
+  function renderCatalogue() {
+    const root = document.getElementById('catalogue');
+    const defs = [...definitions.values()].sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    );
+    if (defs.length === 0) {
+      root.replaceChildren(h('p', { class: 'muted' }, 'No tools are available to you yet.'));
+      return;
+    }
+    root.replaceChildren(
+      ...defs.map((def) => {
+        const name = def.metadata.name;
+        const selectId = `size-${name}`;
+        const select = h(
+          'select',
+          {
+            id: selectId,
+            onchange: (e) => localStorage.setItem(SIZE_KEY(name), e.target.value),
+          },
+          Object.entries(def.spec.sizes ?? {}).map(([size, spec]) =>
+            h(
+              'option',
+              { value: size, selected: size === chosenSize(def) },
+              `${size} (${describeSize(spec)})`,
+            ),
+          ),
+        );
+        return h(
+          'article',
+          { class: 'card', 'data-tool': name },
+          h('h3', {}, def.spec.displayName ?? name),
+          def.spec.description ? h('p', {}, def.spec.description) : null,
+          h(
+            'div',
+            { class: 'actions' },
+            h('label', { for: selectId }, 'Size'),
+            select,
+            h(
+              'button',
+              {
+                type: 'button',
+                'aria-label': `Launch ${def.spec.displayName ?? name}`,
+                onclick: () => {
+                  localStorage.setItem(SIZE_KEY(name), select.value);
+                  launch(name, select.value);
+                },
+              },
+              'Launch',
+            ),
+          ),
+        );
+      }),
+    );
+  }
+
+  function eventsOf(name) {
+    return [...events.values()]
+      .filter((e) => e.involvedObject?.kind === 'ToolInstance' && e.involvedObject.name === name)
+      .sort((a, b) => (a.lastTimestamp ?? '').localeCompare(b.lastTimestamp ?? ''))
+      .slice(-5);
+  }
+
+  function progress(ti) {
+    const conditions = (ti.status?.conditions ?? []).map((c) =>
+      h(
+        'li',
+        {},
+        `${c.type}: ${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? ` — ${c.message}` : ''}`,
+      ),
+    );
+    const evs = eventsOf(ti.metadata.name).map((e) =>
+      h('li', {}, `${e.reason}: ${e.message}${e.count > 1 ? ` (×${e.count})` : ''}`),
+    );
+    return h(
+      'ul',
+      { class: 'progress', 'aria-label': `Progress of ${ti.metadata.name}` },
+      conditions,
+      evs,
+    );
+  }
+
+  function renderInstances() {
+    const root = document.getElementById('instances');
+    const list = [...instances.values()].sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    );
+    if (list.length === 0) {
+      root.replaceChildren(h('p', { class: 'muted' }, 'You have no tools yet. Launch one below.'));
+      return;
+    }
+    root.replaceChildren(
+      h(
+        'div',
+        { class: 'grid' },
+        list.map((ti) => {
+          const name = ti.metadata.name;
+          const phase = ti.status?.phase ?? 'Pending';
+          const running = ti.spec.state === 'Running';
+          const def = definitions.get(`/${ti.spec.toolRef}`);
+          const size = ti.spec.size ?? def?.spec.defaultSize ?? '';
+          const starting =
+            running && (phase === 'Pending' || phase === 'Starting' || phase === 'Stopped');
+          return h(
+            'article',
+            { class: 'card', 'data-instance': name, 'data-phase': phase },
+            h('h3', {}, def?.spec.displayName ?? name),
+            h(
+              'p',
+              {},
+              h('span', { class: `phase phase-${phase}` }, PHASE_WORDS[phase] ?? phase),
+              size ? h('span', { class: 'muted' }, ` · ${size}`) : null,
+            ),
+            phase === 'Failed'
+              ? h('p', { class: 'reason' }, ti.status?.message || 'The tool failed to start.')
+              : null,
+            starting ? progress(ti) : null,
+            h(
+              'div',
+              { class: 'actions' },
+              phase === 'Ready'
+                ? h(
+                    'a',
+                    { class: 'button', href: toolUrl(name), 'aria-label': `Open ${name}` },
+                    'Open',
+                  )
+                : null,
+              running && phase !== 'Failed'
+                ? h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'danger',
+                      'aria-label': `Stop ${name}`,
+                      onclick: () => setState(name, 'Stopped'),
+                    },
+                    'Stop',
+                  )
+                : h(
+                    'button',
+                    {
+                      type: 'button',
+                      'aria-label': `${phase === 'Failed' ? 'Try again' : 'Launch'} ${name}`,
+                      onclick: () => launch(name, ti.spec.size),
+                    },
+                    phase === 'Failed' ? 'Try again' : 'Launch',
+                  ),
+              running
+                ? h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondary',
+                      'aria-label': `Restart ${name}`,
+                      onclick: () => {
+                        restarting.add(name);
+                        setState(name, 'Stopped');
+                      },
+                    },
+                    'Restart',
+                  )
+                : null,
+            ),
+          );
+        }),
+      ),
+    );
+  }
+
+  liveCollection(client, `${BASE}/tooldefinitions`, (m) => {
+    definitions = m;
+    renderCatalogue();
+    renderInstances();
+  });
+  liveCollection(client, `${nsPath}/toolinstances`, (m) => {
+    instances = m;
+    for (const name of restarting) {
+      const ti = m.get(`${user}/${name}`);
+      if (ti?.spec.state === 'Stopped' && ['Stopped', 'Failed'].includes(ti.status?.phase)) {
+        restarting.delete(name);
+        setState(name, 'Running');
+      }
+    }
+    renderInstances();
+  });
+  liveCollection(client, `${nsPath}/events`, (m) => {
+    events = m;
+    renderInstances();
+  });
+}
