@@ -37,9 +37,9 @@ export class Observations {
   }
 
   /** A fresh observation of `arn`, or undefined. */
-  fresh(arn: string, now = Date.now()): Observation | undefined {
+  fresh(arn: string, now = Date.now(), maxAgeMs = this.#maxAgeMs): Observation | undefined {
     const o = this.#byArn.get(arn);
-    return o && now - o.at <= this.#maxAgeMs ? o : undefined;
+    return o && now - o.at <= maxAgeMs ? o : undefined;
   }
 
   /** A readiness answer at most `maxAgeMs` old. */

@@ -51,7 +51,9 @@ const KIND = 'ToolInstance';
 /** Right after RunTask, DescribeTasks may not know the task yet (ECS is eventually consistent). */
 const MISSING_GRACE_MS = 15_000;
 /** How often a reconcile looks again when no poller tells it (a safety net; the poller is faster). */
-const SAFETY_REQUEUE_MS = 10_000;
+const SAFETY_REQUEUE_MS = 30_000;
+/** How old a poller observation may be and still be used (the poller triggers again on any change). */
+const STARTING_OBSERVATION_MS = 5_000;
 
 export interface ReconcilerHooks {
   /**
@@ -284,7 +286,7 @@ async function watchStart(run: Run): Promise<ReconcileResult> {
   const spawnMs = parseDuration(td?.spec.spawnTimeout ?? '10m');
   const deadline = startedAt + spawnMs;
 
-  const task = await observe(run, arn);
+  const task = await observe(run, arn, STARTING_OBSERVATION_MS);
   if (!task) {
     if (now - startedAt < MISSING_GRACE_MS) return requeueAfter(1000);
     return markGone(run, arn);
@@ -322,7 +324,7 @@ async function watchStart(run: Run): Promise<ReconcileResult> {
     return requeueAfter(wait);
   }
   const endpoint = `http://${ip.includes(':') ? `[${ip}]` : ip}:${td.spec.port}`;
-  let ready = deps.observations.readyEndpoint(arn, 5000) === endpoint;
+  let ready = deps.observations.readyEndpoint(arn, 15_000) === endpoint;
   let detail = '';
   if (!ready) {
     const probe = await probeReadiness(
@@ -358,7 +360,8 @@ async function watchStart(run: Run): Promise<ReconcileResult> {
 async function watchReady(run: Run): Promise<ReconcileResult> {
   const arn = run.ti.status?.taskArn;
   if (!arn) return launch(run, new Map());
-  const task = await observe(run, arn);
+  // The poller describes Ready tasks every readyPollIntervalMs and enqueues on a stop, so its observation is good that long.
+  const task = await observe(run, arn, run.deps.config.readyPollIntervalMs + 5_000);
   if (!task) return markGone(run, arn);
   if (!isStopping(task)) return done();
   const why = explainStop(task, false);
@@ -466,8 +469,8 @@ async function finalize(run: Run): Promise<ReconcileResult> {
 // ---- helpers ----
 
 /** The task as ECS reports it (the poller's fresh observation when there is one); undefined when ECS says MISSING. */
-async function observe(run: Run, arn: string): Promise<Task | undefined> {
-  const seen = run.deps.observations.fresh(arn);
+async function observe(run: Run, arn: string, maxAgeMs = 2_000): Promise<Task | undefined> {
+  const seen = run.deps.observations.fresh(arn, Date.now(), maxAgeMs);
   if (seen) return seen.task;
   const { tasks } = await run.ctx.driver.describeTasks([arn]);
   const task = tasks.find((t) => t.taskArn === arn);
