@@ -29,8 +29,14 @@ function sha256(s: string): Buffer {
 
 /** Plain words for what openid-client / oauth4webapi refused. */
 function explain(err: unknown): OidcSignInError {
-  const e = err as { code?: string; error?: string; message?: string; cause?: unknown };
-  const msg = (e.message ?? '').toLowerCase();
+  const e = err as {
+    code?: string;
+    error?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
+  // The cause carries the precise check that failed (e.g. "JWT signature verification failed").
+  const msg = `${e.message ?? ''} ${e.cause?.message ?? ''}`.toLowerCase();
   if (e.error === 'invalid_grant')
     return new OidcSignInError(
       'The identity provider refused the sign-in code: it was already used or has expired. Please sign in again.',
