@@ -7,7 +7,13 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
-import { ConfigError, loadApiConfig, type RunningApi, startApi } from '../api/index.ts';
+import {
+  ConfigError,
+  loadApiConfig,
+  publicOrigin,
+  type RunningApi,
+  startApi,
+} from '../api/index.ts';
 import { loadConfig, updateConfig } from '../cli/index.ts';
 import { reconcileOnWrite } from '../controllers/index.ts';
 import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
@@ -44,6 +50,16 @@ const ECS_LOCAL_DEFAULTS = {
   BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
 };
 const ECS_LOCAL_BUCKETS = { fargateTaskLaunch: { capacity: 20, refillPerSecond: 20 } };
+
+/**
+ * `make run` signs people in with the development sign-in (local users, no
+ * identity provider) unless BERTH_SIGN_IN says otherwise. The API refuses it
+ * when NODE_ENV or BERTH_ENV is production.
+ */
+function devSignInDefaults(e: NodeJS.ProcessEnv): { mode?: 'dev'; devUsers?: string } {
+  if (e.BERTH_SIGN_IN) return {};
+  return { mode: 'dev', ...(e.BERTH_DEV_USERS ? {} : { devUsers: 'dev,analyst1,admin:admin' }) };
+}
 
 function fail(message: string): never {
   console.error(`berth up: ${message}`);
@@ -161,7 +177,7 @@ export async function runUp(): Promise<void> {
       onBackgroundError: (err, what) => log.error({ err, what }, 'store background work failed'),
     });
     try {
-      api = await startApi({ pool, store });
+      api = await startApi({ pool, store, signIn: devSignInDefaults(process.env) });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE')
@@ -180,4 +196,8 @@ export async function runUp(): Promise<void> {
   console.log(
     'Try: bin/berth apply -f examples/ && bin/berth launch demo && bin/berth wait ti/demo --for=condition=Ready',
   );
+  if (api.signIn?.mode === 'dev')
+    console.log(
+      `Web UI: ${publicOrigin(api.signIn)}/ (development sign-in as ${api.signIn.devUsers.map((u) => u.name).join(', ')}; served through the proxy)`,
+    );
 }
