@@ -39,7 +39,7 @@ setup: $(TOOLCHAIN_STAMP) $(DEPS)
 run: setup
 	$(NODE) bin/berth.ts up
 
-test: setup
+test: setup chromium
 	$(NODE) test/run.ts
 
 check: setup typecheck lint
