@@ -40,7 +40,8 @@ run: setup
 	$(NODE) bin/berth.ts up
 
 test: setup chromium
-	$(NODE) test/run.ts
+	@$(NODE) test/run.ts; code=$$?; \
+	  echo "Browser test screenshots: $(CURDIR)/test-results/screenshots/"; exit $$code
 
 check: setup typecheck lint
 
