@@ -2,7 +2,8 @@
 // Configuration: BERTH_API_* (see api/config.ts). Logs are JSON lines.
 import pino from 'pino';
 import { ConfigError, loadApiConfig, startApi } from '../api/index.ts';
-import { createPool, migrate, redactUrl } from '../store/index.ts';
+import { CONTROLLED_KINDS, ReconcileQueue, reconcileOnWrite } from '../controllers/index.ts';
+import { createPool, migrate, ResourceStore, redactUrl } from '../store/index.ts';
 import { onShutdown } from './shutdown.ts';
 
 export async function runApi(): Promise<void> {
@@ -36,10 +37,24 @@ export async function runApi(): Promise<void> {
       },
       'database migrated',
     );
-    const api = await startApi({ pool, config });
+    // Writes through this API enqueue their reconcile in the same transaction, so
+    // the controllers (other processes) see every change even if they are down now.
+    const queue = await ReconcileQueue.start({
+      pool,
+      kinds: CONTROLLED_KINDS,
+      role: 'producer',
+      onError: (err) => log.error({ err }, 'reconcile queue error'),
+    });
+    const store = new ResourceStore(pool, {
+      onWrite: reconcileOnWrite(queue),
+      onBackgroundError: (err, what) => log.error({ err, what }, 'store background work failed'),
+    });
+    const api = await startApi({ pool, config, store });
     log.info({ url: api.url }, 'API listening');
     onShutdown(log, async () => {
       await api.close();
+      await store.close();
+      await queue.stop();
       await pool.end();
     });
   } catch (err) {

@@ -48,3 +48,6 @@ export interface Runnable {
   name: string;
   start(ctx: Omit<ReconcileContext, 'signal'> & { signal: AbortSignal }): Promise<void> | void;
 }
+
+/** The kinds berth's controllers reconcile: each has a queue, and writes to them enqueue. */
+export const CONTROLLED_KINDS = ['ToolDefinition', 'ToolInstance'] as const;
