@@ -1,0 +1,92 @@
+// Shared set-up for the store benchmarks: a PostgreSQL (DATABASE_URL or an
+// ephemeral embedded one), a fresh migrated database, the API on a free port and an
+// admin token. Everything is torn down by `close()`.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type RunningApi, startApi } from '../../api/index.ts';
+import { createPool, migrate, type Pool, startEmbeddedPostgres } from '../../store/index.ts';
+
+export interface BenchEnv {
+  api: RunningApi;
+  pool: Pool;
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+export async function setUp(): Promise<BenchEnv> {
+  let adminUrl = process.env.DATABASE_URL;
+  let stopPg = async () => {};
+  if (!adminUrl) {
+    const db = await startEmbeddedPostgres({
+      dataDir: join(import.meta.dirname, '..', '..', '.data', `bench-postgres-${process.pid}`),
+      ephemeral: true,
+    });
+    adminUrl = db.url;
+    stopPg = db.stop;
+  }
+  const name = `berth_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const pool = createPool(u.toString(), { max: 40, applicationName: 'berth-bench' });
+  await migrate(pool);
+  const api = await startApi({
+    pool,
+    port: 0,
+    config: { maintenanceIntervalMs: 0, logLevel: 'warn' },
+  });
+  const { token } = await api.identity.createToken({ user: 'bench-admin', admin: true });
+  return {
+    api,
+    pool,
+    url: u.toString(),
+    token,
+    async close() {
+      await api.close();
+      await pool.end();
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+      await stopPg();
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+/** Runs `n` tasks with at most `concurrency` in flight. */
+export async function runConcurrently(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (next < n) {
+      const i = next++;
+      await task(i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+export function toolInstance(i: number, namespace = `user${i % 100}`): Record<string, unknown> {
+  return {
+    apiVersion: 'berth/v1alpha1',
+    kind: 'ToolInstance',
+    metadata: { name: `tool-${i}`, namespace, labels: { bench: 'store', shard: String(i % 10) } },
+    spec: { toolRef: 'jupyterlab', size: 'medium', state: 'Running' },
+  };
+}
+
+export function table(rows: Array<[string, string, string]>): void {
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0)));
+  for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  '));
+}
