@@ -44,12 +44,11 @@ const upConfigSchema = z.object({
     .default(join(root, 'examples', 'images.yaml')),
 });
 
-/** ecs-local's network (see ecs-local/README.md) and its single Fargate bucket of 20. */
+/** ecs-local's network (see ecs-local/README.md). */
 const ECS_LOCAL_DEFAULTS = {
   BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
   BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
 };
-const ECS_LOCAL_BUCKETS = { fargateTaskLaunch: { capacity: 20, refillPerSecond: 20 } };
 
 /**
  * `make run` signs people in with the development sign-in (local users, no
@@ -169,7 +168,6 @@ export async function runUp(): Promise<void> {
       pool,
       env: controllerEnv,
       log: log.child({ component: 'controller' }),
-      ...(ecsLocal ? { buckets: ECS_LOCAL_BUCKETS } : {}),
     });
     const queue = controllers.controllers.queue;
     store = new ResourceStore(pool, {
