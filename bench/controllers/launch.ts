@@ -72,8 +72,6 @@ function driverFor(url: string, throttle: boolean, registry: Registry): EcsDrive
       BERTH_ECS_CLIENT_THROTTLE: throttle ? 'on' : 'off',
     }),
     registry,
-    // ecs-local models Fargate's launches as one bucket of burst 20 (see bench/ecs).
-    buckets: { fargateTaskLaunch: { capacity: 20, refillPerSecond: 20 } },
   });
 }
 

@@ -18,8 +18,6 @@
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import {
-  type BucketName,
-  type BucketSpec,
   createEcsDriver,
   type EcsDriver,
   loadEcsConfig,
@@ -29,13 +27,6 @@ import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 const N = Number(process.env.BENCH_ECS_TASKS ?? 1000);
 const FARGATE_RATE = 20; // tasks per second, burst aside
 const POLL_TICK_MS = 1000;
-
-// ecs-local models Fargate's launch limit as one bucket of burst 20 counting
-// launched tasks (AWS documents burst 100 for launches, plus 20 RunTask calls/s);
-// the driver's launch bucket is sized to match so the comparison is like for like.
-const ECS_LOCAL_BUCKETS: Partial<Record<BucketName, BucketSpec>> = {
-  fargateTaskLaunch: { capacity: 20, refillPerSecond: 20 },
-};
 
 const sleepImage = { 'berth/sleep:latest': { command: 'sleep', args: ['3600'] } };
 
@@ -62,7 +53,7 @@ function makeDriver(
     BERTH_INSTALLATION_ID: 'bench',
     BERTH_ECS_CLIENT_THROTTLE: clientThrottle ? 'on' : 'off',
   });
-  const driver = createEcsDriver({ config, registry, buckets: ECS_LOCAL_BUCKETS });
+  const driver = createEcsDriver({ config, registry });
   let describeCalls = 0;
   driver.ecs.middlewareStack.add(
     (next, context) => (args) => {

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { createEcsDriver, type EcsDriver, loadEcsConfig } from '../../controllers/index.ts';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
-import { ECS_LOCAL_BUCKETS, waitFor } from './ecs-support.ts';
+import { waitFor } from './ecs-support.ts';
 
 const examples = join(import.meta.dirname, '..', '..', 'examples');
 let ecsLocal: EcsLocal;
@@ -26,7 +26,7 @@ before(async () => {
     BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
     BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
   });
-  driver = createEcsDriver({ config, registry: new Registry(), buckets: ECS_LOCAL_BUCKETS });
+  driver = createEcsDriver({ config, registry: new Registry() });
 });
 
 after(async () => {

@@ -10,7 +10,7 @@ import {
   loadEcsConfig,
 } from '../../controllers/index.ts';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
-import { ECS_LOCAL_BUCKETS, sleepImage, taskDefinitionInput, waitFor } from './ecs-support.ts';
+import { sleepImage, taskDefinitionInput, waitFor } from './ecs-support.ts';
 
 let ecsLocal: EcsLocal;
 const drivers: EcsDriver[] = [];
@@ -27,7 +27,7 @@ function driverFor(
     BERTH_INSTALLATION_ID: 'test',
     ...extra,
   });
-  const driver = createEcsDriver({ config, registry, buckets: ECS_LOCAL_BUCKETS });
+  const driver = createEcsDriver({ config, registry });
   drivers.push(driver);
   return { driver, registry, config };
 }

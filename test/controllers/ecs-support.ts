@@ -2,16 +2,6 @@
 // definition input, and waiting for a condition with a deadline.
 import type { RegisterTaskDefinitionCommandInput } from '@aws-sdk/client-ecs';
 
-/**
- * AWS documents two Fargate buckets: task launches (burst 100, 20 tasks/s) and
- * RunTask calls (20/s, burst and sustained); the driver holds both by default.
- * ecs-local (for now) models one bucket counting launched tasks with a burst of
- * 20, so tests against it size the driver's launch bucket to match.
- */
-export const ECS_LOCAL_BUCKETS = {
-  fargateTaskLaunch: { capacity: 20, refillPerSecond: 20 },
-};
-
 /** ecs-local image map entry: a container that just sleeps (and exits at once on SIGTERM). */
 export const sleepImage = {
   'berth/sleep:latest': { command: 'sleep', args: ['600'] },

@@ -21,7 +21,6 @@ import type { BerthObject, ToolDefinitionSpecInput, ToolInstance } from '../../c
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 import { createPool, type ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { ECS_LOCAL_BUCKETS } from './ecs-support.ts';
 import { TINY_IMAGE, testImages } from './tiny-tool.ts';
 
 export const examples = join(import.meta.dirname, '..', '..', 'examples');
@@ -155,7 +154,6 @@ export function makeDriver(
       ...env,
     }),
     registry,
-    buckets: ECS_LOCAL_BUCKETS,
   });
 }
 
