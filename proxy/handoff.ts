@@ -69,7 +69,8 @@ export async function handleHandoff(
     redirect(
       res,
       302,
-      `/_berth/sign-in?${new URLSearchParams({ next: `/_berth/handoff?${url.searchParams}` })}`,
+      // berth's sign-in page (api/sign-in); /_berth/sign-in (API token) stays for scripts.
+      `/auth/sign-in?${new URLSearchParams({ next: `/_berth/handoff?${url.searchParams}` })}`,
     );
     return;
   }

@@ -175,7 +175,7 @@ test('handoff end to end: code -> host-only cookie -> tool; the cookie never rea
   // Not signed in on berth's host: the handoff sends the browser to sign in.
   const anon = await get(h.proxy, 'localhost', '/_berth/handoff?to=demo--alice.localhost&path=/');
   assert.equal(anon.status, 302);
-  assert.match(String(anon.headers.location), /^\/_berth\/sign-in\?next=/);
+  assert.match(String(anon.headers.location), /^\/auth\/sign-in\?next=/);
 
   const cb = await handoff(berthCookie, 'demo--alice.localhost', '/tree?a=b');
   assert.equal(cb.host, `demo--alice.localhost:${h.proxy.port}`);
