@@ -17,6 +17,7 @@ import {
 import { loadConfig, updateConfig } from '../cli/index.ts';
 import { reconcileOnWrite } from '../controllers/index.ts';
 import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
+import { type RunningProxy, startProxy } from '../proxy/index.ts';
 import {
   createPool,
   type EmbeddedDatabase,
@@ -127,7 +128,9 @@ export async function runUp(): Promise<void> {
   let ecsLocal: EcsLocal | undefined;
   let controllers: ControllerStack | undefined;
   let store: ResourceStore | undefined;
+  let proxy: RunningProxy | undefined;
   const stop = async () => {
+    await proxy?.close();
     await api?.close();
     await controllers?.close();
     await store?.close();
@@ -183,12 +186,28 @@ export async function runUp(): Promise<void> {
       throw err;
     }
     await ensureCliAccess(api);
+    // The proxy in front (BERTH_PROXY_PORT, 8000): tool hosts, and berth's own host forwarded to the API.
+    try {
+      proxy = await startProxy({
+        pool,
+        store,
+        config: { apiUpstream: api.url },
+        log: log.child({ component: 'proxy' }),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EADDRINUSE')
+        throw new Error('the proxy port is in use; set BERTH_PROXY_PORT (or stop the other proxy)');
+      throw err;
+    }
   } catch (err) {
     await stop().catch(() => {});
     fail((err as Error).message);
   }
   onShutdown(log, stop);
   console.log(`berth API: ${api.url}`);
+  console.log(
+    `berth proxy: ${proxy.url} (tools at http://<tool>--<user>.${proxy.config.baseDomain}:${proxy.port}/)`,
+  );
   if (ecsLocal) console.log(`ecs-local: ${ecsLocal.url}`);
   if (controllers.metrics) console.log(`controller metrics: ${controllers.metrics.url}/metrics`);
   console.log(
