@@ -21,7 +21,8 @@ export const proxyConfigSchema = z.strictObject({
           /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/,
           'must be a DNS name such as localhost or berth.example.org',
         ),
-    ),
+    )
+    .default('localhost'),
   /** Scheme browsers use to reach the proxy (https behind a TLS-terminating load balancer): cookies get Secure, redirects use it. */
   publicScheme: z.enum(['http', 'https']).default('http'),
   /** How many proxies in front of this one may set X-Forwarded-*; 0 trusts none. */
