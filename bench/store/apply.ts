@@ -1,7 +1,7 @@
 // `berth apply` of 1,000 documents in one file, run as a user would (bin/berth,
 // a new process), first creating them and then again when nothing changed. The
 // baseline is the same 1,000 creates sent one at a time straight to the API.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,25 +21,32 @@ try {
     file,
     Array.from({ length: N }, (_, i) => stringify(toolInstance(i, 'apply'))).join('---\n'),
   );
-  const cli = (args: string[]) => {
-    const t0 = performance.now();
-    const r = spawnSync(join(root, 'bin', 'berth'), args, {
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        BERTH_CONFIG: join(dir, 'config.yaml'),
-        BERTH_SERVER: env.api.url,
-        BERTH_TOKEN: env.token,
-      },
-      maxBuffer: 64 * 1024 * 1024,
+  // Asynchronous on purpose: the API under test runs in this process.
+  const cli = (args: string[]) =>
+    new Promise<{ ms: number; out: string }>((resolve, reject) => {
+      const t0 = performance.now();
+      execFile(
+        join(root, 'bin', 'berth'),
+        args,
+        {
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+          env: {
+            ...process.env,
+            BERTH_CONFIG: join(dir, 'config.yaml'),
+            BERTH_SERVER: env.api.url,
+            BERTH_TOKEN: env.token,
+          },
+        },
+        (err, stdout, stderr) => {
+          if (err) reject(new Error(`berth ${args.join(' ')} failed: ${stderr.slice(0, 500)}`));
+          else resolve({ ms: performance.now() - t0, out: stdout });
+        },
+      );
     });
-    if (r.status !== 0)
-      throw new Error(`berth ${args.join(' ')} failed: ${r.stderr.slice(0, 500)}`);
-    return { ms: performance.now() - t0, out: r.stdout };
-  };
-  const created = cli(['apply', '-f', file]);
+  const created = await cli(['apply', '-f', file]);
   const createdCount = created.out.split('\n').filter((l) => l.endsWith(' created')).length;
-  const unchanged = cli(['apply', '-f', file]);
+  const unchanged = await cli(['apply', '-f', file]);
   const unchangedCount = unchanged.out.split('\n').filter((l) => l.endsWith(' unchanged')).length;
   if (createdCount !== N || unchangedCount !== N) {
     throw new Error(
