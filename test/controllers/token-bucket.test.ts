@@ -44,8 +44,9 @@ describe('TokenBucket', () => {
     const start = performance.now();
     await Promise.all(Array.from({ length: 50 }, () => bucket.take()));
     const elapsed = (performance.now() - start) / 1000;
-    // 10 at once, then 40 at 200/s = 0.2 s.
-    assert.ok(elapsed >= 0.19 && elapsed < 0.6, `took ${elapsed.toFixed(3)} s, expected about 0.2`);
+    // 10 at once, then 40 at 200/s = 0.2 s. Never faster than the rate; the upper
+    // bound only proves waiters are not stranded (a loaded machine runs timers late).
+    assert.ok(elapsed >= 0.19 && elapsed < 2, `took ${elapsed.toFixed(3)} s, expected about 0.2`);
     bucket.close();
   });
 
