@@ -10,6 +10,8 @@ export interface RequestPrincipal extends Principal {
   /** Set when a session authenticated the request. */
   sessionId?: string;
   via: 'token' | 'session';
+  /** Until when this cached answer stands (absent: not cached); the proxy's decision cache follows it. */
+  cachedUntil?: number;
 }
 
 interface CacheEntry {
@@ -52,6 +54,7 @@ export class Authenticator {
   readonly #cacheMs: number;
   readonly #cookieName: string;
   readonly #cache = new Map<string, CacheEntry>();
+  #generation = 0;
 
   constructor(identity: Identity, sessions: Sessions, cacheMs: number, cookieName: string) {
     this.#identity = identity;
@@ -62,6 +65,11 @@ export class Authenticator {
 
   get cookieName(): string {
     return this.#cookieName;
+  }
+
+  /** Bumped whenever cached answers are forgotten: decisions derived from them are void. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** The principal behind the request's bearer token, else its session cookie for `hostname`. */
@@ -93,6 +101,7 @@ export class Authenticator {
    * at once on berth's host and every tool host; other replicas within cacheMs).
    */
   forgetAll(): void {
+    this.#generation++;
     for (const k of this.#cache.keys()) if (k.startsWith('s:')) this.#cache.delete(k);
   }
 
@@ -111,7 +120,9 @@ export class Authenticator {
         if (oldest !== undefined) this.#cache.delete(oldest);
       }
       this.#cache.delete(key);
-      this.#cache.set(key, { principal, until: now + this.#cacheMs });
+      const until = now + this.#cacheMs;
+      if (principal) principal.cachedUntil = until;
+      this.#cache.set(key, { principal, until });
     }
     return principal;
   }

@@ -5,7 +5,7 @@
 // is buffered whole. Errors before the response headers become a 502 (refused,
 // reset) or 504 (timeout) page; after them, the client's connection is destroyed
 // so it sees an incomplete response rather than a truncated "success".
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.ts';
 import { sendError } from './pages/errors.ts';
@@ -13,9 +13,13 @@ import type { Upstream } from './upstream.ts';
 
 export type UpstreamErrorKind = 'refused' | 'reset' | 'timeout' | 'aborted' | 'other';
 
+/**
+ * Where a forwarded exchange reports to: one long-lived object per server (no
+ * per-request closures). `onResponse` gets the status and the performance.now()
+ * at which the request arrived, or -1 when the caller counts the response itself.
+ */
 export interface ForwardHooks {
-  /** Response headers went out with this status. */
-  onResponse(status: number): void;
+  onResponse(status: number, startedAt: number): void;
   onUpstreamError(kind: UpstreamErrorKind): void;
 }
 
@@ -47,12 +51,96 @@ export function classifyError(err: unknown): UpstreamErrorKind {
 }
 
 function hasBody(req: IncomingMessage): boolean {
-  const te = req.headers['transfer-encoding'];
-  if (te !== undefined) return true;
-  const cl = req.headers['content-length'];
+  const h = req.headers;
+  if (h['transfer-encoding'] !== undefined) return true;
+  const cl = h['content-length'];
   return cl !== undefined && cl !== '0';
 }
 
+const CLIENT_GONE = Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' });
+
+/**
+ * One request/response through the upstream: the undici dispatch handler itself,
+ * so a forwarded request allocates this object, one close listener and, only when
+ * the client's socket fills up, one drain listener.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly res: ServerResponse;
+  readonly hooks: ForwardHooks;
+  readonly startedAt: number;
+  controller: Dispatcher.DispatchController | undefined;
+  done = false;
+  #onDrain: (() => void) | undefined;
+
+  constructor(res: ServerResponse, hooks: ForwardHooks, startedAt: number) {
+    this.res = res;
+    this.hooks = hooks;
+    this.startedAt = startedAt;
+  }
+
+  /** The client's side closed: if the exchange is still running, abort the upstream side. */
+  readonly clientClosed = (): void => {
+    if (this.done) return;
+    this.done = true;
+    this.controller?.abort(CLIENT_GONE);
+  };
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.done) c.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (statusCode < 200) return; // 1xx: Node answers Expect itself; others are dropped
+    const list = clientResponseHeaders(headers);
+    if (statusMessage) this.res.writeHead(statusCode, statusMessage, list);
+    else this.res.writeHead(statusCode, list);
+    this.hooks.onResponse(statusCode, this.startedAt);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.res.write(chunk)) return;
+    // Backpressure: pause the upstream until the client's socket drains.
+    c.pause();
+    this.#onDrain ??= () => this.controller?.resume();
+    this.res.once('drain', this.#onDrain);
+  }
+
+  onResponseEnd(): void {
+    this.done = true;
+    this.res.end();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    const wasDone = this.done;
+    this.done = true;
+    const kind = classifyError(err);
+    if (wasDone && kind === 'aborted') return;
+    this.hooks.onUpstreamError(kind);
+    const res = this.res;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (kind === 'timeout') {
+      this.hooks.onResponse(504, this.startedAt);
+      sendError(res, 504, 'The tool did not answer in time. Try again in a moment.');
+    } else {
+      this.hooks.onResponse(502, this.startedAt);
+      sendError(res, 502, 'The tool refused or dropped the connection. It may be restarting.');
+    }
+  }
+}
+
+/**
+ * Sends the request to `upstream` and streams the answer back. `startedAt` is
+ * passed to hooks.onResponse (-1: the caller counts the response itself).
+ */
 export function forward(
   req: IncomingMessage,
   res: ServerResponse,
@@ -60,55 +148,10 @@ export function forward(
   path: string,
   headers: string[],
   hooks: ForwardHooks,
+  startedAt = -1,
 ): void {
-  let controller: Dispatcher.DispatchController | undefined;
-  let done = false;
-  const onDrain = () => controller?.resume();
-  res.on('drain', onDrain);
-  res.once('close', () => {
-    if (!done) {
-      done = true;
-      controller?.abort(Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' }));
-    }
-  });
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c;
-      if (done) c.abort(Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' }));
-    },
-    onResponseStart(_c, statusCode, upstreamHeaders, statusMessage) {
-      if (statusCode < 200) return; // 1xx: Node answers Expect itself; others are dropped
-      const list = clientResponseHeaders(upstreamHeaders);
-      if (statusMessage) res.writeHead(statusCode, statusMessage, list);
-      else res.writeHead(statusCode, list);
-      hooks.onResponse(statusCode);
-    },
-    onResponseData(c, chunk) {
-      if (!res.write(chunk)) c.pause();
-    },
-    onResponseEnd() {
-      done = true;
-      res.end();
-    },
-    onResponseError(_c, err) {
-      const wasDone = done;
-      done = true;
-      const kind = classifyError(err);
-      if (wasDone && kind === 'aborted') return;
-      hooks.onUpstreamError(kind);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (kind === 'timeout') {
-        hooks.onResponse(504);
-        sendError(res, 504, 'The tool did not answer in time. Try again in a moment.');
-      } else {
-        hooks.onResponse(502);
-        sendError(res, 502, 'The tool refused or dropped the connection. It may be restarting.');
-      }
-    },
-  };
+  const exchange = new Exchange(res, hooks, startedAt);
+  res.once('close', exchange.clientClosed);
   upstream.pool.dispatch(
     {
       path,
@@ -116,6 +159,6 @@ export function forward(
       headers,
       body: hasBody(req) ? req : null,
     },
-    handler,
+    exchange,
   );
 }

@@ -17,7 +17,6 @@ const HOP_BY_HOP = new Set([
 ]);
 
 export interface ForwardContext {
-  remoteAddress: string;
   /** Scheme to report when no trusted hop says otherwise. */
   scheme: 'http' | 'https';
   trustedHops: number;
@@ -53,10 +52,15 @@ export function stripCookies(cookie: string, names: readonly string[]): string |
  * Request headers for the upstream as a flat [name, value, ...] list, from the
  * client's raw headers (order and repeats kept).
  */
-export function upstreamRequestHeaders(raw: string[], ctx: ForwardContext): string[] {
+export function upstreamRequestHeaders(
+  raw: string[],
+  ctx: ForwardContext,
+  remoteAddress: string,
+): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
+    // Length first: most names are not 10 long, so no lowercase copy is made for them.
     if (n.length === 10 && n.toLowerCase() === 'connection') {
       named ??= new Set();
       connectionTokens(raw[i + 1], named);
@@ -106,7 +110,7 @@ export function upstreamRequestHeaders(raw: string[], ctx: ForwardContext): stri
         out.push(name, value);
     }
   }
-  let chain = ctx.remoteAddress;
+  let chain = remoteAddress;
   if (xff) {
     const hops = xff
       .join(',')
@@ -114,7 +118,7 @@ export function upstreamRequestHeaders(raw: string[], ctx: ForwardContext): stri
       .map((s) => s.trim())
       .filter(Boolean);
     const trusted = hops.slice(-ctx.trustedHops);
-    if (trusted.length) chain = `${trusted.join(', ')}, ${ctx.remoteAddress}`;
+    if (trusted.length) chain = `${trusted.join(', ')}, ${remoteAddress}`;
   }
   out.push('x-forwarded-for', chain);
   out.push('x-forwarded-proto', lastValue(xfProto) ?? ctx.scheme);

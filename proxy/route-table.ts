@@ -49,6 +49,7 @@ export class RouteTable {
   readonly #waiters = new Set<() => void>();
   #resyncTimer: NodeJS.Timeout | undefined;
   #resync: Array<() => void> = [];
+  #version = 0;
 
   constructor(opts: RouteTableOptions) {
     this.#opts = opts;
@@ -97,6 +98,11 @@ export class RouteTable {
         signal?.addEventListener('abort', () => resolve(), { once: true });
       });
     }
+  }
+
+  /** Changes with every change to routes or definitions: cached routing decisions compare it. */
+  get version(): number {
+    return this.#version;
   }
 
   get(hostname: string): Route | undefined {
@@ -195,6 +201,7 @@ export class RouteTable {
         this.#routes.delete(h);
       }
     }
+    this.#version++;
     this.#opts.onChange?.(this.routableCount());
   }
 
@@ -207,6 +214,7 @@ export class RouteTable {
     } else {
       this.#upsert(h, o as unknown as ToolInstance);
     }
+    this.#version++;
     this.#opts.onChange?.(this.routableCount());
   }
 
@@ -229,11 +237,13 @@ export class RouteTable {
   }
 
   #replaceDefinitions(items: BerthObject[]): void {
+    this.#version++;
     this.definitions.clear();
     for (const o of items) this.definitions.set(o.metadata.name, o as unknown as ToolDefinition);
   }
 
   #definitionEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: BerthObject): void {
+    this.#version++;
     if (type === 'DELETED') this.definitions.delete(o.metadata.name);
     else this.definitions.set(o.metadata.name, o as unknown as ToolDefinition);
   }

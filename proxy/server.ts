@@ -7,10 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Counter } from 'prom-client';
-import { SESSION_COOKIE_NAMES } from './auth.ts';
+import { type RequestPrincipal, SESSION_COOKIE_NAMES } from './auth.ts';
 import { accessAllows, mayOpen } from './authorize.ts';
 import type { ProxyContext } from './context.ts';
-import { classifyError, type ForwardHooks, forward } from './forward.ts';
+import { classifyError, type ForwardHooks, forward, type UpstreamErrorKind } from './forward.ts';
 import {
   handleCallback,
   handleHandoff,
@@ -26,10 +26,30 @@ import { sendError } from './pages/errors.ts';
 import { sendJson, sendPage } from './pages/layout.ts';
 import { renderStarting } from './pages/starting.ts';
 import type { Route } from './route-table.ts';
+import type { Upstream } from './upstream.ts';
 import { isSameOrigin } from './urls.ts';
 import { rejectUpgrade } from './websocket.ts';
 
 type ToolHost = Extract<ParsedHost, { kind: 'tool' }>;
+
+/**
+ * A routing + authorization decision already made for one (Host header,
+ * credential): the request path for a known user of a running tool is then a
+ * few Map lookups and no promise. It holds while the route table and the
+ * authenticator's cache are unchanged and until the credential's cached answer
+ * expires, so it never outlives what it was derived from.
+ */
+interface Decision {
+  upstream: Upstream;
+  namespace: string;
+  instance: string;
+  hostname: string;
+  until: number;
+  routesVersion: number;
+  authGeneration: number;
+}
+
+const MAX_DECISIONS = 50_000;
 
 /** The origin-form path of the request; undefined when an absolute-form target names another host than Host. */
 function requestPath(req: IncomingMessage): string | undefined {
@@ -60,8 +80,15 @@ function wantsHtml(req: IncomingMessage): boolean {
 export class ProxyServer {
   readonly #ctx: ProxyContext;
   readonly #codeCounters = new Map<number, ReturnType<Counter<'code'>['labels']>>();
-  readonly #toolFwd: Omit<ForwardContext, 'remoteAddress'>;
-  readonly #apiFwd: Omit<ForwardContext, 'remoteAddress'>;
+  readonly #toolFwd: ForwardContext;
+  readonly #apiFwd: ForwardContext;
+  /** Host header -> credential (Authorization, else Cookie header) -> decision. */
+  readonly #decisions = new Map<string, Map<string, Decision>>();
+  #decisionCount = 0;
+  /** What forwarded exchanges report to (one object, no per-request closures). */
+  readonly #sink: ForwardHooks;
+  /** Same, for exchanges whose response the slow path counts on 'finish'. */
+  readonly #uncountedSink: ForwardHooks;
   /** Parsed Host headers: a handful of distinct values, looked up on every request. */
   readonly #hosts = new Map<string, ParsedHost>();
 
@@ -75,10 +102,27 @@ export class ProxyServer {
     this.#toolFwd = { ...base, stripCredentials: true };
     // berth's own API gets its credentials: it authenticates them itself.
     this.#apiFwd = { ...base, stripCredentials: false };
+    const upstreamErrors = new Map(
+      (['refused', 'reset', 'timeout', 'aborted', 'other'] as const).map((k) => [
+        k,
+        ctx.metrics.upstreamErrors.labels(k),
+      ]),
+    );
+    const onUpstreamError = (kind: UpstreamErrorKind) => upstreamErrors.get(kind)?.inc();
+    const duration = ctx.metrics.duration;
+    this.#sink = {
+      onResponse: (status, startedAt) => {
+        this.#count(status);
+        duration.observe((performance.now() - startedAt) / 1000);
+      },
+      onUpstreamError,
+    };
+    this.#uncountedSink = { onResponse: () => {}, onUpstreamError };
   }
 
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
+    if (this.#tryFastPath(req, res, started)) return;
     res.once('finish', () => {
       this.#count(res.statusCode);
       this.#ctx.metrics.duration.observe((performance.now() - started) / 1000);
@@ -118,11 +162,71 @@ export class ProxyServer {
     c.inc();
   }
 
-  #hooks(): ForwardHooks {
-    return {
-      onResponse: () => {},
-      onUpstreamError: (kind) => this.#ctx.metrics.upstreamErrors.labels(kind).inc(),
-    };
+  /**
+   * A request to a tool whose (Host, credential) was decided moments ago: forward
+   * it with no promise, no database and no parsing beyond what Node did. Anything
+   * else (berth's paths, unknown credentials, a changed route table) goes the slow way.
+   */
+  #tryFastPath(req: IncomingMessage, res: ServerResponse, started: number): boolean {
+    const url = req.url;
+    if (url === undefined || url.charCodeAt(0) !== 47 /* / */ || url.startsWith('/_berth/'))
+      return false;
+    const headers = req.headers;
+    const byCredential = this.#decisions.get(headers.host ?? '');
+    if (!byCredential) return false;
+    const d = byCredential.get(headers.authorization ?? headers.cookie ?? '');
+    if (
+      !d ||
+      d.routesVersion !== this.#ctx.routes.version ||
+      d.authGeneration !== this.#ctx.auth.generation ||
+      d.upstream.closed ||
+      d.until <= Date.now()
+    )
+      return false;
+    this.#ctx.activity.touch(d.namespace, d.instance, d.hostname);
+    const list = upstreamRequestHeaders(
+      req.rawHeaders,
+      this.#toolFwd,
+      req.socket.remoteAddress ?? '',
+    );
+    forward(req, res, d.upstream, url, list, this.#sink, started);
+    return true;
+  }
+
+  /** Remembers that this request's (Host, credential) may go straight to `upstream`. */
+  #remember(
+    req: IncomingMessage,
+    host: ToolHost,
+    principal: RequestPrincipal,
+    upstream: Upstream,
+  ): void {
+    if (principal.cachedUntil === undefined) return;
+    const h = req.headers;
+    // Key by what authenticate() looked at, so the same headers get the same answer.
+    let credential: string | undefined;
+    if (principal.via === 'token') credential = h.authorization;
+    else if (h.authorization === undefined) credential = h.cookie;
+    if (credential === undefined) return;
+    if (this.#decisionCount >= MAX_DECISIONS) {
+      this.#decisions.clear();
+      this.#decisionCount = 0;
+    }
+    const hostHeader = h.host ?? '';
+    let byCredential = this.#decisions.get(hostHeader);
+    if (!byCredential) {
+      byCredential = new Map();
+      this.#decisions.set(hostHeader, byCredential);
+    }
+    if (!byCredential.has(credential)) this.#decisionCount++;
+    byCredential.set(credential, {
+      upstream,
+      namespace: host.namespace,
+      instance: host.instance,
+      hostname: host.hostname,
+      until: principal.cachedUntil,
+      routesVersion: this.#ctx.routes.version,
+      authGeneration: this.#ctx.auth.generation,
+    });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -131,11 +235,7 @@ export class ProxyServer {
       sendError(res, 400, 'The request target does not match the Host header.');
       return;
     }
-    const host = parseHost(
-      req.headers.host,
-      this.#ctx.config.baseDomain,
-      this.#ctx.config.sharedNamespace,
-    );
+    const host = this.#parseHost(req.headers.host);
     if (host.kind === 'berth') return this.#berthHost(req, res, path);
     if (host.kind === 'tool') return this.#toolHost(req, res, host, path);
     sendError(res, 404, 'No tool is served at this address.');
@@ -178,11 +278,8 @@ export class ProxyServer {
       res,
       ctx.api,
       path,
-      upstreamRequestHeaders(req.rawHeaders, {
-        ...this.#apiFwd,
-        remoteAddress: req.socket.remoteAddress ?? '',
-      }),
-      this.#hooks(),
+      upstreamRequestHeaders(req.rawHeaders, this.#apiFwd, req.socket.remoteAddress ?? ''),
+      this.#uncountedSink,
     );
   }
 
@@ -235,11 +332,14 @@ export class ProxyServer {
     const upstream = route?.upstream;
     if (berthPath === undefined && upstream && !upstream.closed) {
       ctx.activity.touch(host.namespace, host.instance, host.hostname);
-      const headers = upstreamRequestHeaders(req.rawHeaders, {
-        ...this.#toolFwd,
-        remoteAddress: req.socket.remoteAddress ?? '',
-      });
-      forward(req, res, upstream, path, headers, this.#hooks());
+      const headers = upstreamRequestHeaders(
+        req.rawHeaders,
+        this.#toolFwd,
+        req.socket.remoteAddress ?? '',
+      );
+      forward(req, res, upstream, path, headers, this.#uncountedSink);
+      // Only origin-form targets: the fast path forwards req.url as it is.
+      if (req.url === path) this.#remember(req, host, principal, upstream);
       return;
     }
     if (!route && !def) {
@@ -320,10 +420,10 @@ export class ProxyServer {
     if (path === undefined) return rejectUpgrade(socket, 400, 'Bad Request');
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       return rejectUpgrade(socket, 400, 'Bad Request');
-    const host = parseHost(req.headers.host, ctx.config.baseDomain, ctx.config.sharedNamespace);
+    const host = this.#parseHost(req.headers.host);
     const remoteAddress = req.socket.remoteAddress ?? '';
     if (host.kind === 'berth') {
-      const headers = upstreamRequestHeaders(req.rawHeaders, { ...this.#apiFwd, remoteAddress });
+      const headers = upstreamRequestHeaders(req.rawHeaders, this.#apiFwd, remoteAddress);
       return ctx.relays.relay(req, socket, head, ctx.api, path, headers, () => {});
     }
     if (host.kind !== 'tool') return rejectUpgrade(socket, 404, 'Not Found');
@@ -335,7 +435,7 @@ export class ProxyServer {
       return rejectUpgrade(socket, 403, 'Forbidden');
     const upstream = route?.upstream;
     if (!upstream || upstream.closed) return rejectUpgrade(socket, 503, 'Service Unavailable');
-    const headers = upstreamRequestHeaders(req.rawHeaders, { ...this.#toolFwd, remoteAddress });
+    const headers = upstreamRequestHeaders(req.rawHeaders, this.#toolFwd, remoteAddress);
     const key = host.hostname;
     return ctx.relays.relay(req, socket, head, upstream, path, headers, () =>
       ctx.activity.touch(host.namespace, host.instance, key),

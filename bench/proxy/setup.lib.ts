@@ -118,10 +118,13 @@ export function startBerthProxy(
   dbUrl: string,
   extraEnv: Record<string, string> = {},
 ): Promise<Child> {
-  return spawnNode(join(import.meta.dirname, 'proxy-child.lib.ts'), {
-    DATABASE_URL: dbUrl,
-    ...extraEnv,
-  });
+  // BENCH_PROXY_NODE_ARGS: extra node flags for the proxy (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawnNode(
+    join(import.meta.dirname, 'proxy-child.lib.ts'),
+    { DATABASE_URL: dbUrl, ...extraEnv },
+    nodeArgs,
+  );
 }
 
 export function rssOf(pid: number): number {
