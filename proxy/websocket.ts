@@ -11,12 +11,48 @@ import { clientResponseHeaders } from './headers.ts';
 import type { Upstream } from './upstream.ts';
 import { closeFrame, FrameBoundaryTracker, PING_FRAME } from './ws-frames.ts';
 
-interface Relay {
-  client: Duplex;
-  up: Duplex;
-  toClient: FrameBoundaryTracker;
+/**
+ * One relayed WebSocket: both sockets, the frame tracker towards the browser and
+ * the idle bookkeeping. Bytes are moved by one 'data' listener per direction
+ * (write, pause on a full socket, resume on drain) rather than two pipe()s,
+ * which keeps an idle connection to a handful of small objects. Traffic only
+ * sets a flag; the sweep turns it into a timestamp and an activity record, so a
+ * frame costs no clock read and no Map write.
+ */
+class Relay {
+  readonly client: Duplex;
+  readonly up: Duplex;
+  readonly toClient = new FrameBoundaryTracker();
+  readonly onActivity: () => void;
   lastTraffic: number;
-  onActivity: () => void;
+  active = false;
+  finished = false;
+
+  constructor(client: Duplex, up: Duplex, onActivity: () => void, now: number) {
+    this.client = client;
+    this.up = up;
+    this.onActivity = onActivity;
+    this.lastTraffic = now;
+  }
+
+  readonly fromUp = (chunk: Buffer): void => {
+    this.toClient.feed(chunk);
+    this.active = true;
+    if (!this.client.write(chunk)) this.up.pause();
+  };
+
+  readonly fromClient = (chunk: Buffer): void => {
+    this.active = true;
+    if (!this.up.write(chunk)) this.client.pause();
+  };
+
+  readonly resumeUp = (): void => {
+    this.up.resume();
+  };
+
+  readonly resumeClient = (): void => {
+    this.client.resume();
+  };
 }
 
 export interface WebSocketRelayOptions {
@@ -38,14 +74,14 @@ export function rejectUpgrade(socket: Duplex, status: number, reason: string, ex
 export class WebSocketRelays {
   readonly #opts: WebSocketRelayOptions;
   readonly #relays = new Set<Relay>();
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timer: NodeJS.Timeout;
 
   constructor(opts: WebSocketRelayOptions) {
     this.#opts = opts;
-    if (opts.pingMs > 0) {
-      this.#timer = setInterval(() => this.#pingIdle(), Math.max(50, Math.floor(opts.pingMs / 2)));
-      this.#timer.unref();
-    }
+    // Also runs without pings: it records the activity that frames flag.
+    const every = opts.pingMs > 0 ? Math.max(50, Math.floor(opts.pingMs / 2)) : 15_000;
+    this.#timer = setInterval(() => this.#sweep(), every);
+    this.#timer.unref();
   }
 
   get size(): number {
@@ -97,34 +133,20 @@ export class WebSocketRelays {
     client.write(`${response}\r\n`);
     if (head.length) up.write(head);
 
-    const relay: Relay = {
-      client,
-      up,
-      toClient: new FrameBoundaryTracker(),
-      lastTraffic: Date.now(),
-      onActivity,
-    };
+    const relay = new Relay(client, up, onActivity, Date.now());
     this.#relays.add(relay);
     this.#opts.onOpen();
-    for (const s of [client, up] as const) {
-      (s as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-    }
-    up.on('data', (chunk: Buffer) => {
-      relay.toClient.feed(chunk);
-      relay.lastTraffic = Date.now();
-      relay.onActivity();
-    });
-    client.on('data', () => {
-      relay.lastTraffic = Date.now();
-      relay.onActivity();
-    });
-    up.pipe(client, { end: false });
-    client.pipe(up, { end: false });
+    (client as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+    (up as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+    up.on('data', relay.fromUp);
+    client.on('data', relay.fromClient);
+    client.on('drain', relay.resumeUp);
+    up.on('drain', relay.resumeClient);
 
-    let finished = false;
     const finish = () => {
-      if (finished) return;
-      finished = true;
+      if (relay.finished) return;
+      relay.finished = true;
+      if (relay.active) relay.onActivity();
       this.#relays.delete(relay);
       this.#opts.onClose();
     };
@@ -139,8 +161,8 @@ export class WebSocketRelays {
       finish();
     };
     up.once('error', upGone);
-    up.once('end', () => upGone());
-    up.once('close', () => upGone());
+    up.once('end', upGone);
+    up.once('close', upGone);
     client.once('error', () => up.destroy());
     client.once('end', () => up.end());
     client.once('close', () => {
@@ -159,16 +181,27 @@ export class WebSocketRelays {
   }
 
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#timer);
     this.closeAll();
   }
 
-  #pingIdle(): void {
-    const cutoff = Date.now() - this.#opts.pingMs;
+  /** Turns traffic flags into activity and timestamps; pings connections quiet for pingMs. */
+  #sweep(): void {
+    const now = Date.now();
+    const pingMs = this.#opts.pingMs;
     for (const r of this.#relays) {
-      if (r.lastTraffic <= cutoff && r.toClient.atBoundary && !r.toClient.closeSeen) {
+      if (r.active) {
+        r.active = false;
+        r.lastTraffic = now;
+        r.onActivity();
+      } else if (
+        pingMs > 0 &&
+        now - r.lastTraffic >= pingMs &&
+        r.toClient.atBoundary &&
+        !r.toClient.closeSeen
+      ) {
         r.client.write(PING_FRAME);
-        r.lastTraffic = Date.now();
+        r.lastTraffic = now;
       }
     }
   }
