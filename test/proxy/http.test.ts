@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
-import { type RunningProxy, startProxy } from '../../proxy/index.ts';
+import { startProxy } from '../../proxy/index.ts';
 import {
   addDefinition,
   bearer,

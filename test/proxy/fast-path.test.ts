@@ -1,0 +1,69 @@
+// The decision cache (the proxy's fast path, on when credentials are cached): a
+// decision is per (Host, credential), so it never lets another user through, and
+// it is dropped with every route-table change and every sign-out on this replica.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  addDefinition,
+  bearer,
+  get,
+  type Harness,
+  makeReady,
+  startHarness,
+  startUpstream,
+  type Upstream,
+  waitFor,
+  waitForRoute,
+} from './support.ts';
+
+let h: Harness;
+let one: Upstream;
+let two: Upstream;
+const HOST = 'demo--alice.localhost';
+
+before(async () => {
+  h = await startHarness({ authCacheMs: 60_000 });
+  one = await startUpstream((_req, res) => res.end('one'));
+  two = await startUpstream((_req, res) => res.end('two'));
+  await addDefinition(h, 'demo');
+  await makeReady(h.store, 'alice', 'demo', one.url);
+  await waitForRoute(h.proxy, HOST, one.url);
+});
+
+after(async () => {
+  await h.close();
+  await one.close();
+  await two.close();
+});
+
+test('a cached decision is per credential: the owner gets through, others do not', async () => {
+  for (let i = 0; i < 3; i++) {
+    const r = await get(h.proxy, HOST, '/', bearer(h.tokens.alice));
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'one');
+  }
+  // Same Host header, another user's token, and no token: never the cached answer.
+  assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.bob))).status, 403);
+  assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.root))).status, 403);
+  assert.equal((await get(h.proxy, HOST, '/')).status, 401);
+  assert.equal((await get(h.proxy, HOST, '/', bearer('berth_forged_token'))).status, 401);
+  // berth's own paths on the tool host are never taken by the fast path.
+  const status = await get(h.proxy, HOST, '/_berth/status', bearer(h.tokens.alice));
+  assert.equal(status.status, 200);
+  assert.equal(JSON.parse(status.text).ready, true);
+});
+
+test('a route change voids cached decisions at once', async () => {
+  assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.alice))).text, 'one');
+  await makeReady(h.store, 'alice', 'demo', two.url);
+  await waitForRoute(h.proxy, HOST, two.url);
+  assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.alice))).text, 'two');
+  // Stopped: the route goes, and so does the decision (no forwarding, a 503 without launch).
+  await h.store.patch('ToolInstance', 'alice', 'demo', { spec: { state: 'Stopped' } });
+  await waitFor('route dropped', () => (h.proxy.routes.get(HOST)?.upstream ? undefined : true));
+  const r = await get(h.proxy, HOST, '/', {
+    ...bearer(h.tokens.alice),
+    'x-berth-no-launch': '1',
+  });
+  assert.equal(r.status, 503);
+});
