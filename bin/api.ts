@@ -3,19 +3,14 @@
 import pino from 'pino';
 import { ConfigError, loadApiConfig, startApi } from '../api/index.ts';
 import { CONTROLLED_KINDS, ReconcileQueue, reconcileOnWrite } from '../controllers/index.ts';
-import { createPool, migrate, ResourceStore, redactUrl } from '../store/index.ts';
+import { ResourceStore } from '../store/index.ts';
+import { openMigratedPool, requireDatabaseUrl } from './database.ts';
 import { onShutdown } from './shutdown.ts';
 
 export async function runApi(): Promise<void> {
   const log = pino({ name: 'berth-api' });
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    console.error(
-      'berth api: DATABASE_URL is required (e.g. postgres://user:password@host:5432/berth); `berth up` runs an embedded PostgreSQL instead',
-    );
-    process.exitCode = 2;
-    return;
-  }
+  const url = requireDatabaseUrl('api');
+  if (!url) return;
   let config: ReturnType<typeof loadApiConfig>;
   try {
     config = loadApiConfig();
@@ -27,16 +22,8 @@ export async function runApi(): Promise<void> {
     }
     throw err;
   }
-  const pool = createPool(url, { applicationName: 'berth-api' });
+  const pool = await openMigratedPool(url, log, { applicationName: 'berth-api' });
   try {
-    const applied = await migrate(pool);
-    log.info(
-      {
-        database: redactUrl(url),
-        applied: applied.filter((m) => m.appliedNow).map((m) => m.version),
-      },
-      'database migrated',
-    );
     // Writes through this API enqueue their reconcile in the same transaction, so
     // the controllers (other processes) see every change even if they are down now.
     const queue = await ReconcileQueue.start({

@@ -22,7 +22,8 @@ import {
   startControllers,
   startMetricsServer,
 } from '../controllers/index.ts';
-import { createPool, migrate, type Pool, redactUrl } from '../store/index.ts';
+import type { Pool } from '../store/index.ts';
+import { openMigratedPool, requireDatabaseUrl } from './database.ts';
 import { onShutdown } from './shutdown.ts';
 
 export interface ControllerStack {
@@ -115,14 +116,8 @@ function configError(err: unknown): string | undefined {
 
 export async function runController(): Promise<void> {
   const log = pino({ name: 'berth-controller' });
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    console.error(
-      'berth controller: DATABASE_URL is required (e.g. postgres://user:password@host:5432/berth); `berth up` runs everything locally instead',
-    );
-    process.exitCode = 2;
-    return;
-  }
+  const url = requireDatabaseUrl('controller');
+  if (!url) return;
   try {
     loadControllerConfig();
     loadEcsConfig(process.env);
@@ -135,19 +130,11 @@ export async function runController(): Promise<void> {
   }
   const config = loadControllerConfig();
   // Reconciles, pg-boss and the poller share the pool.
-  const pool = createPool(url, {
+  const pool = await openMigratedPool(url, log, {
     applicationName: 'berth-controller',
     max: Math.min(100, 10 + config.concurrency),
   });
   try {
-    const applied = await migrate(pool);
-    log.info(
-      {
-        database: redactUrl(url),
-        applied: applied.filter((m) => m.appliedNow).map((m) => m.version),
-      },
-      'database migrated',
-    );
     const stack = await startControllerStack({ pool, log });
     log.info(
       {

@@ -2,19 +2,13 @@
 // Configuration: BERTH_PROXY_* and BERTH_BASE_DOMAIN (see proxy/config.ts). Logs are JSON lines.
 import pino from 'pino';
 import { loadProxyConfig, ProxyConfigError, startProxy } from '../proxy/index.ts';
-import { createPool, migrate, redactUrl } from '../store/index.ts';
+import { openMigratedPool, requireDatabaseUrl } from './database.ts';
 import { onShutdown } from './shutdown.ts';
 
 export async function runProxy(): Promise<void> {
   const log = pino({ name: 'berth-proxy' });
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    console.error(
-      'berth proxy: DATABASE_URL is required (e.g. postgres://user:password@host:5432/berth); `berth up` runs everything locally instead',
-    );
-    process.exitCode = 2;
-    return;
-  }
+  const url = requireDatabaseUrl('proxy');
+  if (!url) return;
   let config: ReturnType<typeof loadProxyConfig>;
   try {
     config = loadProxyConfig();
@@ -26,16 +20,8 @@ export async function runProxy(): Promise<void> {
     }
     throw err;
   }
-  const pool = createPool(url, { applicationName: 'berth-proxy' });
+  const pool = await openMigratedPool(url, log, { applicationName: 'berth-proxy' });
   try {
-    const applied = await migrate(pool);
-    log.info(
-      {
-        database: redactUrl(url),
-        applied: applied.filter((m) => m.appliedNow).map((m) => m.version),
-      },
-      'database migrated',
-    );
     const proxy = await startProxy({ pool, config, log });
     log.info({ url: proxy.url, baseDomain: config.baseDomain }, 'proxy listening');
     onShutdown(log, async () => {

@@ -2,7 +2,14 @@
 
 export { cleanManifest, LAST_APPLIED_ANNOTATION } from './apply.ts';
 export { decodeContinue, encodeContinue } from './continue-token.ts';
-export { createPool, type Pool, type PoolClient, redactUrl, withTransaction } from './db.ts';
+export {
+  createPool,
+  type Pool,
+  type PoolClient,
+  type PoolOptions,
+  redactUrl,
+  withTransaction,
+} from './db.ts';
 export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
 export { EVENT_KIND, eventName, type RecordEventInput, recordEvent } from './events.ts';
 export {
