@@ -21,7 +21,7 @@ import {
   lastAppliedValue,
 } from './apply.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
-import type { Pool, PoolClient } from './db.ts';
+import { type Pool, type PoolClient, withTransaction } from './db.ts';
 import { type RecordEventInput, recordEvent } from './events.ts';
 import { applyMergePatch, deepEqual, isPlainObject } from './merge-patch.ts';
 import {
@@ -600,20 +600,7 @@ export class ResourceStore {
   }
 
   #tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    return (async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('begin');
-        const result = await fn(client);
-        await client.query('commit');
-        return result;
-      } catch (err) {
-        await client.query('rollback').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    })();
+    return withTransaction(this.pool, fn);
   }
 
   async #lock(c: PoolClient, info: KindInfo, ns: string, name: string): Promise<BerthObject> {
