@@ -3,6 +3,11 @@
 // job) or, as a backstop, every poll interval. Idle, it costs one fetch per poll
 // interval. A key is never run twice at once: the stately queue will not hand out a
 // second active job for it, on any replica.
+//
+// A running job may park (`slot.park()`) while it only waits, e.g. for an ECS
+// rate-limit token: it then does not count against `concurrency`, so other keys
+// keep being reconciled; at most `maxParked` jobs are parked at once (beyond that a
+// waiting job keeps its slot). Parked jobs stay claimed and heartbeated.
 
 import type { ReconcileJob, ReconcileQueue } from './queue/index.ts';
 import type { ControllerLogger } from './reconcile.ts';
@@ -11,11 +16,19 @@ export interface KindLoopOptions {
   kind: string;
   queue: Pick<ReconcileQueue, 'fetch' | 'touch'>;
   concurrency: number;
+  /** Jobs that may wait parked (not counted against concurrency); default 10 x concurrency. */
+  maxParked?: number;
   pollIntervalMs: number;
   heartbeatSeconds: number;
   log: ControllerLogger;
   /** Runs one job to its settlement; never rejects. */
-  run(job: ReconcileJob): Promise<void>;
+  run(job: ReconcileJob, slot: JobSlot): Promise<void>;
+}
+
+/** A running job's hold on a worker slot. */
+export interface JobSlot {
+  /** Give the slot up while `wait` is pending (if parking room is left), then take it back. */
+  whileWaiting<T>(wait: Promise<T>): Promise<T>;
 }
 
 export class KindLoop {
@@ -23,6 +36,7 @@ export class KindLoop {
   readonly #o: KindLoopOptions;
   readonly #inflight = new Map<string, { job: ReconcileJob; done: Promise<void> }>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  #parked = 0;
   #dirty = true;
   #waiter: (() => void) | undefined;
   #stopping = false;
@@ -36,6 +50,21 @@ export class KindLoop {
 
   get inflight(): number {
     return this.#inflight.size;
+  }
+
+  /** Jobs that hold a slot (running, not parked). */
+  get working(): number {
+    return this.#inflight.size - this.#parked;
+  }
+
+  get #maxParked(): number {
+    return this.#o.maxParked ?? this.#o.concurrency * 10;
+  }
+
+  /** Slots free to fetch into: working jobs under concurrency, all jobs under concurrency + maxParked. */
+  #free(): number {
+    const total = this.#o.concurrency + this.#maxParked - this.#inflight.size;
+    return Math.max(0, Math.min(this.#o.concurrency - this.working, total));
   }
 
   start(): void {
@@ -97,7 +126,7 @@ export class KindLoop {
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#stopping) {
-      const free = this.#o.concurrency - this.#inflight.size;
+      const free = this.#free();
       if (free > 0 && this.#dirty) {
         this.#dirty = false;
         let jobs: ReconcileJob[];
@@ -116,14 +145,27 @@ export class KindLoop {
         // A full batch: there may be more.
         if (jobs.length > 0 && jobs.length === free) this.#dirty = true;
         if (this.#stopping) break;
-        if (this.#dirty && this.#inflight.size < this.#o.concurrency) continue;
+        if (this.#dirty && this.#free() > 0) continue;
       }
       await this.#idle();
     }
   }
 
   #start(job: ReconcileJob): void {
-    const done = this.#o.run(job).finally(() => {
+    const slot: JobSlot = {
+      whileWaiting: async (wait) => {
+        if (this.#parked >= this.#maxParked) return wait;
+        this.#parked++;
+        // A slot came free: fetch into it.
+        this.wake();
+        try {
+          return await wait;
+        } finally {
+          this.#parked--;
+        }
+      },
+    };
+    const done = this.#o.run(job, slot).finally(() => {
       this.#inflight.delete(job.id);
       // A free slot, and the key may have a job queued behind the one that ran.
       this.wake();
@@ -145,7 +187,7 @@ export class KindLoop {
         resolve();
       };
       // A wake that arrived between the fetch and here.
-      if (this.#dirty && this.#inflight.size < this.#o.concurrency) this.wake();
+      if (this.#dirty && this.#free() > 0) this.wake();
     });
   }
 }

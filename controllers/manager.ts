@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { type Pool, ResourceStore } from '../store/index.ts';
 import { type ControllerConfig, loadControllerConfig } from './config.ts';
 import type { EcsDriver } from './ecs/index.ts';
+import { EventRecorder } from './event-recorder.ts';
 import { KindLoop } from './kind-loop.ts';
 import { type ControllerMetrics, controllerMetrics } from './metrics.ts';
 import {
@@ -90,18 +91,29 @@ export async function startControllers(o: StartControllersOptions): Promise<Runn
 
   const loops = new Map<string, KindLoop>();
   const shutdown = new AbortController();
+  const events = new EventRecorder({ store, log });
   const base: Omit<ReconcileContext, 'signal'> = {
     store,
     driver: o.driver,
     log,
     metrics,
     async enqueue(key, opts = {}) {
-      await queue.enqueue(key, { priority: opts.priority ?? 'user', delayMs: opts.delayMs ?? 0 });
-      loops.get(key.kind)?.wakeAfter(opts.delayMs ?? 0);
+      const delayMs = opts.delayMs ?? 0;
+      const loop = loops.get(key.kind);
+      await queue.enqueue(key, {
+        priority: opts.priority ?? 'user',
+        delayMs,
+        // This process wakes its own loop; a NOTIFY would only wake the others too.
+        localWake: loop !== undefined,
+        // In-process requests (the poller) mostly find the key's delayed safety requeue.
+        likelyQueued: opts.likelyQueued ?? false,
+      });
+      loop?.wakeAfter(delayMs);
     },
     async recordEvent(input) {
       await store.recordEvent({ ...input, source: { component: 'berth-controller' } });
     },
+    recordEventLater: (input) => events.record(input),
     now: () => new Date(),
   };
 
@@ -114,21 +126,25 @@ export async function startControllers(o: StartControllersOptions): Promise<Runn
       pollIntervalMs: config.pollIntervalMs,
       heartbeatSeconds: config.heartbeatSeconds,
       log,
-      run: (job) =>
-        runJob(job, {
-          reconciler,
-          context: base,
-          queue: {
-            enqueue: (key, opts) => queue.enqueue(key, opts),
-            complete: (j) => queue.complete(j),
+      run: (job, slot) =>
+        runJob(
+          job,
+          {
+            reconciler,
+            context: base,
+            queue: {
+              enqueue: (key, opts) => queue.enqueue(key, opts),
+              complete: (j) => queue.complete(j),
+            },
+            wakeAfter: (ms) => loop.wakeAfter(ms),
+            metrics,
+            shutdown: shutdown.signal,
+            timeoutMs: config.reconcileTimeoutMs,
+            backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
+            conflictRequeueMs: config.conflictRequeueMs,
           },
-          wakeAfter: (ms) => loop.wakeAfter(ms),
-          metrics,
-          shutdown: shutdown.signal,
-          timeoutMs: config.reconcileTimeoutMs,
-          backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
-          conflictRequeueMs: config.conflictRequeueMs,
-        }),
+          slot,
+        ),
     });
     loops.set(kind, loop);
   }
@@ -195,6 +211,7 @@ export async function startControllers(o: StartControllersOptions): Promise<Runn
     shutdown.abort(new Error('the controller is shutting down'));
     await Promise.all([...loops.values()].map((l) => l.drain(2_000)));
     await Promise.race([Promise.all(runnableDone), new Promise((r) => setTimeout(r, 2_000))]);
+    await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 2_000))]);
     await queue.stop().catch(() => {});
     if (ownStore) await store.close();
   };

@@ -32,12 +32,33 @@ export interface ReconcileContext {
   /** Aborted when the reconcile times out or the process shuts down. */
   signal: AbortSignal;
   /** Ask for a reconcile of another (or the same) key, e.g. from the poller. */
-  enqueue(key: ObjectKey, opts?: { delayMs?: number; priority?: 'user' | 'resync' }): Promise<void>;
+  enqueue(
+    key: ObjectKey,
+    opts?: {
+      delayMs?: number;
+      priority?: 'user' | 'resync';
+      /** The key probably has a queued (delayed) job already: pull it forward first. */
+      likelyQueued?: boolean;
+    },
+  ): Promise<void>;
   /** Records an aggregated Event (source component `berth-controller`). */
   recordEvent(input: Omit<RecordEventInput, 'source'>): Promise<void>;
+  /**
+   * Records an Event in the background, behind the reconciles (bounded; lost if
+   * the process dies first). For Events on a hot path whose message is nearly
+   * always new (it names a task or a time). Absent outside the manager.
+   */
+  recordEventLater?(input: Omit<RecordEventInput, 'source'>): void;
   now(): Date;
   /** The controller's metrics (e.g. `timeToReady`); set by the manager, absent in bare unit tests. */
   metrics?: ControllerMetrics;
+  /**
+   * Awaits `wait` without holding one of the kind's worker slots: for a reconcile
+   * that only waits (an ECS rate-limit token), not works, so the slot can run
+   * another key meanwhile. The key stays claimed (no second reconcile of it
+   * starts). Absent outside the manager: then just await.
+   */
+  whileWaiting?<T>(wait: Promise<T>): Promise<T>;
 }
 
 /** A reconciler: `(ctx, key) => Result`. A thrown error means retry with backoff; a 409 Conflict requeues quietly. */

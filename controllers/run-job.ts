@@ -32,7 +32,11 @@ export class ReconcileTimeoutError extends Error {
   override name = 'ReconcileTimeoutError';
 }
 
-export async function runJob(job: ReconcileJob, d: JobRunnerDeps): Promise<void> {
+export async function runJob(
+  job: ReconcileJob,
+  d: JobRunnerDeps,
+  slot?: { whileWaiting<T>(wait: Promise<T>): Promise<T> },
+): Promise<void> {
   const { kind } = job.key;
   const key = keyString(job.key);
   const log = d.context.log;
@@ -52,7 +56,10 @@ export async function runJob(job: ReconcileJob, d: JobRunnerDeps): Promise<void>
   let outcome: ReconcileOutcome;
   let next: { delayMs: number; failures: number } | undefined;
   try {
-    const r: ReconcileResult = await d.reconciler({ ...d.context, signal }, job.key);
+    const r: ReconcileResult = await d.reconciler(
+      { ...d.context, signal, ...(slot ? { whileWaiting: slot.whileWaiting } : {}) },
+      job.key,
+    );
     outcome = r.type;
     if (r.type === 'requeue') next = { delayMs: Math.max(0, r.afterMs), failures: 0 };
     if (r.type === 'terminal')

@@ -67,6 +67,11 @@ export interface RunTaskRequest {
   capacityProvider?: CapacityProvider;
   /** Tasks to start (ECS allows 1 to 10); berth launches one per instance. */
   count?: number;
+  /**
+   * Wraps the wait for the client-side token buckets, e.g. so a reconcile gives
+   * up its worker slot while it only waits for ECS's rate limit.
+   */
+  whileWaiting?: <T>(wait: Promise<T>) => Promise<T>;
 }
 
 export type RunTaskResult = { task: Task; tasks: Task[] } | { failure: Failure };
@@ -85,6 +90,8 @@ export class EcsDriver {
   private readonly coalescer: DescribeCoalescer;
   /** One registration at a time per family in this process, so parallel reconciles do not register twins. */
   private readonly registering = new Map<string, Promise<unknown>>();
+  /** The latest turn handed out by runTaskDeferMs (performance.now() ms). */
+  private deferredUntil = 0;
 
   constructor(options: EcsDriverOptions) {
     this.config = options.config;
@@ -202,6 +209,41 @@ export class EcsDriver {
 
   // ---- tasks ----
 
+  /**
+   * How long a RunTask of `count` tasks started now would wait for the client-side
+   * buckets (behind the calls already waiting); 0 with the buckets off.
+   */
+  runTaskWaitMs(count = 1): number {
+    if (!this.config.clientThrottle) return 0;
+    return Math.max(
+      this.buckets.fargateTaskLaunch.estimateWaitMs(count),
+      this.buckets.fargateRunTask.estimateWaitMs(1),
+      this.buckets.clusterModify.estimateWaitMs(1),
+    );
+  }
+
+  /**
+   * For a caller that would rather come back later than wait long for a RunTask:
+   * 0 means call runTask now (the wait is at most `horizonMs`); otherwise come
+   * back after the returned ms. Each caller told to come back gets its own later
+   * place (behind the calls waiting and the callers told before it, at the
+   * RunTask rate), so a burst comes back spread out, in order, about `horizonMs`/2
+   * before its turn, instead of all at once.
+   */
+  runTaskDeferMs(horizonMs: number, count = 1, now = performance.now()): number {
+    const wait = this.runTaskWaitMs(count);
+    if (wait <= horizonMs) return 0;
+    const gap =
+      1000 /
+      Math.min(
+        this.buckets.fargateRunTask.refillPerSecond,
+        this.buckets.fargateTaskLaunch.refillPerSecond / count,
+      );
+    const turn = Math.max(now + wait, this.deferredUntil + gap);
+    this.deferredUntil = turn;
+    return Math.ceil(turn - now - horizonMs / 2);
+  }
+
   /** Starts a task on Fargate. A lack of capacity and other ECS failures come back as `{failure}`. */
   async runTask(req: RunTaskRequest): Promise<RunTaskResult> {
     if (req.clientToken.length < 1 || req.clientToken.length > 64) {
@@ -243,6 +285,7 @@ export class EcsDriver {
           }),
         ),
       (o) => (o.tasks?.length ?? 0) === 0,
+      req.whileWaiting,
     );
     const tasks = out.tasks ?? [];
     if (tasks.length > 0) return { task: tasks[0]!, tasks };
@@ -370,10 +413,14 @@ export class EcsDriver {
     takes: Array<[BucketName, number]>,
     send: () => Promise<T>,
     isFailure?: (out: T) => boolean,
+    whileWaiting?: <W>(wait: Promise<W>) => Promise<W>,
   ): Promise<T> {
     if (this.config.clientThrottle) {
       for (const [name, tokens] of takes) {
-        const waited = await this.buckets[name].take(tokens);
+        const take = this.buckets[name].take(tokens);
+        // Only a real wait is handed to whileWaiting (a token in hand resolves at once).
+        const waited =
+          whileWaiting && this.buckets[name].waiting() > 0 ? await whileWaiting(take) : await take;
         this.metrics.throttleWait.observe({ bucket: name }, waited);
       }
     }

@@ -52,6 +52,19 @@ export class TokenBucket {
   }
 
   /**
+   * Milliseconds a `take(tokens)` made now would wait: behind every waiter
+   * already queued (first come, first served), at the refill rate. Lets a caller
+   * decide not to wait at all when the wait is long.
+   */
+  estimateWaitMs(tokens = 1): number {
+    this.refill();
+    let owed = tokens;
+    for (const w of this.queue) owed += w.tokens;
+    const deficit = owed - this.tokens;
+    return deficit <= EPSILON ? 0 : Math.ceil((deficit * 1000) / this.refillPerSecond);
+  }
+
+  /**
    * Resolves, with the seconds spent waiting, once `tokens` tokens are taken.
    * Waiters are served strictly in arrival order: a large request is not
    * overtaken by small ones behind it, so nobody starves.

@@ -46,6 +46,17 @@ export interface EnqueueOptions {
   client?: PoolClient;
   /** When the reconcile became due (for the queue-wait metric); default now + delayMs. */
   enqueuedAt?: number;
+  /**
+   * The caller wakes a worker itself (an enqueue from inside a controller process,
+   * which wakes its own loop): no NOTIFY. Default false.
+   */
+  localWake?: boolean;
+  /**
+   * A queued job for the key probably exists (e.g. a poller asking again for an
+   * instance that has a delayed safety requeue): try pulling it forward first,
+   * which saves the failing insert. Only for immediate, non-resync requests.
+   */
+  likelyQueued?: boolean;
 }
 
 /** A fetched job: which object to reconcile, and the attempt to settle. */
@@ -64,11 +75,19 @@ export interface QueueDepth {
 
 const JOBS_KEPT_SECONDS = 600;
 
+interface Settle {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export class ReconcileQueue {
   readonly boss: PgBoss;
   readonly schema: string;
   readonly #pool: Pool;
   readonly #kinds: Map<string, string>;
+  /** Completions waiting for the next flush, by queue name. */
+  readonly #completing = new Map<string, Array<{ job: ReconcileJob; settle: Settle }>>();
+  #flushScheduled = false;
 
   private constructor(boss: PgBoss, pool: Pool, schema: string, kinds: readonly string[]) {
     this.boss = boss;
@@ -140,19 +159,25 @@ export class ReconcileQueue {
     };
     const db = clientDb(opts.client ?? this.#pool);
     const singletonKey = keyString(key);
-    const id = await this.boss.send(name, data, {
-      singletonKey,
-      priority,
-      ...(delayMs > 0 ? { startAfter: delayMs / 1000 } : {}),
-      db,
-    });
-    let runnableNow = id !== null && delayMs === 0;
-    if (id === null && delayMs === 0 && opts.priority !== 'resync') {
-      const r = await this.boss.update(name, data, { singletonKey, startAfter: 0, priority, db });
-      runnableNow = r.updated > 0;
+    const pullForward = delayMs === 0 && opts.priority !== 'resync';
+    const update = async () =>
+      (await this.boss.update(name, data, { singletonKey, startAfter: 0, priority, db })).updated >
+      0;
+    let runnableNow = false;
+    if (pullForward && opts.likelyQueued) runnableNow = await update();
+    if (!runnableNow) {
+      const id = await this.boss.send(name, data, {
+        singletonKey,
+        priority,
+        ...(delayMs > 0 ? { startAfter: delayMs / 1000 } : {}),
+        db,
+      });
+      runnableNow = id !== null && delayMs === 0;
+      if (id === null && pullForward) runnableNow = await update();
     }
     // Delivered at commit (never for a rolled-back write): idle workers fetch at once.
-    if (runnableNow) await db.executeSql('select pg_notify($1, $2)', [RECONCILE_CHANNEL, key.kind]);
+    if (runnableNow && !opts.localWake)
+      await db.executeSql('select pg_notify($1, $2)', [RECONCILE_CHANNEL, key.kind]);
   }
 
   /** Enqueues many keys of one kind in one statement (resync); existing queued jobs are kept. */
@@ -203,11 +228,44 @@ export class ReconcileQueue {
     return out;
   }
 
-  /** Settles a job (whatever the outcome: failures are re-enqueued as new, delayed jobs). */
-  async complete(job: ReconcileJob): Promise<void> {
+  /**
+   * Settles a job (whatever the outcome: failures are re-enqueued as new, delayed
+   * jobs). Completions made in the same turn of the event loop go out as one
+   * statement per kind; each caller's promise settles with that statement.
+   */
+  complete(job: ReconcileJob): Promise<void> {
     const name = this.#kinds.get(job.key.kind);
-    if (!name) return;
-    await this.boss.complete(name, { id: job.id, retryCount: job.retryCount });
+    if (!name) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const list = this.#completing.get(name) ?? [];
+      list.push({ job, settle: { resolve, reject } });
+      this.#completing.set(name, list);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flushCompletions());
+      }
+    });
+  }
+
+  #flushCompletions(): void {
+    this.#flushScheduled = false;
+    for (const [name, list] of this.#completing) {
+      this.#completing.delete(name);
+      // Fenced to the attempt fetched (retryCount), as a single complete is.
+      this.boss
+        .complete(
+          name,
+          list.map((e) => ({ id: e.job.id, retryCount: e.job.retryCount })),
+        )
+        .then(
+          () => {
+            for (const e of list) e.settle.resolve();
+          },
+          (err: unknown) => {
+            for (const e of list) e.settle.reject(err);
+          },
+        );
+    }
   }
 
   /** Heartbeat for jobs still running, so supervision does not hand them to another worker. */

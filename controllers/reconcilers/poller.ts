@@ -239,7 +239,11 @@ class TaskPoller {
     if (now - t.enqueuedAt < ENQUEUE_QUIET_MS) return;
     t.enqueuedAt = now;
     this.#ctx
-      .enqueue({ kind: 'ToolInstance', namespace: t.namespace, name: t.name }, { priority: 'user' })
+      .enqueue(
+        { kind: 'ToolInstance', namespace: t.namespace, name: t.name },
+        // A starting or ready instance has its delayed safety requeue queued.
+        { priority: 'user', likelyQueued: true },
+      )
       .catch((err: unknown) =>
         this.#ctx.log.warn(
           { err: (err as Error).message, name: t.name },

@@ -54,6 +54,12 @@ const MISSING_GRACE_MS = 15_000;
 const SAFETY_REQUEUE_MS = 30_000;
 /** How old a poller observation may be and still be used (the poller triggers again on any change). */
 const STARTING_OBSERVATION_MS = 5_000;
+/**
+ * A launch waits (parked, without a worker slot) for ECS's RunTask rate at most
+ * about this long; a longer wait (a burst of launches) comes back later at its
+ * turn instead, well within the reconcile timeout, and before writing anything.
+ */
+const LAUNCH_WAIT_HORIZON_MS = 10_000;
 
 export interface ReconcilerHooks {
   /**
@@ -177,6 +183,9 @@ async function launch(run: Run, capacityFailures: Map<string, number>): Promise<
     const live = await findLiveTaskOf(ctx, uid);
     if (live) return recordLaunched(run, live, sizeName, true);
   } else {
+    // A burst: ECS's RunTask rate has a queue longer than we want to wait in.
+    const deferMs = ctx.driver.runTaskDeferMs(LAUNCH_WAIT_HORIZON_MS);
+    if (deferMs > 0) return requeueAfter(deferMs);
     attempt = (status.attempt ?? 0) + 1;
     const message = `Launching (attempt ${attempt}, size ${sizeName})`;
     await writeStatus(
@@ -216,6 +225,8 @@ async function launch(run: Run, capacityFailures: Map<string, number>): Promise<
         containerOverrides: [{ name: TOOL_CONTAINER, environment: env }],
       },
       capacityProvider: td.spec.capacity,
+      // Waiting for a RunTask token is not work: give the worker slot to another key meanwhile.
+      ...(ctx.whileWaiting ? { whileWaiting: ctx.whileWaiting } : {}),
     });
     if ('failure' in result) {
       const n = (capacityFailures.get(uid) ?? 0) + 1;
@@ -265,7 +276,7 @@ async function recordLaunched(
     message,
     conditions: withReady(run.ti, 'False', 'TaskStarting', message, run.ctx.now()),
   });
-  await event(
+  eventLater(
     run,
     'Normal',
     adopted ? 'TaskAdopted' : 'TaskLaunched',
@@ -350,7 +361,7 @@ async function watchStart(run: Run): Promise<ReconcileResult> {
     message,
     conditions: withReady(run.ti, 'True', 'TaskReady', message, ctx.now()),
   });
-  await event(run, 'Normal', 'TaskReady', `ready in ${formatSeconds(took)}`);
+  eventLater(run, 'Normal', 'TaskReady', `ready in ${formatSeconds(took)}`);
   deps.onReady?.(took / 1000);
   ctx.metrics?.timeToReady.observe({ tool: td.metadata.name }, took / 1000);
   return done();
@@ -564,6 +575,26 @@ async function writeStatus(
     opts,
   );
   run.ti = next as ToolInstance;
+}
+
+/**
+ * An Event on the launch path (it names a task or a time, so it is new): written
+ * in the background so the reconcile and other writes do not wait for it.
+ */
+function eventLater(run: Run, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  const input = {
+    involvedObject: {
+      kind: KIND,
+      name: run.ti.metadata.name,
+      namespace: run.ti.metadata.namespace,
+      uid: run.ti.metadata.uid,
+    },
+    type,
+    reason,
+    message,
+  };
+  if (run.ctx.recordEventLater) run.ctx.recordEventLater(input);
+  else void event(run, type, reason, message).catch(() => {});
 }
 
 async function event(
