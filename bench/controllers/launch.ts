@@ -48,6 +48,8 @@ import { countQueries, type QueryCounter, summary } from './diagnostics.lib.ts';
 
 const N = Number(process.env.BENCH_INSTANCES ?? 1000);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+/** After all Ready, before the idle measurement: the launch's 30 s safety requeues run out. */
+const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 35);
 const FARGATE_RATE = 20;
 /** RunTask calls: burst 20 (ECS); one task per call, so this, not the launch burst of 100, binds. */
 const RUN_TASK_BURST = 20;
@@ -356,7 +358,10 @@ async function main(): Promise<void> {
     );
     await printDiagnostics('limits on', phase, one.queries, store, 'limited', t0);
 
-    // Idle: 1,000 Ready instances, nothing changing.
+    // Idle: 1,000 Ready instances, nothing changing. First let the tail of the
+    // launch settle: each launch leaves a safety requeue 30 s later (a no-op
+    // reconcile of a Ready instance) and Events still being written.
+    await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
     const idleCallsBefore = await sumCounter(phase.registry, 'berth_ecs_calls_total');
     one.queries.reset();
     const cpu0 = process.cpuUsage();
@@ -368,7 +373,7 @@ async function main(): Promise<void> {
     const share = ((cpu.user + cpu.system) / wall) * 100;
     const rss = process.memoryUsage();
     console.log(
-      `idle with ${N} Ready: controller CPU ${share.toFixed(2)}% of one core over ${IDLE_SECONDS} s (target < 5%); RSS ${(rss.rss / 2 ** 20).toFixed(0)} MiB, heap ${(rss.heapUsed / 2 ** 20).toFixed(0)} MiB; ${idleCalls} ECS calls (${(idleCalls / IDLE_SECONDS).toFixed(2)}/s); ${one.queries.total()} database statements (${(one.queries.total() / IDLE_SECONDS).toFixed(1)}/s)`,
+      `idle with ${N} Ready: controller CPU ${share.toFixed(2)}% of one core over ${IDLE_SECONDS} s, from ${SETTLE_SECONDS} s after all Ready (target < 5%); RSS ${(rss.rss / 2 ** 20).toFixed(0)} MiB, heap ${(rss.heapUsed / 2 ** 20).toFixed(0)} MiB; ${idleCalls} ECS calls (${(idleCalls / IDLE_SECONDS).toFixed(2)}/s); ${one.queries.total()} database statements (${(one.queries.total() / IDLE_SECONDS).toFixed(1)}/s)`,
     );
     await phase.manager.close();
     phase.driver.close();
