@@ -20,6 +20,7 @@
 // (and the bench's own writes, which stand in for the API).
 //   node bench/controllers/launch.ts            # N = 1000
 //   BENCH_INSTANCES=200 node bench/controllers/launch.ts
+//   BENCH_ONLY=off BENCH_WRITERS=10 node bench/controllers/launch.ts   # one phase, 10 writers
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -50,6 +51,10 @@ const N = Number(process.env.BENCH_INSTANCES ?? 1000);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 /** After all Ready, before the idle measurement: the launch's 30 s safety requeues run out. */
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 35);
+/** Writes in flight while setting instances Running (stands in for API clients). */
+const WRITERS = Number(process.env.BENCH_WRITERS ?? 50);
+/** `on` or `off` runs only that phase; default both. */
+const ONLY = process.env.BENCH_ONLY;
 const FARGATE_RATE = 20;
 /** RunTask calls: burst 20 (ECS); one task per call, so this, not the launch burst of 100, binds. */
 const RUN_TASK_BURST = 20;
@@ -279,9 +284,9 @@ async function launchAll(
   }
   const writtenAt = new Map<string, number>();
   const t0 = Date.now();
-  for (let i = 0; i < N; i += 50) {
+  for (let i = 0; i < N; i += WRITERS) {
     await Promise.all(
-      Array.from({ length: Math.min(50, N - i) }, async (_, j) => {
+      Array.from({ length: Math.min(WRITERS, N - i) }, async (_, j) => {
         const o = await store.patch('ToolInstance', ns, `${tool}-${i + j}`, {
           spec: { state: 'Running' },
         });
@@ -335,67 +340,72 @@ async function main(): Promise<void> {
   let phase: Phase | undefined;
   try {
     // ---- 1. limits on ----
-    const one = await openDatabase('limited');
-    let store = one.store;
-    phase = await startPhase(one.pool, limited.url, true);
-    await createTool(store, 'tiny');
-    // Same-run baseline: one instance from Running to Ready (start-up of a task and its probe).
-    const warm = await launchAll(store, 'warmup', 'tiny', 1);
-    const startup = ((await waitAllReady(store, 'warmup', 1, 60_000)) - warm.t0) / 1000;
-    await new Promise((r) => setTimeout(r, 2_000)); // the buckets refill
-    const callsBefore = await sumCounter(phase.registry, 'berth_ecs_calls_total');
-    one.queries.reset();
-    const { t0 } = await launchAll(store, 'limited', 'tiny', N);
-    const took = ((await waitAllReady(store, 'limited', N, 10 * 60_000)) - t0) / 1000;
-    const floor = Math.max(0, N - RUN_TASK_BURST) / FARGATE_RATE + startup;
-    const calls = (await sumCounter(phase.registry, 'berth_ecs_calls_total')) - callsBefore;
-    const throttled = await sumCounter(phase.registry, 'berth_ecs_throttled_total');
-    console.log(
-      `limits on: ${N} instances Running -> all Ready in ${took.toFixed(1)} s; floor ${floor.toFixed(1)} s ((${N} - ${RUN_TASK_BURST}) / ${FARGATE_RATE}/s + start-up of one instance ${startup.toFixed(1)} s); ratio ${(took / floor).toFixed(3)} (target <= 1.1)`,
-    );
-    console.log(
-      `limits on: ECS calls per instance (launch to Ready) ${(calls / N).toFixed(2)}; throttled attempts ${throttled}`,
-    );
-    await printDiagnostics('limits on', phase, one.queries, store, 'limited', t0);
+    if (ONLY !== 'off') {
+      const one = await openDatabase('limited');
+      const store = one.store;
+      phase = await startPhase(one.pool, limited.url, true);
+      await createTool(store, 'tiny');
+      // Same-run baseline: one instance from Running to Ready (start-up of a task and its probe).
+      const warm = await launchAll(store, 'warmup', 'tiny', 1);
+      const startup = ((await waitAllReady(store, 'warmup', 1, 60_000)) - warm.t0) / 1000;
+      await new Promise((r) => setTimeout(r, 2_000)); // the buckets refill
+      const callsBefore = await sumCounter(phase.registry, 'berth_ecs_calls_total');
+      one.queries.reset();
+      const { t0 } = await launchAll(store, 'limited', 'tiny', N);
+      const took = ((await waitAllReady(store, 'limited', N, 10 * 60_000)) - t0) / 1000;
+      const floor = Math.max(0, N - RUN_TASK_BURST) / FARGATE_RATE + startup;
+      const calls = (await sumCounter(phase.registry, 'berth_ecs_calls_total')) - callsBefore;
+      const throttled = await sumCounter(phase.registry, 'berth_ecs_throttled_total');
+      console.log(
+        `limits on: ${N} instances Running -> all Ready in ${took.toFixed(1)} s; floor ${floor.toFixed(1)} s ((${N} - ${RUN_TASK_BURST}) / ${FARGATE_RATE}/s + start-up of one instance ${startup.toFixed(1)} s); ratio ${(took / floor).toFixed(3)} (target <= 1.1)`,
+      );
+      console.log(
+        `limits on: ECS calls per instance (launch to Ready) ${(calls / N).toFixed(2)}; throttled attempts ${throttled}`,
+      );
+      await printDiagnostics('limits on', phase, one.queries, store, 'limited', t0);
 
-    // Idle: 1,000 Ready instances, nothing changing. First let the tail of the
-    // launch settle: each launch leaves a safety requeue 30 s later (a no-op
-    // reconcile of a Ready instance) and Events still being written.
-    await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
-    const idleCallsBefore = await sumCounter(phase.registry, 'berth_ecs_calls_total');
-    one.queries.reset();
-    const cpu0 = process.cpuUsage();
-    const w0 = performance.now();
-    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
-    const cpu = process.cpuUsage(cpu0);
-    const wall = (performance.now() - w0) * 1000;
-    const idleCalls = (await sumCounter(phase.registry, 'berth_ecs_calls_total')) - idleCallsBefore;
-    const share = ((cpu.user + cpu.system) / wall) * 100;
-    const rss = process.memoryUsage();
-    console.log(
-      `idle with ${N} Ready: controller CPU ${share.toFixed(2)}% of one core over ${IDLE_SECONDS} s, from ${SETTLE_SECONDS} s after all Ready (target < 5%); RSS ${(rss.rss / 2 ** 20).toFixed(0)} MiB, heap ${(rss.heapUsed / 2 ** 20).toFixed(0)} MiB; ${idleCalls} ECS calls (${(idleCalls / IDLE_SECONDS).toFixed(2)}/s); ${one.queries.total()} database statements (${(one.queries.total() / IDLE_SECONDS).toFixed(1)}/s)`,
-    );
-    await phase.manager.close();
-    phase.driver.close();
-    phase = undefined;
+      // Idle: 1,000 Ready instances, nothing changing. First let the tail of the
+      // launch settle: each launch leaves a safety requeue 30 s later (a no-op
+      // reconcile of a Ready instance) and Events still being written.
+      await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
+      const idleCallsBefore = await sumCounter(phase.registry, 'berth_ecs_calls_total');
+      one.queries.reset();
+      const cpu0 = process.cpuUsage();
+      const w0 = performance.now();
+      await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+      const cpu = process.cpuUsage(cpu0);
+      const wall = (performance.now() - w0) * 1000;
+      const idleCalls =
+        (await sumCounter(phase.registry, 'berth_ecs_calls_total')) - idleCallsBefore;
+      const share = ((cpu.user + cpu.system) / wall) * 100;
+      const rss = process.memoryUsage();
+      console.log(
+        `idle with ${N} Ready: controller CPU ${share.toFixed(2)}% of one core over ${IDLE_SECONDS} s, from ${SETTLE_SECONDS} s after all Ready (target < 5%); RSS ${(rss.rss / 2 ** 20).toFixed(0)} MiB, heap ${(rss.heapUsed / 2 ** 20).toFixed(0)} MiB; ${idleCalls} ECS calls (${(idleCalls / IDLE_SECONDS).toFixed(2)}/s); ${one.queries.total()} database statements (${(one.queries.total() / IDLE_SECONDS).toFixed(1)}/s)`,
+      );
+      await phase.manager.close();
+      phase.driver.close();
+      phase = undefined;
+    }
 
     // ---- 2. limits off ----
-    const two = await openDatabase('open');
-    store = two.store;
-    phase = await startPhase(two.pool, open.url, false);
-    await createTool(store, 'open');
-    two.queries.reset();
-    const { t0: t1, writtenAt } = await launchAll(store, 'open', 'open', N);
-    const writeSpan = (Date.now() - t1) / 1000;
-    const readyAll = ((await waitAllReady(store, 'open', N, 10 * 60_000)) - t1) / 1000;
-    const runTimes = [...phase.runTaskAt.values()];
-    const launchSpan = (Math.max(...runTimes) - t1) / 1000;
-    const lat = [...writtenAt].map(([uid, w]) => (phase!.runTaskAt.get(uid) ?? Number.NaN) - w);
-    console.log(
-      `limits off: ${N} RunTask calls in ${launchSpan.toFixed(1)} s = ${(N / launchSpan).toFixed(0)} launches/s (the writes took ${writeSpan.toFixed(1)} s = ${(N / writeSpan).toFixed(0)}/s); all Ready in ${readyAll.toFixed(1)} s`,
-    );
-    console.log(`limits off: store write -> RunTask call ${summary(lat)} (target p50 < 50 ms)`);
-    await printDiagnostics('limits off', phase, two.queries, store, 'open', t1);
+    if (ONLY !== 'on') {
+      const two = await openDatabase('open');
+      const store = two.store;
+      phase = await startPhase(two.pool, open.url, false);
+      await createTool(store, 'open');
+      two.queries.reset();
+      const { t0: t1, writtenAt } = await launchAll(store, 'open', 'open', N);
+      const writeSpan = (Date.now() - t1) / 1000;
+      const readyAll = ((await waitAllReady(store, 'open', N, 10 * 60_000)) - t1) / 1000;
+      const runTimes = [...phase.runTaskAt.values()];
+      const launchSpan = (Math.max(...runTimes) - t1) / 1000;
+      const lat = [...writtenAt].map(([uid, w]) => (phase!.runTaskAt.get(uid) ?? Number.NaN) - w);
+      console.log(
+        `limits off: ${N} RunTask calls in ${launchSpan.toFixed(1)} s = ${(N / launchSpan).toFixed(0)} launches/s (the writes took ${writeSpan.toFixed(1)} s = ${(N / writeSpan).toFixed(0)}/s); all Ready in ${readyAll.toFixed(1)} s`,
+      );
+      console.log(`limits off: store write -> RunTask call ${summary(lat)} (target p50 < 50 ms)`);
+      await printDiagnostics('limits off', phase, two.queries, store, 'open', t1);
+    }
   } finally {
     if (phase) {
       await phase.manager.close().catch(() => {});
