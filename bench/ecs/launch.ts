@@ -17,11 +17,7 @@
 //   BENCH_ECS_TASKS=200 node bench/ecs/launch.ts
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
-import {
-  createEcsDriver,
-  type EcsDriver,
-  loadEcsConfig,
-} from '../../controllers/index.ts';
+import { createEcsDriver, type EcsDriver, loadEcsConfig } from '../../controllers/index.ts';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 
 const N = Number(process.env.BENCH_ECS_TASKS ?? 1000);
