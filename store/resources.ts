@@ -739,37 +739,28 @@ export class ResourceStore {
   ): Promise<BerthObject> {
     const ns = object.metadata.namespace ?? '';
     const name = object.metadata.name;
-    // One round trip: take the counter (held until commit), write the row and the log
-    // row with the new resourceVersion inside the object, and NOTIFY (delivered at
-    // commit, never for a rolled-back write).
-    const withRv = `jsonb_set($5::jsonb, '{metadata,resourceVersion}', to_jsonb(c.rv::text))`;
-    const write =
-      type === 'ADDED'
-        ? `insert into resources (kind, namespace, name, uid, resource_version, object)
-             select $1, $2, $3, $8::uuid, c.rv, ${withRv} from c returning 1`
-        : type === 'MODIFIED'
-          ? `update resources set resource_version = c.rv, object = ${withRv} from c
-              where kind = $1 and namespace = $2 and name = $3 returning 1`
-          : 'delete from resources where kind = $1 and namespace = $2 and name = $3 returning 1';
-    const sql = `with c as (update rv_counter set rv = rv + 1 returning rv),
-      w as (${write}),
-      l as (insert into resource_log (rv, kind, namespace, name, type, object, prev_object)
-              select c.rv, $1, $2, $3, $4, ${withRv}, $6::jsonb from c returning 1)
-      select c.rv, pg_notify($7, c.rv::text) from c`;
-    const params: unknown[] = [
-      info.kind,
-      ns,
-      name,
-      type,
-      JSON.stringify(object),
-      prev ? JSON.stringify(prev) : null,
-      NOTIFY_CHANNEL,
-    ];
-    if (type === 'ADDED') params.push(object.metadata.uid);
-    let rv: number;
+    // The row first, without the counter: the hooks below see it, and an existing
+    // name fails here (AlreadyExists) before any lock on the counter is taken.
+    delete object.metadata.resourceVersion;
+    const rowParams = [info.kind, ns, name];
     try {
-      const { rows } = await c.query<{ rv: number }>(sql, params);
-      rv = rows[0]!.rv;
+      if (type === 'ADDED') {
+        await c.query(
+          `insert into resources (kind, namespace, name, uid, resource_version, object)
+           values ($1, $2, $3, $4::uuid, 0, $5::jsonb)`,
+          [...rowParams, object.metadata.uid, JSON.stringify(object)],
+        );
+      } else if (type === 'MODIFIED') {
+        await c.query(
+          'update resources set object = $4::jsonb where kind = $1 and namespace = $2 and name = $3',
+          [...rowParams, JSON.stringify(object)],
+        );
+      } else {
+        await c.query(
+          'delete from resources where kind = $1 and namespace = $2 and name = $3',
+          rowParams,
+        );
+      }
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new ApiError('AlreadyExists', `${info.plural} "${name}" already exists`, {
@@ -779,7 +770,6 @@ export class ResourceStore {
       }
       throw err;
     }
-    object.metadata.resourceVersion = String(rv);
     if (opts.inTransaction) await opts.inTransaction(c, { type, object: structuredClone(object) });
     if (this.#onWrite) {
       await this.#onWrite(c, {
@@ -788,6 +778,32 @@ export class ResourceStore {
         previous: prev ? structuredClone(prev) : null,
       });
     }
+    // Last, and followed at once by COMMIT: take the counter (its row lock is held
+    // until commit, so resourceVersion order is commit order), stamp the row and the
+    // log row with it, and NOTIFY (delivered at commit, never for a rolled-back
+    // write). Holding the lock for this one statement only is what lets many
+    // writers through.
+    const withRv = `jsonb_set($5::jsonb, '{metadata,resourceVersion}', to_jsonb(c.rv::text))`;
+    const stamp =
+      type === 'DELETED'
+        ? 'select 1'
+        : `update resources set resource_version = c.rv, object = ${withRv} from c
+            where kind = $1 and namespace = $2 and name = $3 returning 1`;
+    const sql = `with c as (update rv_counter set rv = rv + 1 returning rv),
+      w as (${stamp}),
+      l as (insert into resource_log (rv, kind, namespace, name, type, object, prev_object)
+              select c.rv, $1, $2, $3, $4, ${withRv}, $6::jsonb from c returning 1)
+      select c.rv, pg_notify($7, c.rv::text) from c`;
+    const { rows } = await c.query<{ rv: number }>(sql, [
+      info.kind,
+      ns,
+      name,
+      type,
+      JSON.stringify(object),
+      prev ? JSON.stringify(prev) : null,
+      NOTIFY_CHANNEL,
+    ]);
+    object.metadata.resourceVersion = String(rows[0]!.rv);
     return object;
   }
 

@@ -43,7 +43,12 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-/** The change a write made, handed to `WriteOptions.inTransaction`. */
+/**
+ * The change a write made, handed to `WriteOptions.inTransaction`. The object has no
+ * `metadata.resourceVersion` yet: the store assigns it as the transaction's last
+ * statement, after the hooks, so that the counter is locked only for that statement
+ * and the commit.
+ */
 export interface WriteResult {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: BerthObject;

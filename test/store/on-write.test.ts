@@ -8,21 +8,25 @@ import { counts, testStore, widget } from './test-kinds.ts';
 
 let db: TestDatabase;
 let store: ResourceStore;
-const seen: { type: WriteChange['type']; name: string; prevRv?: string; rv?: string }[] = [];
+const seen: { type: WriteChange['type']; name: string; prevRv?: string }[] = [];
 let failNext = false;
 
 before(async () => {
   db = await freshDatabase();
   store = testStore(db, {
     onWrite: async (client, change) => {
-      // Runs on the write's own client, inside its transaction.
-      const { rows } = await client.query<{ rv: number }>('select rv from rv_counter');
-      assert.equal(String(rows[0]!.rv), change.object.metadata.resourceVersion);
+      // Runs on the write's own client, inside its transaction: the row is written
+      // (or gone), and the resourceVersion is not assigned yet (that comes last).
+      const { rows } = await client.query<{ n: number }>(
+        'select count(*)::int as n from resources where name = $1',
+        [change.object.metadata.name],
+      );
+      assert.equal(rows[0]!.n, change.type === 'DELETED' ? 0 : 1);
+      assert.equal(change.object.metadata.resourceVersion, undefined);
       seen.push({
         type: change.type,
         name: change.object.metadata.name,
         prevRv: change.previous?.metadata.resourceVersion,
-        rv: change.object.metadata.resourceVersion,
       });
       if (failNext) {
         failNext = false;
@@ -43,15 +47,14 @@ test('onWrite sees create, update, status, delete with the previous object', asy
     type: 'ADDED',
     name: 'a',
     prevRv: undefined,
-    rv: a.metadata.resourceVersion,
   });
   const b = await store.patch('Widget', 'ns1', 'a', { spec: { size: 2 } });
   assert.deepEqual(seen.at(-1), {
     type: 'MODIFIED',
     name: 'a',
     prevRv: a.metadata.resourceVersion,
-    rv: b.metadata.resourceVersion,
   });
+  assert.ok(Number(b.metadata.resourceVersion) > Number(a.metadata.resourceVersion));
   await store.patchStatus('Widget', 'ns1', 'a', { status: { phase: 'Up' } });
   assert.equal(seen.at(-1)?.type, 'MODIFIED');
   const before = seen.length;
