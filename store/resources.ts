@@ -82,6 +82,12 @@ interface Change {
 
 type Mode = 'main' | 'status';
 
+/** A committed object whose resourceVersion is read back by its log row's pending_id. */
+interface PendingStamp {
+  id: number;
+  object: BerthObject;
+}
+
 export class ResourceStore {
   readonly pool: Pool;
   readonly historyMs: number;
@@ -91,6 +97,8 @@ export class ResourceStore {
   readonly #bookmarkIntervalMs: number;
   readonly #onBackgroundError: (err: unknown, what: string) => void;
   readonly #onWrite: ResourceStoreOptions['onWrite'];
+  /** Writes made in each open transaction, waiting for their commit-time resourceVersion. */
+  readonly #pending = new WeakMap<PoolClient, PendingStamp[]>();
 
   constructor(pool: Pool, options: ResourceStoreOptions = {}) {
     this.pool = pool;
@@ -599,8 +607,40 @@ export class ResourceStore {
     return info;
   }
 
-  #tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, fn);
+  /**
+   * One write transaction. Objects committed in it get their resourceVersion, which
+   * PostgreSQL assigns at COMMIT, read back before this returns.
+   */
+  async #tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const pending: PendingStamp[] = [];
+    const result = await withTransaction(this.pool, async (c) => {
+      this.#pending.set(c, pending);
+      try {
+        return await fn(c);
+      } finally {
+        this.#pending.delete(c);
+      }
+    });
+    if (pending.length > 0) {
+      const { rows } = await this.pool.query<{ pending_id: number; rv: number }>(
+        'select pending_id, rv from resource_log where pending_id = any($1::bigint[])',
+        [pending.map((p) => p.id)],
+      );
+      const rvs = new Map(rows.map((r) => [r.pending_id, r.rv]));
+      for (const p of pending) {
+        const rv = rvs.get(p.id);
+        if (rv === undefined)
+          throw new Error(`resourceVersion of write ${p.id} not found after commit`);
+        p.object.metadata.resourceVersion = String(rv);
+      }
+    }
+    return result;
+  }
+
+  #pendingFor(c: PoolClient): PendingStamp[] {
+    const list = this.#pending.get(c);
+    if (!list) throw new Error('a store write ran outside the store transaction');
+    return list;
   }
 
   async #lock(c: PoolClient, info: KindInfo, ns: string, name: string): Promise<BerthObject> {
@@ -778,32 +818,17 @@ export class ResourceStore {
         previous: prev ? structuredClone(prev) : null,
       });
     }
-    // Last, and followed at once by COMMIT: take the counter (its row lock is held
-    // until commit, so resourceVersion order is commit order), stamp the row and the
-    // log row with it, and NOTIFY (delivered at commit, never for a rolled-back
-    // write). Holding the lock for this one statement only is what lets many
-    // writers through.
-    const withRv = `jsonb_set($5::jsonb, '{metadata,resourceVersion}', to_jsonb(c.rv::text))`;
-    const stamp =
-      type === 'DELETED'
-        ? 'select 1'
-        : `update resources set resource_version = c.rv, object = ${withRv} from c
-            where kind = $1 and namespace = $2 and name = $3 returning 1`;
-    const sql = `with c as (update rv_counter set rv = rv + 1 returning rv),
-      w as (${stamp}),
-      l as (insert into resource_log (rv, kind, namespace, name, type, object, prev_object)
-              select c.rv, $1, $2, $3, $4, ${withRv}, $6::jsonb from c returning 1)
-      select c.rv, pg_notify($7, c.rv::text) from c`;
-    const { rows } = await c.query<{ rv: number }>(sql, [
-      info.kind,
-      ns,
-      name,
-      type,
-      JSON.stringify(object),
-      prev ? JSON.stringify(prev) : null,
-      NOTIFY_CHANNEL,
-    ]);
-    object.metadata.resourceVersion = String(rows[0]!.rv);
+    // The log row with a placeholder resourceVersion; the deferred trigger of
+    // migration 007 stamps the real one at COMMIT (see there for why), and #tx
+    // reads it back afterwards.
+    const { rows } = await c.query<{ pending_id: number }>(
+      `with p as (select nextval('resource_log_pending') as id)
+       insert into resource_log (rv, pending_id, kind, namespace, name, type, object, prev_object)
+       select -p.id, p.id, $1, $2, $3, $4, $5::jsonb, $6::jsonb from p
+       returning pending_id`,
+      [info.kind, ns, name, type, JSON.stringify(object), prev ? JSON.stringify(prev) : null],
+    );
+    this.#pendingFor(c).push({ id: rows[0]!.pending_id, object });
     return object;
   }
 
