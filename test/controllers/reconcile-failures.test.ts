@@ -139,7 +139,9 @@ test('an unknown size fails with a clear message until the spec names a real one
   );
   assert.equal(ti.status?.taskArn, undefined);
   await env.store.patch('ToolInstance', 'u4', 'tiny', { spec: { size: 'large' } });
-  const ok = await waitForPhase(env.store, 'u4', 'tiny', 'Ready', 10_000);
+  // Generous: under the full suite's load this launch once took over 10 s (a stall
+  // would still fail: nothing but the spec change re-enqueues it before resync).
+  const ok = await waitForPhase(env.store, 'u4', 'tiny', 'Ready', 30_000);
   const { tasks } = await env.driver.describeTasks([ok.status!.taskArn!]);
   assert.equal(tasks[0]?.overrides?.cpu, '1024');
   assert.equal(tasks[0]?.overrides?.memory, '2048');
