@@ -42,7 +42,7 @@ const upConfigSchema = z.object({
   ECS_LOCAL_IMAGE_MAP: z
     .string()
     .min(1)
-    .default(join(root, 'examples', 'images.yaml')),
+    .default(join(root, 'examples', 'demo', 'images.yaml')),
 });
 
 /** ecs-local's network (see ecs-local/README.md). */

@@ -127,7 +127,7 @@ export async function readManifests(
 
 /**
  * Documents that are not manifests at all (no apiVersion and no kind, like
- * examples/images.yaml next to the ToolDefinitions) are skipped with a warning
+ * an image map next to the ToolDefinitions) are skipped with a warning
  * on stderr rather than failing a whole `-f DIR`.
  */
 export function berthDocuments(manifests: Manifest[]): Manifest[] {

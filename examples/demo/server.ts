@@ -1,7 +1,7 @@
 // The demo tool: a tiny web app that stands in for JupyterLab & co. so berth can
 // be tried end to end with no external image. It serves a page saying whose
 // tool it is, a readiness path, and a WebSocket echo (to show the proxy carries
-// WebSockets). Run by ecs-local through examples/images.yaml, or by hand:
+// WebSockets). Run by ecs-local through examples/demo/images.yaml, or by hand:
 //   HOST=127.0.0.1 PORT=8888 node examples/demo/server.ts
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';

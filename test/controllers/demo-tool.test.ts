@@ -1,5 +1,5 @@
 // The demo tool (examples/demo) run as a Fargate task by ecs-local through
-// examples/images.yaml, launched through the ECS driver: it serves its page on
+// examples/demo/images.yaml, launched through the ECS driver: it serves its page on
 // the task's own address and echoes over a WebSocket.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ let driver: EcsDriver;
 before(async () => {
   ecsLocal = await startEcsLocal({
     port: 0,
-    imageMapPath: join(examples, 'images.yaml'),
+    imageMapPath: join(examples, 'demo', 'images.yaml'),
     addressOctet: 2,
   });
   const config = loadEcsConfig({

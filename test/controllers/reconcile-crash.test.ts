@@ -36,7 +36,7 @@ before(async () => {
   db = await freshDatabase();
   ecsLocal = await startEcsLocal({
     port: 0,
-    imageMapPath: join(examples, 'images.yaml'),
+    imageMapPath: join(examples, 'demo', 'images.yaml'),
     imageMap: testImages(),
     addressOctet: 26,
     throttling: false,

@@ -78,7 +78,7 @@ export async function startEnv(opts: {
   const db = await freshDatabase();
   const ecsLocal = await startEcsLocal({
     port: 0,
-    imageMapPath: join(examples, 'images.yaml'),
+    imageMapPath: join(examples, 'demo', 'images.yaml'),
     imageMap: testImages(),
     addressOctet: opts.addressOctet,
     throttling: opts.ecsThrottling ?? false,

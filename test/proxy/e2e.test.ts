@@ -1,5 +1,5 @@
 // End to end with the real stack in this process: a fresh database, ecs-local
-// running the demo tool (examples/images.yaml), the controllers (their store's
+// running the demo tool (examples/demo/images.yaml), the controllers (their store's
 // writes enqueue reconciles) and the proxy over the same store. A GET to the
 // demo's host launches it, the starting page's status turns ready, the tool's
 // page comes through the proxy, the route appears within a second of Ready=True,
