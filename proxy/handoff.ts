@@ -86,7 +86,7 @@ export async function handleHandoff(
 /** GET /_berth/callback on a tool host. */
 export async function handleCallback(
   ctx: ProxyContext,
-  req: IncomingMessage,
+  _req: IncomingMessage,
   res: ServerResponse,
   hostname: string,
   url: URL,

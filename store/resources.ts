@@ -49,7 +49,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from './types.ts';
-import { goneError, type LogPage, type LogRow, NOTIFY_CHANNEL, Watch, WatchHub } from './watch.ts';
+import { goneError, type LogPage, type LogRow, Watch, WatchHub } from './watch.ts';
 
 export interface ResourceStoreOptions {
   /** The kinds this store serves; default `KINDS` from crds/. */
