@@ -57,6 +57,15 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
         ],
         censor: '[redacted]',
       },
+      // One-time secrets ride in query strings (the OIDC callback's code and state):
+      // log the path and which parameters there were, never their values.
+      serializers: {
+        req: (req) => ({
+          method: req.method,
+          url: withoutSecretQuery(req.url),
+          host: req.host,
+        }),
+      },
     },
     bodyLimit: config.bodyLimitBytes,
     // Time to receive a whole request (slow clients); responses (watches) are not limited by it.
@@ -165,4 +174,30 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
     registerUiRoutes(app, signIn);
   }
   return { app, metrics, watches };
+}
+
+const SECRET_QUERY = new Set([
+  'code',
+  'state',
+  'token',
+  'session_state',
+  'id_token',
+  'access_token',
+]);
+
+/** `/auth/callback?code=…&state=…` -> `/auth/callback?code=[redacted]&state=[redacted]`. */
+export function withoutSecretQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  let hidden = false;
+  for (const key of new Set(params.keys())) {
+    if (SECRET_QUERY.has(key.toLowerCase())) {
+      params.set(key, '[redacted]');
+      hidden = true;
+    }
+  }
+  return hidden
+    ? `${url.slice(0, q)}?${params.toString().replaceAll('%5Bredacted%5D', '[redacted]')}`
+    : url;
 }
