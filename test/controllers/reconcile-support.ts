@@ -249,16 +249,4 @@ export async function liveTasks(driver: EcsDriver): Promise<string[]> {
   return driver.listTasks({ startedBy: driver.startedBy });
 }
 
-export async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor } from '../support/wait.ts';
