@@ -223,19 +223,7 @@ export class ResourceStore {
 
   /** PUT: replaces the object; conditional when metadata.resourceVersion (or opts.resourceVersion) is set. */
   async update(kind: string, body: unknown, opts: WriteOptions = {}): Promise<BerthObject> {
-    const info = this.kindInfo(kind);
-    const obj = incomingObject(info, body);
-    checkScope(info, obj);
-    return (
-      await this.#modify(
-        info,
-        obj.metadata.namespace ?? '',
-        obj.metadata.name,
-        () => obj,
-        'main',
-        opts,
-      )
-    ).object;
+    return this.#replace(this.kindInfo(kind), body, 'main', opts);
   }
 
   /** JSON merge patch (RFC 7386) on the main resource; metadata.resourceVersion in the patch is a precondition. */
@@ -271,19 +259,20 @@ export class ResourceStore {
   }
 
   async updateStatus(kind: string, body: unknown, opts: WriteOptions = {}): Promise<BerthObject> {
-    const info = this.#statusKind(kind);
+    return this.#replace(this.#statusKind(kind), body, 'status', opts);
+  }
+
+  /** PUT of the object (`main`) or of its status: the named object becomes `body`. */
+  async #replace(
+    info: KindInfo,
+    body: unknown,
+    mode: Mode,
+    opts: WriteOptions,
+  ): Promise<BerthObject> {
     const obj = incomingObject(info, body);
     checkScope(info, obj);
-    return (
-      await this.#modify(
-        info,
-        obj.metadata.namespace ?? '',
-        obj.metadata.name,
-        () => obj,
-        'status',
-        opts,
-      )
-    ).object;
+    const ns = obj.metadata.namespace ?? '';
+    return (await this.#modify(info, ns, obj.metadata.name, () => obj, mode, opts)).object;
   }
 
   async patchStatus(

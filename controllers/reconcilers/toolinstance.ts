@@ -582,7 +582,23 @@ async function writeStatus(
  * in the background so the reconcile and other writes do not wait for it.
  */
 function eventLater(run: Run, type: 'Normal' | 'Warning', reason: string, message: string): void {
-  const input = {
+  const input = eventInput(run, type, reason, message);
+  if (run.ctx.recordEventLater) run.ctx.recordEventLater(input);
+  else void run.ctx.recordEvent(input).catch(() => {});
+}
+
+async function event(
+  run: Run,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+): Promise<void> {
+  await run.ctx.recordEvent(eventInput(run, type, reason, message));
+}
+
+/** An Event about this instance. */
+function eventInput(run: Run, type: 'Normal' | 'Warning', reason: string, message: string) {
+  return {
     involvedObject: {
       kind: KIND,
       name: run.ti.metadata.name,
@@ -593,25 +609,4 @@ function eventLater(run: Run, type: 'Normal' | 'Warning', reason: string, messag
     reason,
     message,
   };
-  if (run.ctx.recordEventLater) run.ctx.recordEventLater(input);
-  else void event(run, type, reason, message).catch(() => {});
-}
-
-async function event(
-  run: Run,
-  type: 'Normal' | 'Warning',
-  reason: string,
-  message: string,
-): Promise<void> {
-  await run.ctx.recordEvent({
-    involvedObject: {
-      kind: KIND,
-      name: run.ti.metadata.name,
-      namespace: run.ti.metadata.namespace,
-      uid: run.ti.metadata.uid,
-    },
-    type,
-    reason,
-    message,
-  });
 }
