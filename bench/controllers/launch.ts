@@ -22,9 +22,7 @@
 //   BENCH_INSTANCES=200 node bench/controllers/launch.ts
 //   BENCH_ONLY=off BENCH_WRITERS=10 node bench/controllers/launch.ts   # one phase, 10 writers
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import {
   createEcsDriver,
@@ -37,14 +35,9 @@ import {
 } from '../../controllers/index.ts';
 import { createToolControllers } from '../../controllers/reconcilers/index.ts';
 import type { ToolInstance } from '../../crds/index.ts';
-import {
-  createPool,
-  migrate,
-  type Pool,
-  ResourceStore,
-  startEmbeddedPostgres,
-} from '../../store/index.ts';
+import { createPool, migrate, type Pool, ResourceStore } from '../../store/index.ts';
 import { testImages } from '../../test/controllers/tiny-tool.ts';
+import { startBenchPostgres } from '../postgres.lib.ts';
 import { countQueries, type QueryCounter, summary } from './diagnostics.lib.ts';
 
 const N = Number(process.env.BENCH_INSTANCES ?? 1000);
@@ -195,7 +188,6 @@ const stderrLog = {
 };
 
 interface Database {
-  name: string;
   pool: Pool;
   queue: ReconcileQueue;
   store: ResourceStore;
@@ -298,25 +290,11 @@ async function launchAll(
 }
 
 async function main(): Promise<void> {
-  let adminUrl = process.env.DATABASE_URL;
-  let stopPg = async () => {};
-  if (!adminUrl) {
-    const db = await startEmbeddedPostgres({
-      dataDir: join(import.meta.dirname, '..', '..', '.data', `bench-postgres-${process.pid}`),
-      ephemeral: true,
-    });
-    adminUrl = db.url;
-    stopPg = db.stop;
-  }
-  const name = `berth_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
+  const server = await startBenchPostgres();
   const databases: Database[] = [];
   const openDatabase = async (suffix: string): Promise<Database> => {
-    await admin.query(`create database ${name}_${suffix}`);
-    const u = new URL(adminUrl);
-    u.pathname = `/${name}_${suffix}`;
-    const pool = createPool(u.toString(), { max: 40, applicationName: 'berth-bench' });
+    const url = await server.createDatabase(suffix);
+    const pool = createPool(url, { max: 40, applicationName: 'berth-bench' });
     const queries = countQueries(pool);
     await migrate(pool);
     const queue = await ReconcileQueue.start({
@@ -325,7 +303,7 @@ async function main(): Promise<void> {
       role: 'producer',
     });
     const store = new ResourceStore(pool, { onWrite: reconcileOnWrite(queue) });
-    const db = { name: `${name}_${suffix}`, pool, queue, store, queries };
+    const db = { pool, queue, store, queries };
     databases.push(db);
     return db;
   };
@@ -419,10 +397,8 @@ async function main(): Promise<void> {
       await db.queue.stop().catch(() => {});
       await db.store.close().catch(() => {});
       await db.pool.end();
-      await admin.query(`drop database if exists ${db.name} with (force)`);
     }
-    await admin.end();
-    await stopPg();
+    await server.close();
   }
 }
 

@@ -5,15 +5,9 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { API_VERSION, KINDS } from '../../crds/index.ts';
-import {
-  createPool,
-  Identity,
-  migrate,
-  ResourceStore,
-  startEmbeddedPostgres,
-} from '../../store/index.ts';
+import { createPool, Identity, migrate, ResourceStore } from '../../store/index.ts';
+import { startBenchPostgres } from '../postgres.lib.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 
 export interface Child {
   proc: ChildProcess;
@@ -60,16 +54,8 @@ export interface BenchDb {
 
 /** A database with user `bench` (token), ToolDefinition `demo` and bench/demo Ready at `endpoint`. */
 export async function benchDatabase(endpoint: string): Promise<BenchDb> {
-  let url = process.env.DATABASE_URL;
-  let stopDb = async () => {};
-  if (!url) {
-    const db = await startEmbeddedPostgres({
-      dataDir: join(root, '.data', `bench-postgres-${process.pid}`),
-      ephemeral: true,
-    });
-    url = db.url;
-    stopDb = db.stop;
-  }
+  const server = await startBenchPostgres();
+  const url = await server.createDatabase('proxy');
   const pool = createPool(url, { applicationName: 'berth-bench' });
   await migrate(pool);
   const store = new ResourceStore(pool, { kinds: [...KINDS] });
@@ -109,7 +95,7 @@ export async function benchDatabase(endpoint: string): Promise<BenchDb> {
   });
   await store.close();
   await pool.end();
-  return { url, token, stop: stopDb };
+  return { url, token, stop: () => server.close() };
 }
 
 export const TOOL_HOST = 'demo--bench.localhost';

@@ -1,11 +1,9 @@
 // Shared set-up for the store benchmarks: a PostgreSQL (DATABASE_URL or an
 // ephemeral embedded one), a fresh migrated database, the API on a free port and an
 // admin token. Everything is torn down by `close()`.
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import pg from 'pg';
 import { type RunningApi, startApi } from '../../api/index.ts';
-import { createPool, migrate, type Pool, startEmbeddedPostgres } from '../../store/index.ts';
+import { createPool, migrate, type Pool } from '../../store/index.ts';
+import { startBenchPostgres } from '../postgres.lib.ts';
 
 export interface BenchEnv {
   api: RunningApi;
@@ -16,23 +14,9 @@ export interface BenchEnv {
 }
 
 export async function setUp(): Promise<BenchEnv> {
-  let adminUrl = process.env.DATABASE_URL;
-  let stopPg = async () => {};
-  if (!adminUrl) {
-    const db = await startEmbeddedPostgres({
-      dataDir: join(import.meta.dirname, '..', '..', '.data', `bench-postgres-${process.pid}`),
-      ephemeral: true,
-    });
-    adminUrl = db.url;
-    stopPg = db.stop;
-  }
-  const name = `berth_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  const pool = createPool(u.toString(), { max: 40, applicationName: 'berth-bench' });
+  const server = await startBenchPostgres();
+  const url = await server.createDatabase('store');
+  const pool = createPool(url, { max: 40, applicationName: 'berth-bench' });
   await migrate(pool);
   const api = await startApi({
     pool,
@@ -43,14 +27,12 @@ export async function setUp(): Promise<BenchEnv> {
   return {
     api,
     pool,
-    url: u.toString(),
+    url,
     token,
     async close() {
       await api.close();
       await pool.end();
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-      await stopPg();
+      await server.close();
     },
   };
 }
