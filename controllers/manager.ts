@@ -101,7 +101,7 @@ export async function startControllers(o: StartControllersOptions): Promise<Runn
       const delayMs = opts.delayMs ?? 0;
       const loop = loops.get(key.kind);
       await queue.enqueue(key, {
-        priority: opts.priority ?? 'user',
+        priority: opts.priority ?? 'system',
         delayMs,
         // This process wakes its own loop; a NOTIFY would only wake the others too.
         localWake: loop !== undefined,

@@ -36,7 +36,8 @@ export interface ReconcileContext {
     key: ObjectKey,
     opts?: {
       delayMs?: number;
-      priority?: 'user' | 'resync';
+      /** Default `system` (a controller's follow-up); `user` only for what a person asked for. */
+      priority?: 'user' | 'system' | 'resync';
       /** The key probably has a queued (delayed) job already: pull it forward first. */
       likelyQueued?: boolean;
     },

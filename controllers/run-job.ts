@@ -14,7 +14,7 @@ export interface JobRunnerDeps {
   queue: {
     enqueue(
       key: ReconcileJob['key'],
-      opts: { delayMs: number; failures: number; priority: 'user' },
+      opts: { delayMs: number; failures: number; priority: 'system' },
     ): Promise<void>;
     complete(job: ReconcileJob): Promise<void>;
   };
@@ -87,7 +87,7 @@ export async function runJob(
   d.metrics.reconcileDuration.observe({ kind }, (Date.now() - started) / 1000);
   try {
     if (next) {
-      await d.queue.enqueue(job.key, { ...next, priority: 'user' });
+      await d.queue.enqueue(job.key, { ...next, priority: 'system' });
       d.wakeAfter(next.delayMs);
     }
     await d.queue.complete(job);

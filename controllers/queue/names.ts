@@ -6,8 +6,14 @@ import type { ObjectKey } from '../../store/index.ts';
 /** NOTIFYed (payload: the kind) in the enqueueing transaction; workers LISTEN and fetch at once. */
 export const RECONCILE_CHANNEL = 'berth_reconcile';
 
-/** pg-boss fetches higher priority first: a user's change outranks the periodic resync. */
-export const PRIORITY = { user: 10, resync: 0 } as const;
+/**
+ * pg-boss fetches higher priority first. A user's change (a store write that
+ * needs a reconcile) outranks the controllers' own follow-ups (requeues, backoff,
+ * the poller's and the GC's observations), which outrank the periodic resync: in
+ * a burst, every requested launch reaches ECS before the bookkeeping of launches
+ * already made, which a task's start-up (tens of seconds on Fargate) hides anyway.
+ */
+export const PRIORITY = { user: 10, system: 5, resync: 0 } as const;
 export type PriorityName = keyof typeof PRIORITY;
 
 /** One pg-boss queue per kind, policy `stately`. */

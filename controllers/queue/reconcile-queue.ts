@@ -141,9 +141,9 @@ export class ReconcileQueue {
 
   /**
    * Asks for a reconcile of `key`. Ignored for kinds without a queue. If the key
-   * already has a queued job (stately keeps one), an immediate user-priority
-   * request pulls that job forward (now, user priority, failures reset), so a change
-   * never waits behind a deferred requeue or a low-priority resync.
+   * already has a queued job (stately keeps one), an immediate request pulls that
+   * job forward (now, failures reset; a user request also raises it to user
+   * priority), so a change never waits behind a deferred requeue or a resync.
    */
   async enqueue(key: ObjectKey, opts: EnqueueOptions = {}): Promise<void> {
     const name = this.#kinds.get(key.kind);
@@ -160,8 +160,11 @@ export class ReconcileQueue {
     const db = clientDb(opts.client ?? this.#pool);
     const singletonKey = keyString(key);
     const pullForward = delayMs === 0 && opts.priority !== 'resync';
+    // Pulling forward never lowers a queued job's priority: a user's change already
+    // queued stays ahead of a follow-up that finds it there.
+    const raise = opts.priority === undefined || opts.priority === 'user' ? { priority } : {};
     const update = async () =>
-      (await this.boss.update(name, data, { singletonKey, startAfter: 0, priority, db })).updated >
+      (await this.boss.update(name, data, { singletonKey, startAfter: 0, ...raise, db })).updated >
       0;
     let runnableNow = false;
     if (pullForward && opts.likelyQueued) runnableNow = await update();

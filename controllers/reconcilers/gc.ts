@@ -111,7 +111,7 @@ async function collect(ctx: RunnableContext, deps: GcDeps): Promise<GcPassResult
     if ((phase === 'Starting' || phase === 'Ready') && !listed.has(arn)) {
       await ctx.enqueue(
         { kind: 'ToolInstance', namespace: ti.metadata.namespace, name: ti.metadata.name },
-        { priority: 'user' },
+        { priority: 'system' },
       );
       enqueued++;
     }

@@ -242,7 +242,7 @@ class TaskPoller {
       .enqueue(
         { kind: 'ToolInstance', namespace: t.namespace, name: t.name },
         // A starting or ready instance has its delayed safety requeue queued.
-        { priority: 'user', likelyQueued: true },
+        { priority: 'system', likelyQueued: true },
       )
       .catch((err: unknown) =>
         this.#ctx.log.warn(

@@ -167,6 +167,44 @@ test('resync enqueues everything at low priority; a user change outranks it and 
   await plain.close();
 });
 
+test("controllers' follow-ups run behind user changes and never lower one", async () => {
+  const rec = new Recorder();
+  let gate!: () => void;
+  const opened = new Promise<void>((r) => {
+    gate = r;
+  });
+  rec.behave = async (key) => {
+    if (key.name === 'blocker') await opened;
+    return { type: 'done' };
+  };
+  const ctl = await startTestControllers(db, rec, 'tiers', { config: { concurrency: 1 } });
+  running.push(ctl);
+  await store.create('Widget', widget('blocker'));
+  await waitFor(() => rec.running.get('ns1/blocker') === 1, 5_000, 'blocker running');
+  // Follow-ups (a poller's observation, a requeue) for f-0..f-2, then a user's change to u.
+  const key = (name: string) => ({ kind: 'Widget', namespace: 'ns1', name });
+  for (let i = 0; i < 3; i++) await queue.enqueue(key(`f-${i}`), { priority: 'system' });
+  await store.create('Widget', widget('u'));
+  // A follow-up that finds the user's job queued pulls it forward without lowering it.
+  await queue.enqueue(key('u'), { priority: 'system' });
+  const queued = await jobs();
+  assert.deepEqual(
+    queued.filter((j) => j.state === 'created').map((j) => [j.key, j.priority]),
+    [
+      ['Widget/ns1/f-0', 5],
+      ['Widget/ns1/f-1', 5],
+      ['Widget/ns1/f-2', 5],
+      ['Widget/ns1/u', 10],
+    ],
+  );
+  gate();
+  await waitFor(() => rec.spans.length >= 5, 5_000, 'all reconciled');
+  const order = rec.spans.map((s) => s.key);
+  assert.equal(order[1], 'ns1/u', `the user's change first: ${order.join(', ')}`);
+  await ctl.close();
+  running.pop();
+});
+
 test('two managers, 100 keys, changes while reconciling: no key ever reconciled twice at once', async () => {
   const rec = new Recorder();
   rec.behave = async (_key, attempt) => {
