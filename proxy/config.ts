@@ -1,5 +1,6 @@
 // The proxy's configuration: BERTH_PROXY_* environment variables (and
 // BERTH_BASE_DOMAIN), parsed by one zod schema with clear errors.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const ms = (def: number) =>
@@ -47,6 +48,16 @@ export const proxyConfigSchema = z.strictObject({
   handoffCodeTtlMs: ms(60_000),
   /** Upper bound of connections per upstream (per tool task). */
   upstreamConnections: z.coerce.number().int().min(1).max(10_000).default(128),
+  /**
+   * Processes serving the port (`berth proxy` only): 1, a number, or `auto` (one
+   * per CPU). Each worker is a full replica (own route table, caches and database
+   * pool); /metrics answers for all of them.
+   */
+  workers: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(64)], {
+      error: 'must be a number of processes from 1 to 64, or auto (one per CPU)',
+    })
+    .default(1),
 });
 
 export type ProxyConfig = z.infer<typeof proxyConfigSchema>;
@@ -71,7 +82,13 @@ const ENV: Record<keyof ProxyConfig, string> = {
   sessionAbsoluteMs: 'BERTH_PROXY_SESSION_ABSOLUTE_MS',
   handoffCodeTtlMs: 'BERTH_PROXY_HANDOFF_CODE_TTL_MS',
   upstreamConnections: 'BERTH_PROXY_UPSTREAM_CONNECTIONS',
+  workers: 'BERTH_PROXY_WORKERS',
 };
+
+/** How many processes `workers` means on this machine. */
+export function workerCount(config: Pick<ProxyConfig, 'workers'>): number {
+  return config.workers === 'auto' ? availableParallelism() : config.workers;
+}
 
 /** Environment first, then `overrides` (tests, bin/). Throws ProxyConfigError naming the variable. */
 export function loadProxyConfig(

@@ -21,4 +21,6 @@ export interface ProxyContext {
   relays: WebSocketRelays;
   api: Upstream;
   log: ProxyLogger;
+  /** The /metrics body: this process's registry, or every worker's (cluster). */
+  metricsText(): Promise<string>;
 }

@@ -5,6 +5,7 @@ import { KINDS } from '../crds/index.ts';
 import { Identity, type Pool, ResourceStore, Sessions } from '../store/index.ts';
 import { ActivityRecorder } from './activity.ts';
 import { Authenticator, sessionCookieName } from './auth.ts';
+import { clusterMetricsText } from './cluster-metrics.ts';
 import { loadProxyConfig, type ProxyConfig } from './config.ts';
 import type { ProxyContext } from './context.ts';
 import { type ProxyLogger, silentLogger } from './log.ts';
@@ -14,11 +15,13 @@ import { ProxyServer } from './server.ts';
 import { Upstream } from './upstream.ts';
 import { WebSocketRelays } from './websocket.ts';
 
+export { answerMetricsRequests } from './cluster-metrics.ts';
 export {
   loadProxyConfig,
   type ProxyConfig,
   ProxyConfigError,
   proxyConfigSchema,
+  workerCount,
 } from './config.ts';
 export { normaliseHostname, parseHost, toolHostname } from './host.ts';
 export type { ProxyLogger } from './log.ts';
@@ -34,6 +37,11 @@ export interface StartProxyOptions {
   log?: ProxyLogger;
   /** Wait for the route table before resolving (default true): a restarted proxy routes at once. */
   waitForRoutes?: boolean;
+  /**
+   * A cluster worker: /metrics reports every worker's metrics (gathered by the
+   * primary) instead of this process's alone. See proxy/cluster-metrics.ts.
+   */
+  clusterWorker?: boolean;
 }
 
 export interface RunningProxy {
@@ -98,6 +106,9 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     relays,
     api: new Upstream(new URL(config.apiUpstream).origin, upstreamOptions),
     log,
+    metricsText: options.clusterWorker
+      ? clusterMetricsText(metrics.registry)
+      : () => metrics.registry.metrics(),
   };
   const handler = new ProxyServer(ctx);
   const server: Server = createServer(

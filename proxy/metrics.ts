@@ -42,6 +42,8 @@ export class ProxyMetrics {
       name: 'berth_proxy_routes',
       help: 'Routable tool instances in the route table',
       registers,
+      // Every worker of a cluster holds the whole table: the same number, not a share.
+      aggregator: 'max',
     });
     this.launches = new Counter({
       name: 'berth_proxy_launches_total',

@@ -260,7 +260,7 @@ export class ProxyServer {
     if (p === '/metrics') {
       ctx.metrics.websockets.set(ctx.relays.size);
       ctx.metrics.routes.set(ctx.routes.routableCount());
-      const body = await ctx.metrics.registry.metrics();
+      const body = await ctx.metricsText();
       res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType }).end(body);
       return;
     }

@@ -1,14 +1,23 @@
 // HTTP throughput and latency under wrk, one upstream measured three ways in one
 // run: direct, through configurable-http-proxy 5.x (JupyterHub's proxy), and
 // through berth's proxy, all with an authenticated request (bearer token; CHP
-// just forwards it). Prints req/s, p50/p99 and the ratios.
+// just forwards it). berth's proxy runs as `berth proxy` does in production, once
+// with one process (BERTH_PROXY_WORKERS=1, the default) and once with one per CPU
+// (auto). Prints req/s, p50/p99 and the ratios.
 // Targets: berth >= 0.40 x direct and >= 2 x configurable-http-proxy.
 // Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50).
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../store/index.ts';
-import { benchDatabase, ensureWrk, spawnNode, startBerthProxy, TOOL_HOST } from './setup.lib.ts';
+import {
+  benchDatabase,
+  ensureWrk,
+  spawnNode,
+  startBerthProxyCommand,
+  TOOL_HOST,
+} from './setup.lib.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -60,7 +69,8 @@ if (!ensureWrk()) process.exit(2);
 const upstream = await spawnNode(join(import.meta.dirname, 'upstream.lib.ts'));
 const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
 const db = await benchDatabase(upstreamUrl);
-const berth = await startBerthProxy(db.url);
+const berth = await startBerthProxyCommand(db.url, '1');
+const berthAuto = await startBerthProxyCommand(db.url, 'auto');
 const chpPort = await freePort();
 const chp = spawn(
   process.execPath,
@@ -96,18 +106,25 @@ try {
   short(`${upstreamUrl}/`, auth);
   short(`http://127.0.0.1:${chpPort}/`, auth);
   short(`http://127.0.0.1:${berth.port}/`, { ...auth, Host: TOOL_HOST });
+  short(`http://127.0.0.1:${berthAuto.port}/`, { ...auth, Host: TOOL_HOST });
 
   // Interleaved rounds, median of each: the three see the same background load.
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  const runs: WrkResult[][] = [[], [], []];
+  const runs: WrkResult[][] = [[], [], [], []];
   for (let i = 0; i < rounds; i++) {
     runs[0]!.push(wrk(`${upstreamUrl}/`, auth));
     runs[1]!.push(wrk(`http://127.0.0.1:${chpPort}/`, auth));
     runs[2]!.push(wrk(`http://127.0.0.1:${berth.port}/`, { ...auth, Host: TOOL_HOST }));
+    runs[3]!.push(wrk(`http://127.0.0.1:${berthAuto.port}/`, { ...auth, Host: TOOL_HOST }));
   }
   const median = (rs: WrkResult[]) =>
     [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]!;
-  const [direct, viaChp, viaBerth] = runs.map(median) as [WrkResult, WrkResult, WrkResult];
+  const [direct, viaChp, viaBerth, viaAuto] = runs.map(median) as [
+    WrkResult,
+    WrkResult,
+    WrkResult,
+    WrkResult,
+  ];
   console.log(`median of ${rounds} interleaved rounds`);
   const row = (name: string, r: WrkResult) =>
     `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(9)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}   errors: ${r.errors}`;
@@ -116,18 +133,22 @@ try {
   );
   console.log(row('direct', direct));
   console.log(row('configurable-http-proxy 5', viaChp));
-  console.log(row('berth proxy', viaBerth));
-  const vsDirect = viaBerth.rps / direct.rps;
-  const vsChp = viaBerth.rps / viaChp.rps;
-  console.log(
-    `berth / direct = ${vsDirect.toFixed(2)} (target >= 0.40)  ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'}`,
-  );
-  console.log(
-    `berth / configurable-http-proxy = ${vsChp.toFixed(2)} (target >= 2.00)  ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'}`,
-  );
+  console.log(row('berth proxy, 1 worker', viaBerth));
+  console.log(row(`berth proxy, ${availableParallelism()} workers`, viaAuto));
+  for (const [name, r] of [
+    ['1 worker', viaBerth],
+    [`${availableParallelism()} workers (auto)`, viaAuto],
+  ] as const) {
+    const vsDirect = r.rps / direct.rps;
+    const vsChp = r.rps / viaChp.rps;
+    console.log(
+      `berth ${name}: / direct = ${vsDirect.toFixed(2)} (target >= 0.40) ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'};  / configurable-http-proxy = ${vsChp.toFixed(2)} (target >= 2.00) ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'}`,
+    );
+  }
 } finally {
   chp.kill('SIGTERM');
   await berth.stop();
+  await berthAuto.stop();
   await upstream.stop();
   await db.stop();
 }

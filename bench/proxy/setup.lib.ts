@@ -5,9 +5,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { API_VERSION, KINDS } from '../../crds/index.ts';
-import { createPool, Identity, migrate, ResourceStore } from '../../store/index.ts';
+import { createPool, freePort, Identity, migrate, ResourceStore } from '../../store/index.ts';
 import { startBenchPostgres } from '../postgres.lib.ts';
-
 
 export interface Child {
   proc: ChildProcess;
@@ -111,6 +110,52 @@ export function startBerthProxy(
     { DATABASE_URL: dbUrl, ...extraEnv },
     nodeArgs,
   );
+}
+
+/**
+ * `berth proxy` as deployed (bin/berth.ts, its own process) with `workers`
+ * processes; resolves once every worker listens.
+ */
+export async function startBerthProxyCommand(dbUrl: string, workers: string): Promise<Child> {
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    [
+      '--disable-warning=ExperimentalWarning',
+      join(import.meta.dirname, '..', '..', 'bin', 'berth.ts'),
+      'proxy',
+    ],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: dbUrl,
+        BERTH_PROXY_PORT: String(port),
+        BERTH_PROXY_WORKERS: workers,
+        BERTH_BASE_DOMAIN: 'localhost',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`berth proxy exited (${code})`)));
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes(workers === '1' ? '"proxy listening"' : 'proxy listening (all workers)'))
+        resolve();
+    });
+  });
+  proc.stdout!.resume();
+  return {
+    proc,
+    port,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 export function rssOf(pid: number): number {
