@@ -1,12 +1,15 @@
 // WebSocket echo messages per second, direct vs through berth's proxy (same
 // upstream, same run), then the proxy's memory with many idle WebSockets open
-// (bytes per connection). 10,000 connections need 20,000+ descriptors in the
-// proxy (client side + tool side): raise `ulimit -n` first; the script opens as
-// many as the limit allows and says so.
+// (bytes per connection). berth's proxy runs as the command (`berth proxy`).
+// 10,000 connections need 20,000+ descriptors in the proxy (client side + tool
+// side); when `ulimit -n` (per process, and not raisable here) is lower, the idle
+// part runs the proxy with as many workers (BERTH_PROXY_WORKERS) as the limit
+// needs and sums their memory.
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { benchDatabase, rssOf, spawnNode, startBerthProxy, TOOL_HOST } from './setup.lib.ts';
+import { benchDatabase, rssOf, spawnNode, startBerthProxyCommand, TOOL_HOST } from './setup.lib.ts';
 
 const seconds = Number(process.env.BENCH_DURATION ?? 5);
 const clients = 20;
@@ -42,10 +45,17 @@ async function echoRate(url: string, headers: Record<string, string>): Promise<n
   return count / seconds;
 }
 
+/** RSS of a `berth proxy` process and its workers. */
+function proxyRss(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  const pids = [pid, ...(children ? children.split(/\s+/).map(Number) : [])];
+  return pids.reduce((sum, p) => sum + rssOf(p), 0);
+}
+
 const upstream = await spawnNode(join(import.meta.dirname, 'upstream.lib.ts'));
 const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
 const db = await benchDatabase(upstreamUrl);
-const berth = await startBerthProxy(db.url);
+let berth = await startBerthProxyCommand(db.url, '1');
 try {
   const auth = { authorization: `Bearer ${db.token}` };
   await echoRate(`ws://127.0.0.1:${upstream.port}/`, auth); // warm-up
@@ -58,12 +68,17 @@ try {
   );
 
   const limit = Number(execSync('sh -c "ulimit -n"').toString().trim());
-  const n = Math.min(wanted, Math.floor((limit - 500) / 2));
-  if (n < wanted)
+  // Two descriptors per connection in the proxy, and some head room per process.
+  const workers = Math.ceil((2 * wanted) / (limit - 500));
+  const n = wanted;
+  if (workers > 1) {
     console.log(
-      `ulimit -n is ${limit}: opening ${n} idle WebSockets instead of ${wanted} (the proxy holds 2 descriptors each)`,
+      `ulimit -n is ${limit} per process: the proxy holds 2 descriptors per WebSocket, so the idle part runs berth proxy with ${workers} workers`,
     );
-  const before = rssOf(berth.proc.pid!);
+    await berth.stop();
+    berth = await startBerthProxyCommand(db.url, String(workers));
+  }
+  const before = proxyRss(berth.proc.pid!);
   const idle: WebSocket[] = [];
   for (let i = 0; i < n; i += 200) {
     const batch = await Promise.all(
@@ -74,9 +89,9 @@ try {
     idle.push(...batch);
   }
   await new Promise((r) => setTimeout(r, 1000));
-  const after = rssOf(berth.proc.pid!);
+  const after = proxyRss(berth.proc.pid!);
   console.log(
-    `${idle.length} idle WebSockets: proxy RSS ${(before / 1048576).toFixed(0)} MB -> ${(after / 1048576).toFixed(0)} MB, ${((after - before) / idle.length).toFixed(0)} bytes per connection`,
+    `${idle.length} idle WebSockets (${workers} worker${workers > 1 ? 's' : ''}): proxy RSS ${(before / 1048576).toFixed(0)} MB -> ${(after / 1048576).toFixed(0)} MB, ${((after - before) / idle.length).toFixed(0)} bytes per connection`,
   );
   for (const ws of idle) ws.terminate();
 } finally {
