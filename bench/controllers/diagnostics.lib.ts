@@ -11,8 +11,8 @@ export interface QueryCounter {
   reset(): void;
 }
 
-/** Counts every query made through `pool`'s clients (pool.query and checked-out clients alike). */
-export function countQueries(pool: Pool): QueryCounter {
+/** Counts every query made through the pools' clients (pool.query and checked-out clients alike). */
+export function countQueries(...pools: Pool[]): QueryCounter {
   const byShape = new Map<string, { count: number; ms: number }>();
   let total = 0;
   const seen = new WeakSet<object>();
@@ -25,7 +25,7 @@ export function countQueries(pool: Pool): QueryCounter {
     }
     return shape;
   };
-  pool.on('connect', (client: PoolClient) => {
+  const count = (client: PoolClient) => {
     if (seen.has(client)) return;
     seen.add(client);
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;
@@ -49,7 +49,8 @@ export function countQueries(pool: Pool): QueryCounter {
       else settle();
       return r;
     };
-  });
+  };
+  for (const pool of pools) pool.on('connect', count);
   return {
     total: () => total,
     top: (n) =>

@@ -53,6 +53,8 @@ const WRITERS = Number(process.env.BENCH_WRITERS ?? 50);
 /** `on` or `off` runs only that phase; default both. */
 const ONLY = process.env.BENCH_ONLY;
 const FARGATE_RATE = 20;
+/** BERTH_CONTROLLER_CONCURRENCY's default; `berth controller` opens 10 more connections than that. */
+const CONTROLLER_CONCURRENCY = 50;
 /** Length of the steady-rate part of phase 2. */
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 20);
 /** Offered rate of the steady part, as a share of the burst's launches/s. */
@@ -197,6 +199,7 @@ const stderrLog = {
 
 interface Database {
   pool: Pool;
+  controllerPool: Pool;
   queue: ReconcileQueue;
   store: ResourceStore;
   queries: QueryCounter;
@@ -340,8 +343,14 @@ async function main(): Promise<void> {
   const databases: Database[] = [];
   const openDatabase = async (suffix: string): Promise<Database> => {
     const url = await server.createDatabase(suffix);
-    const pool = createPool(url, { max: 40, applicationName: 'berth-bench' });
-    const queries = countQueries(pool);
+    // Two pools, as in production: the writes stand in for the API (its own
+    // process and pool); the controllers get what \`berth controller\` opens.
+    const pool = createPool(url, { max: 40, applicationName: 'berth-bench-api' });
+    const controllerPool = createPool(url, {
+      max: 10 + CONTROLLER_CONCURRENCY,
+      applicationName: 'berth-bench-controller',
+    });
+    const queries = countQueries(pool, controllerPool);
     await migrate(pool);
     const queue = await ReconcileQueue.start({
       pool,
@@ -349,7 +358,7 @@ async function main(): Promise<void> {
       role: 'producer',
     });
     const store = new ResourceStore(pool, { onWrite: reconcileOnWrite(queue) });
-    const db = { pool, queue, store, queries };
+    const db = { pool, controllerPool, queue, store, queries };
     databases.push(db);
     return db;
   };
@@ -367,7 +376,7 @@ async function main(): Promise<void> {
     if (ONLY !== 'off') {
       const one = await openDatabase('limited');
       const store = one.store;
-      phase = await startPhase(one.pool, limited.url, true);
+      phase = await startPhase(one.controllerPool, limited.url, true);
       await createTool(store, 'tiny');
       // Same-run baseline: one instance from Running to Ready (start-up of a task and its probe).
       const warm = await launchAll(store, 'warmup', 'tiny', 1);
@@ -415,7 +424,7 @@ async function main(): Promise<void> {
     if (ONLY !== 'on') {
       const two = await openDatabase('open');
       const store = two.store;
-      phase = await startPhase(two.pool, open.url, false);
+      phase = await startPhase(two.controllerPool, open.url, false);
       await createTool(store, 'open');
       two.queries.reset();
       const { t0: t1, writtenAt } = await launchAll(store, 'open', 'open', N);
@@ -458,6 +467,7 @@ async function main(): Promise<void> {
       await db.queue.stop().catch(() => {});
       await db.store.close().catch(() => {});
       await db.pool.end();
+      await db.controllerPool.end();
     }
     await server.close();
   }

@@ -34,11 +34,23 @@ interface Tracked {
   due: number;
   lastStatus?: string;
   enqueuedAt: number;
+  /** What the last enqueue was for (e.g. `ready`, `stopped`): the same news is not sent twice. */
+  enqueuedFor?: string;
 }
 
-/** Do not enqueue the same instance again within this long (its reconcile is on the way). */
-const ENQUEUE_QUIET_MS = 3000;
+/**
+ * The same news about an instance (its probe answered, its task stopped, ...) is
+ * enqueued once, and again only after this long: the first enqueue already made
+ * its reconcile runnable, and in a burst, when reconciles lag, repeating it every
+ * poll only adds queue writes that slow the reconciles down further. The reconcile
+ * looks again by itself (its safety requeue) if it could not act on the news.
+ */
+const REPEAT_NEWS_MS = 30_000;
+/** Different news within this long of an enqueue waits for the next poll (one reconcile is on the way). */
+const ENQUEUE_QUIET_MS = 1000;
 const MISSING_GRACE_MS = 15_000;
+/** A readiness answer this recent is not probed again (the reconciler trusts one for 15 s). */
+const READY_ANSWER_FRESH_MS = 10_000;
 /** A launch that wrote its attempt but no task for this long probably crashed: have it reconciled. */
 const STALLED_LAUNCH_MS = 10_000;
 
@@ -172,7 +184,7 @@ class TaskPoller {
     const withTask = due.filter((t) => t.taskArn);
     for (const t of due) {
       t.due = this.#nextDue(t.phase, now);
-      if (!t.taskArn && now - t.startedAt > STALLED_LAUNCH_MS) this.#trigger(t, now);
+      if (!t.taskArn && now - t.startedAt > STALLED_LAUNCH_MS) this.#trigger(t, now, 'stalled');
     }
     if (withTask.length === 0) return;
     const { tasks } = await this.#ctx.driver.describeTasks(withTask.map((t) => t.taskArn!));
@@ -187,27 +199,30 @@ class TaskPoller {
   async #judge(t: Tracked, task: Task | undefined, now: number): Promise<void> {
     switch (t.phase) {
       case 'Stopping':
-        if (!task || task.lastStatus === 'STOPPED') this.#trigger(t, now);
+        if (!task || task.lastStatus === 'STOPPED') this.#trigger(t, now, 'stopped');
         return;
       case 'Ready':
-        if (!task || isStopping(task)) this.#trigger(t, now);
+        if (!task || isStopping(task)) this.#trigger(t, now, 'stopped');
         return;
       case 'Starting': {
         if (!task) {
-          if (now - t.startedAt > MISSING_GRACE_MS) this.#trigger(t, now);
+          if (now - t.startedAt > MISSING_GRACE_MS) this.#trigger(t, now, 'missing');
           return;
         }
-        if (isStopping(task) && task.stopCode) return this.#trigger(t, now);
+        if (isStopping(task) && task.stopCode) return this.#trigger(t, now, 'stopped');
         const td = await this.#tds.get(t.toolRef, now);
         if (!td) return;
-        if (now >= t.startedAt + parseDuration(td.spec.spawnTimeout)) return this.#trigger(t, now);
+        if (now >= t.startedAt + parseDuration(td.spec.spawnTimeout))
+          return this.#trigger(t, now, 'deadline');
         const ip = privateIp(task);
         if (task.lastStatus === 'RUNNING' && ip) {
           t.due = now + td.spec.readiness.periodSeconds * 1000;
-          this.#probe(t, ip, td.spec.port, td.spec.readiness);
+          // Answered moments ago and its reconcile is on the way: no need to ask the tool again.
+          if (!this.#deps.observations.readyEndpoint(t.taskArn!, READY_ANSWER_FRESH_MS, now))
+            this.#probe(t, ip, td.spec.port, td.spec.readiness);
         } else if (task.lastStatus !== t.lastStatus) {
           // Progress the user can see on the starting page (PROVISIONING, PENDING, ...).
-          if (t.lastStatus !== undefined) this.#trigger(t, now);
+          if (t.lastStatus !== undefined) this.#trigger(t, now, `status:${task.lastStatus}`);
         }
         t.lastStatus = task.lastStatus;
         return;
@@ -230,14 +245,16 @@ class TaskPoller {
         if (!r.ok) return;
         const host = ip.includes(':') ? `[${ip}]` : ip;
         this.#deps.observations.recordReady(arn, `http://${host}:${port}`);
-        this.#trigger(t, Date.now());
+        this.#trigger(t, Date.now(), 'ready');
       })
       .finally(() => this.#probing.delete(t.uid));
   }
 
-  #trigger(t: Tracked, now: number): void {
-    if (now - t.enqueuedAt < ENQUEUE_QUIET_MS) return;
+  #trigger(t: Tracked, now: number, news: string): void {
+    const since = now - t.enqueuedAt;
+    if (since < ENQUEUE_QUIET_MS || (news === t.enqueuedFor && since < REPEAT_NEWS_MS)) return;
     t.enqueuedAt = now;
+    t.enqueuedFor = news;
     this.#ctx
       .enqueue(
         { kind: 'ToolInstance', namespace: t.namespace, name: t.name },
