@@ -25,6 +25,8 @@ export const apiConfigSchema = z.object({
   maxBodyDepth: int(8, 10_000).default(100),
   /** How often the store's maintenance (history compaction, orphan collection) runs; 0 = never. */
   maintenanceIntervalMs: int(0, 24 * 3600_000).default(60_000),
+  /** Events last seen longer ago than this are deleted by the maintenance; 0 keeps them. */
+  eventTtlMs: int(0, 365 * 24 * 3600_000).default(24 * 3600_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -41,6 +43,7 @@ const ENV_NAMES: Record<keyof ApiConfig, string> = {
   heartbeatMs: 'BERTH_API_HEARTBEAT_MS',
   maxBodyDepth: 'BERTH_API_MAX_BODY_DEPTH',
   maintenanceIntervalMs: 'BERTH_API_MAINTENANCE_INTERVAL_MS',
+  eventTtlMs: 'BERTH_API_EVENT_TTL_MS',
   logLevel: 'BERTH_LOG_LEVEL',
 };
 

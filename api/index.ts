@@ -78,7 +78,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
   const stopMaintenance =
     config.maintenanceIntervalMs > 0
-      ? store.startMaintenance(config.maintenanceIntervalMs)
+      ? store.startMaintenance(config.maintenanceIntervalMs, config.eventTtlMs)
       : () => {};
   try {
     await server.app.listen({ host: config.host, port: config.port });

@@ -94,3 +94,37 @@ export async function recordEvent(
     }
   }
 }
+
+/** How long an Event is kept after it was last seen, unless told otherwise (Kubernetes keeps 1 h; a day answers "why did my tool fail yesterday"). */
+export const DEFAULT_EVENT_TTL_MS = 24 * 3_600_000;
+
+/**
+ * Deletes Events last seen more than `olderThanMs` ago, through the store (so
+ * watchers see them go), at most `max` per call; returns how many went. Events
+ * have no owner, so without this every launch would leave its Events forever.
+ */
+export async function expireEvents(
+  store: ResourceStore,
+  olderThanMs: number,
+  max = 1000,
+): Promise<number> {
+  // lastTimestamp is validated as an ISO date-time with offset on every write.
+  const { rows } = await store.pool.query<{ namespace: string; name: string }>(
+    `select namespace, name from resources
+      where kind = $1
+        and coalesce(object ->> 'lastTimestamp', object -> 'metadata' ->> 'creationTimestamp')::timestamptz
+            < now() - make_interval(secs => $2)
+      limit $3`,
+    [EVENT_KIND, olderThanMs / 1000, max],
+  );
+  let deleted = 0;
+  for (const r of rows) {
+    try {
+      await store.delete(EVENT_KIND, r.namespace, r.name);
+      deleted++;
+    } catch (err) {
+      if (!isApiError(err, 'NotFound')) throw err;
+    }
+  }
+  return deleted;
+}

@@ -11,7 +11,13 @@ export {
   withTransaction,
 } from './db.ts';
 export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
-export { EVENT_KIND, eventName, type RecordEventInput, recordEvent } from './events.ts';
+export {
+  DEFAULT_EVENT_TTL_MS,
+  EVENT_KIND,
+  eventName,
+  type RecordEventInput,
+  recordEvent,
+} from './events.ts';
 export {
   Identity,
   type Principal,

@@ -22,7 +22,12 @@ import {
 } from './apply.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import { type Pool, type PoolClient, withTransaction } from './db.ts';
-import { type RecordEventInput, recordEvent } from './events.ts';
+import {
+  DEFAULT_EVENT_TTL_MS,
+  expireEvents,
+  type RecordEventInput,
+  recordEvent,
+} from './events.ts';
 import { applyMergePatch, deepEqual, isPlainObject } from './merge-patch.ts';
 import {
   checkScope,
@@ -546,8 +551,11 @@ export class ResourceStore {
     return rows.length;
   }
 
-  /** Runs compaction and orphan collection every `intervalMs`; returns the function that stops it. */
-  startMaintenance(intervalMs = 60_000): () => void {
+  /**
+   * Runs compaction, orphan collection and Event expiry (`eventTtlMs`, 0 keeps
+   * them) every `intervalMs`; returns the function that stops it.
+   */
+  startMaintenance(intervalMs = 60_000, eventTtlMs = DEFAULT_EVENT_TTL_MS): () => void {
     let running = false;
     const timer = setInterval(async () => {
       if (running) return;
@@ -555,6 +563,7 @@ export class ResourceStore {
       try {
         await this.compact();
         await this.collectOrphans();
+        if (eventTtlMs > 0) await this.expireEvents(eventTtlMs);
       } catch (err) {
         this.#onBackgroundError(err, 'maintenance');
       } finally {
@@ -567,6 +576,11 @@ export class ResourceStore {
 
   recordEvent(input: RecordEventInput): Promise<BerthObject> {
     return recordEvent(this, input);
+  }
+
+  /** Deletes Events last seen more than `olderThanMs` ago (see events.ts); returns how many. */
+  expireEvents(olderThanMs: number = DEFAULT_EVENT_TTL_MS, max?: number): Promise<number> {
+    return expireEvents(this, olderThanMs, max);
   }
 
   /** Stops the listener and ends every open watch. */

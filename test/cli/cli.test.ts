@@ -71,7 +71,7 @@ function ok(r: Run): Run {
 
 before(async () => {
   db = await freshDatabase();
-  api = await startApi({ pool: db.pool, port: 0 });
+  api = await startApi({ pool: db.pool, port: 0, config: { logLevel: 'silent' } });
   adminToken = (await api.identity.createToken({ user: 'root', admin: true })).token;
   aliceToken = (await api.identity.createToken({ user: 'alice', admin: false })).token;
   dir = await mkdtemp(join(tmpdir(), 'berth-cli-it-'));

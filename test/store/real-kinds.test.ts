@@ -45,3 +45,19 @@ test('recordEvent with the real Event kind aggregates', async () => {
   assert.equal(b.metadata.name, a.metadata.name);
   assert.equal(b.count, 2);
 });
+
+test('Events last seen longer ago than the time to live are deleted; newer ones stay', async () => {
+  const involvedObject = { kind: 'ToolInstance', namespace: 'alice', name: 'lab' };
+  const base = { involvedObject, type: 'Normal' as const, reason: 'TaskLaunched' };
+  const dayAgo = Date.now() - 25 * 3_600_000;
+  const old = await store.recordEvent({ ...base, message: 'old', now: new Date(dayAgo) });
+  const fresh = await store.recordEvent({ ...base, message: 'fresh' });
+  // Seen again recently: its lastTimestamp, not its first, counts.
+  const repeated = await store.recordEvent({ ...base, message: 'again', now: new Date(dayAgo) });
+  await store.recordEvent({ ...base, message: 'again' });
+  assert.equal(await store.expireEvents(24 * 3_600_000), 1);
+  await assert.rejects(store.get('Event', 'alice', old.metadata.name), /not found/);
+  await store.get('Event', 'alice', fresh.metadata.name);
+  await store.get('Event', 'alice', repeated.metadata.name);
+  assert.equal(await store.expireEvents(24 * 3_600_000), 0);
+});
