@@ -14,6 +14,21 @@ export function startMine(client, session, say) {
   let events = new Map();
   /** Instances being restarted: launched again once they reach Stopped. */
   const restarting = new Set();
+  /** The instance the notice ("Launching lab…") is about: cleared once berth has acted on it. */
+  let noticeFor;
+
+  function tell(tool, text) {
+    noticeFor = tool;
+    say(text);
+  }
+
+  /** True once the controller has seen the latest spec and the instance rests in a phase. */
+  function settled(ti) {
+    return (
+      (ti.status?.observedGeneration ?? 0) >= (ti.metadata.generation ?? 0) &&
+      ['Ready', 'Stopped', 'Failed'].includes(ti.status?.phase)
+    );
+  }
 
   const toolUrl = (name) => session.toolUrlTemplate.replace('{tool}', name).replace('{user}', user);
   const instancePath = (name) => `${nsPath}/toolinstances/${encodeURIComponent(name)}`;
@@ -31,7 +46,7 @@ export function startMine(client, session, say) {
         metadata: { name: tool, namespace: user },
         spec: { toolRef: tool, state: 'Running', ...(size ? { size } : {}) },
       });
-      say(`Launching ${tool}…`);
+      tell(tool, `Launching ${tool}…`);
     } catch (err) {
       say(`Could not launch ${tool}: ${err.message}`);
     }
@@ -40,7 +55,7 @@ export function startMine(client, session, say) {
   async function setState(tool, state) {
     try {
       await client.mergePatch(instancePath(tool), { spec: { state } });
-      say(state === 'Stopped' ? `Stopping ${tool}…` : `Starting ${tool}…`);
+      tell(tool, state === 'Stopped' ? `Stopping ${tool}…` : `Starting ${tool}…`);
     } catch (err) {
       say(`Could not change ${tool}: ${err.message}`);
     }
@@ -227,6 +242,11 @@ export function startMine(client, session, say) {
         restarting.delete(name);
         setState(name, 'Running');
       }
+    }
+    const told = noticeFor === undefined ? undefined : m.get(`${user}/${noticeFor}`);
+    if (told && !restarting.has(noticeFor) && settled(told)) {
+      noticeFor = undefined;
+      say('');
     }
     renderInstances();
   });

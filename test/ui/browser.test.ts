@@ -115,6 +115,10 @@ test('sign in, launch the demo, watch it become Ready, open it through the proxy
     assert.equal(await page.evaluate(() => localStorage.getItem('berth.size.demo')), 'small');
     await page.locator('[data-instance="demo"][data-phase="Ready"]').waitFor({ timeout: 60_000 });
     await shot(page, '03-ready');
+    // The "Launching demo…" notice goes once the tool is Ready.
+    await page.waitForFunction(() => document.getElementById('notice')?.textContent === '', null, {
+      timeout: 5_000,
+    });
     // No horizontal scrolling on a laptop screen.
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
