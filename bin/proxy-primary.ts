@@ -1,7 +1,7 @@
 // The primary of a multi-process `berth proxy`: forks the workers (each runs
-// `berth proxy` as a full replica on the shared port; node:cluster hands out the
-// connections), answers their /metrics requests with every worker's metrics,
-// replaces a worker that dies, and on SIGINT/SIGTERM asks each to finish its
+// `berth proxy` as a full replica on the shared port and accepts from it),
+// answers their /metrics requests with every worker's metrics, replaces a worker
+// that dies, and on SIGINT/SIGTERM asks each to finish its
 // requests and stop, killing any still running after the deadline.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -16,6 +16,11 @@ const CRASH_WINDOW_MS = 60_000;
 const RESTART_DELAY_MS = 1_000;
 
 export function runProxyPrimary(workers: number, log: Logger): void {
+  // The workers accept from the shared socket themselves. node:cluster's default
+  // (the primary accepts and hands each connection round-robin) can hand a
+  // connection to a worker that has just died, and that client then hangs until
+  // its own timeout; a dead worker simply stops accepting.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   answerMetricsRequests();
   let stopping = false;
   const crashes: number[] = [];

@@ -49,6 +49,12 @@ export function clusterMetricsText(registry: Registry): () => Promise<string> {
   };
 }
 
+/** How many workers are connected (so a dashboard sees a worker missing from the sums). */
+function workersGauge(): string {
+  const n = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected()).length;
+  return `# HELP berth_proxy_workers Proxy worker processes connected to the primary\n# TYPE berth_proxy_workers gauge\nberth_proxy_workers ${n}\n`;
+}
+
 /** Primary side: answers the workers' requests with every worker's metrics. */
 export function answerMetricsRequests(): void {
   const aggregator = new AggregatorRegistry();
@@ -56,7 +62,7 @@ export function answerMetricsRequests(): void {
     if (typeof m !== 'object' || m === null || (m as { type?: unknown }).type !== REQUEST) return;
     const id = (m as { id: number }).id;
     aggregator.clusterMetrics().then(
-      (body) => worker.send({ type: ANSWER, id, body } satisfies Answer),
+      (body) => worker.send({ type: ANSWER, id, body: body + workersGauge() } satisfies Answer),
       (err: unknown) => worker.send({ type: ANSWER, id, error: String(err) } satisfies Answer),
     );
   });

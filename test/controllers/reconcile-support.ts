@@ -70,6 +70,18 @@ export interface ManagerOptions {
   ownPool?: boolean;
 }
 
+/** BERTH_TEST_LOG=1: the controllers' warnings and errors on stderr (chasing a flaky test). */
+const stderrLog = {
+  info() {},
+  debug() {},
+  warn: (o: object, msg: string) => console.error('WARN', msg, brief(o)),
+  error: (o: object, msg: string) => console.error('ERROR', msg, brief(o)),
+};
+
+function brief(o: object): string {
+  return JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v)).slice(0, 400);
+}
+
 export async function startEnv(opts: {
   addressOctet: number;
   ecsThrottling?: boolean;
@@ -125,6 +137,7 @@ export async function startEnv(opts: {
         },
         runnables: t.runnables,
         config: { ...FAST_CONTROLLER, ...m.controller },
+        ...(process.env.BERTH_TEST_LOG ? { log: stderrLog } : {}),
       });
       managers.push(running);
       return running;
