@@ -166,17 +166,32 @@ export class ReconcileQueue {
     const update = async () =>
       (await this.boss.update(name, data, { singletonKey, startAfter: 0, ...raise, db })).updated >
       0;
-    let runnableNow = false;
-    if (pullForward && opts.likelyQueued) runnableNow = await update();
-    if (!runnableNow) {
+    let runnableNow = pullForward && opts.likelyQueued ? await update() : false;
+    for (let attempt = 1; !runnableNow; attempt++) {
       const id = await this.boss.send(name, data, {
         singletonKey,
         priority,
         ...(delayMs > 0 ? { startAfter: delayMs / 1000 } : {}),
         db,
       });
-      runnableNow = id !== null && delayMs === 0;
-      if (id === null && pullForward) runnableNow = await update();
+      if (id !== null) {
+        runnableNow = delayMs === 0;
+        break;
+      }
+      // The key has a queued job. A deferred request or a resync leaves it as it is.
+      if (!pullForward) break;
+      if (await update()) {
+        runnableNow = true;
+        break;
+      }
+      // The queued job was claimed between the two statements: it may be reading the
+      // object before this (uncommitted) change, so it cannot stand for this request.
+      // Its queued slot is free now: send again (a lost change stalled a test 1 in 3).
+      if (attempt === 3) {
+        throw new Error(
+          `could not enqueue a reconcile of ${singletonKey}: its queued job kept being claimed`,
+        );
+      }
     }
     // Delivered at commit (never for a rolled-back write): idle workers fetch at once.
     if (runnableNow && !opts.localWake)

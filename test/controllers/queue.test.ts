@@ -205,6 +205,42 @@ test("controllers' follow-ups run behind user changes and never lower one", asyn
   running.pop();
 });
 
+test('a queued job claimed while a write enqueues does not swallow the write: another is queued', async () => {
+  await store.create('Widget', widget('raced'));
+  assert.equal((await jobs()).length, 1);
+  // A write whose enqueue finds that job queued; a worker claims it in between
+  // (made to happen here just before the pull-forward), so the claimed job may read
+  // the object before the write commits.
+  const client = await db.pool.connect();
+  let claimed = false;
+  const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
+  (client as unknown as { query: typeof query }).query = async (...args: unknown[]) => {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : ((first as { text?: string }).text ?? '');
+    if (!claimed && text.trimStart().startsWith('WITH o AS')) {
+      claimed = true;
+      await db.pool.query(
+        `update pgboss.job set state = 'active', started_on = now()
+          where name = 'reconcile-widget' and singleton_key = 'Widget/ns1/raced' and state = 'created'`,
+      );
+    }
+    return query(...args);
+  };
+  try {
+    await client.query('begin');
+    await queue.enqueue({ kind: 'Widget', namespace: 'ns1', name: 'raced' }, { client });
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
+  assert.ok(claimed, 'the race was staged');
+  assert.deepEqual(
+    (await jobs()).map((j) => j.state).sort(),
+    ['active', 'created'],
+    'a new queued job runs after the claimed one, and sees the write',
+  );
+});
+
 test('two managers, 100 keys, changes while reconciling: no key ever reconciled twice at once', async () => {
   const rec = new Recorder();
   rec.behave = async (_key, attempt) => {
