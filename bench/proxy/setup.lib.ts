@@ -14,6 +14,20 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** A child process listening on `port`, stopped by SIGTERM. */
+function childOf(proc: ChildProcess, port: number): Child {
+  return {
+    proc,
+    port,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** Spawns `node script` with env; resolves with the port it prints as {"port": N}. */
 export async function spawnNode(
   script: string,
@@ -33,16 +47,7 @@ export async function spawnNode(
       if (m) resolve(Number(m[1]));
     });
   });
-  return {
-    proc,
-    port,
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return childOf(proc, port);
 }
 
 export interface BenchDb {
@@ -99,29 +104,19 @@ export async function benchDatabase(endpoint: string): Promise<BenchDb> {
 
 export const TOOL_HOST = 'demo--bench.localhost';
 
-export function startBerthProxy(
-  dbUrl: string,
-  extraEnv: Record<string, string> = {},
-): Promise<Child> {
-  // BENCH_PROXY_NODE_ARGS: extra node flags for the proxy (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
-  const nodeArgs = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawnNode(
-    join(import.meta.dirname, 'proxy-child.lib.ts'),
-    { DATABASE_URL: dbUrl, ...extraEnv },
-    nodeArgs,
-  );
-}
-
 /**
  * `berth proxy` as deployed (bin/berth.ts, its own process) with `workers`
- * processes; resolves once every worker listens.
+ * processes; resolves once every worker listens. BENCH_PROXY_NODE_ARGS: extra
+ * node flags for it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 export async function startBerthProxyCommand(dbUrl: string, workers: string): Promise<Child> {
   const port = await freePort();
+  const nodeArgs = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
     [
       '--disable-warning=ExperimentalWarning',
+      ...nodeArgs,
       join(import.meta.dirname, '..', '..', 'bin', 'berth.ts'),
       'proxy',
     ],
@@ -146,16 +141,7 @@ export async function startBerthProxyCommand(dbUrl: string, workers: string): Pr
     });
   });
   proc.stdout!.resume();
-  return {
-    proc,
-    port,
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return childOf(proc, port);
 }
 
 export function rssOf(pid: number): number {

@@ -41,6 +41,27 @@ async function jobs(): Promise<
   return rows;
 }
 
+/**
+ * A manager with one worker slot, held by the reconcile of `blocker` until `gate()`:
+ * what is queued meanwhile then runs in the queue's order.
+ */
+async function blockedController(name: string) {
+  const rec = new Recorder();
+  let gate!: () => void;
+  const opened = new Promise<void>((r) => {
+    gate = r;
+  });
+  rec.behave = async (key) => {
+    if (key.name === 'blocker') await opened;
+    return { type: 'done' };
+  };
+  const ctl = await startTestControllers(db, rec, name, { config: { concurrency: 1 } });
+  running.push(ctl);
+  await store.create('Widget', widget('blocker'));
+  await waitFor(() => rec.running.get('ns1/blocker') === 1, 5_000, 'blocker running');
+  return { rec, gate, ctl };
+}
+
 test('backoff: 5 ms × 2^n with jitter in [d/2, d], capped', () => {
   const o = { baseMs: 5, maxMs: 300_000 };
   assert.equal(
@@ -135,20 +156,7 @@ test('resync enqueues everything at low priority; a user change outranks it and 
   const plain = testStore(db); // writes that do not enqueue
   for (let i = 0; i < 6; i++) await plain.create('Widget', widget(`r-${i}`));
   assert.deepEqual(await jobs(), []);
-  const rec = new Recorder();
-  // concurrency 1 and a slow first reconcile so the order of the rest is the queue's.
-  let gate!: () => void;
-  const opened = new Promise<void>((r) => {
-    gate = r;
-  });
-  rec.behave = async (key) => {
-    if (key.name === 'blocker') await opened;
-    return { type: 'done' };
-  };
-  const ctl = await startTestControllers(db, rec, 'prio', { config: { concurrency: 1 } });
-  running.push(ctl);
-  await store.create('Widget', widget('blocker'));
-  await waitFor(() => rec.running.get('ns1/blocker') === 1, 5_000, 'blocker running');
+  const { rec, gate, ctl } = await blockedController('prio');
   // Seven: the running blocker's queued slot is free too.
   assert.equal(await ctl.resync(), 7);
   const queued = (await jobs()).filter((j) => j.state === 'created');
@@ -168,19 +176,7 @@ test('resync enqueues everything at low priority; a user change outranks it and 
 });
 
 test("controllers' follow-ups run behind user changes and never lower one", async () => {
-  const rec = new Recorder();
-  let gate!: () => void;
-  const opened = new Promise<void>((r) => {
-    gate = r;
-  });
-  rec.behave = async (key) => {
-    if (key.name === 'blocker') await opened;
-    return { type: 'done' };
-  };
-  const ctl = await startTestControllers(db, rec, 'tiers', { config: { concurrency: 1 } });
-  running.push(ctl);
-  await store.create('Widget', widget('blocker'));
-  await waitFor(() => rec.running.get('ns1/blocker') === 1, 5_000, 'blocker running');
+  const { rec, gate, ctl } = await blockedController('tiers');
   // Follow-ups (a poller's observation, a requeue) for f-0..f-2, then a user's change to u.
   const key = (name: string) => ({ kind: 'Widget', namespace: 'ns1', name });
   for (let i = 0; i < 3; i++) await queue.enqueue(key(`f-${i}`), { priority: 'system' });
