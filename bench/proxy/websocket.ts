@@ -68,8 +68,11 @@ try {
   );
 
   const limit = Number(execSync('sh -c "ulimit -n"').toString().trim());
-  // Two descriptors per connection in the proxy, and some head room per process.
-  const workers = Math.ceil((2 * wanted) / (limit - 500));
+  // Two descriptors per connection in the proxy, and some head room per process;
+  // one worker more than that when it takes several, since the kernel does not
+  // hand out connections to the workers evenly.
+  const needed = Math.ceil((2 * wanted) / (limit - 500));
+  const workers = needed > 1 ? needed + 1 : 1;
   const n = wanted;
   if (workers > 1) {
     console.log(
