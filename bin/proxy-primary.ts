@@ -24,21 +24,21 @@ export function runProxyPrimary(workers: number, log: Logger): void {
   answerMetricsRequests();
   let stopping = false;
   const crashes: number[] = [];
-  let listening = 0;
+  const listening = new Set<number>();
 
   const fork = (): Worker => {
     const w = cluster.fork();
     w.once('listening', (address) => {
-      listening++;
-      if (listening === workers)
+      listening.add(w.id);
+      if (listening.size === workers)
         log.info({ port: address.port, workers }, 'proxy listening (all workers)');
     });
     return w;
   };
 
   cluster.on('exit', (w, code, signal) => {
+    listening.delete(w.id);
     if (stopping) return;
-    listening = Math.max(0, listening - 1);
     const now = Date.now();
     crashes.push(now);
     while (crashes.length && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();

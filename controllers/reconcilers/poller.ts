@@ -46,7 +46,10 @@ interface Tracked {
  * looks again by itself (its safety requeue) if it could not act on the news.
  */
 const REPEAT_NEWS_MS = 30_000;
-/** Different news within this long of an enqueue waits for the next poll (one reconcile is on the way). */
+/**
+ * Different news within this long of an enqueue waits for the next poll (one
+ * reconcile is on the way); every poll judges the task afresh, so it goes then.
+ */
 const ENQUEUE_QUIET_MS = 1000;
 const MISSING_GRACE_MS = 15_000;
 /** A readiness answer this recent is not probed again (the reconciler trusts one for 15 s). */
@@ -217,9 +220,11 @@ class TaskPoller {
         const ip = privateIp(task);
         if (task.lastStatus === 'RUNNING' && ip) {
           t.due = now + td.spec.readiness.periodSeconds * 1000;
-          // Answered moments ago and its reconcile is on the way: no need to ask the tool again.
-          if (!this.#deps.observations.readyEndpoint(t.taskArn!, READY_ANSWER_FRESH_MS, now))
-            this.#probe(t, ip, td.spec.port, td.spec.readiness);
+          // Answered moments ago: no need to ask the tool again, only to make sure the
+          // news went out (a trigger held back by ENQUEUE_QUIET_MS goes now; a sent one is not repeated).
+          if (this.#deps.observations.readyEndpoint(t.taskArn!, READY_ANSWER_FRESH_MS, now))
+            this.#trigger(t, now, 'ready');
+          else this.#probe(t, ip, td.spec.port, td.spec.readiness);
         } else if (task.lastStatus !== t.lastStatus) {
           // Progress the user can see on the starting page (PROVISIONING, PENDING, ...).
           if (t.lastStatus !== undefined) this.#trigger(t, now, `status:${task.lastStatus}`);
