@@ -23,7 +23,7 @@ export const apiConfigSchema = z.object({
   heartbeatMs: int(100, 10 * 60_000).default(15_000),
   /** Deepest JSON/YAML nesting a body may have. */
   maxBodyDepth: int(8, 10_000).default(100),
-  /** How often the store's maintenance (history compaction, orphan collection) runs; 0 = never. */
+  /** How often the store's maintenance (history compaction, orphan collection, Event expiry) runs; 0 = never. */
   maintenanceIntervalMs: int(0, 24 * 3600_000).default(60_000),
   /** Events last seen longer ago than this are deleted by the maintenance; 0 keeps them. */
   eventTtlMs: int(0, 365 * 24 * 3600_000).default(24 * 3600_000),
