@@ -12,6 +12,7 @@
 import type { Task } from '@aws-sdk/client-ecs';
 import type { ToolInstance } from '../../crds/index.ts';
 import type { Runnable } from '../reconcile.ts';
+import { sleepUnlessAborted } from '../sleep.ts';
 import type { ReconcilerConfig } from './config.ts';
 import { TAG, tagValue, taskId } from './phase.ts';
 
@@ -37,7 +38,7 @@ export function createGarbageCollector(deps: GcDeps): Runnable & {
     runOnce,
     start: async (ctx) => {
       while (!ctx.signal.aborted) {
-        await sleep(deps.config.gcIntervalMs, ctx.signal);
+        await sleepUnlessAborted(deps.config.gcIntervalMs, ctx.signal);
         if (ctx.signal.aborted) return;
         try {
           const r = await runOnce(ctx);
@@ -128,18 +129,4 @@ function isLaunchInFlight(ti: ToolInstance, task: Task): boolean {
     ti.spec.state === 'Running' &&
     String(s.attempt) === tagValue(task, TAG.attempt)
   );
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -14,6 +14,7 @@
 import type { Task } from '@aws-sdk/client-ecs';
 import { parseDuration, type ToolInstance } from '../../crds/index.ts';
 import type { Runnable } from '../reconcile.ts';
+import { sleepUnlessAborted } from '../sleep.ts';
 import type { ReconcilerConfig } from './config.ts';
 import type { Observations } from './observations.ts';
 import { isStopping, privateIp } from './phase.ts';
@@ -110,7 +111,7 @@ class TaskPoller {
         if (signal.aborted) return;
         this.#ctx.log.warn({ err: (err as Error).message }, 'task poller: watch failed; retrying');
       }
-      if (!signal.aborted) await sleep(1000, signal);
+      if (!signal.aborted) await sleepUnlessAborted(1000, signal);
     }
   }
 
@@ -273,18 +274,4 @@ class TaskPoller {
         ),
       );
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
