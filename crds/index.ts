@@ -2,6 +2,7 @@
 export * from './duration.ts';
 export * from './event.ts';
 export * from './fargate.ts';
+export * from './hostname.ts';
 export * from './kinds.ts';
 export * from './meta.ts';
 export * from './registry.ts';

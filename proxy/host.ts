@@ -5,31 +5,16 @@
 //   <instance>.<base>               a shared app (namespace = the shared namespace)
 // and the base domain itself is berth's own host. Anything else is refused.
 
+import { normaliseHostname } from '../crds/index.ts';
+
+export { hostPort, normaliseHostname } from '../crds/index.ts';
+
 export type ParsedHost =
   | { kind: 'berth'; hostname: string }
   | { kind: 'tool'; hostname: string; namespace: string; instance: string }
   | { kind: 'invalid' };
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const HOST_WITH_PORT = /^([A-Za-z0-9.-]+?)\.?(?::(\d{1,5}))?$/;
-
-/** Lowercase host name without port or trailing dot, or undefined when the header is not a plain DNS name. */
-export function normaliseHostname(header: string | undefined): string | undefined {
-  if (!header || header.length > 260) return undefined;
-  const m = HOST_WITH_PORT.exec(header);
-  if (!m) return undefined;
-  const name = m[1]!.toLowerCase();
-  if (name === '' || name.startsWith('.') || name.includes('..')) return undefined;
-  return name;
-}
-
-/** The port in a Host header, if any (kept in redirects between berth's host and tool hosts). */
-export function hostPort(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = HOST_WITH_PORT.exec(header);
-  return m?.[2];
-}
-
 export function parseHost(
   header: string | undefined,
   baseDomain: string,

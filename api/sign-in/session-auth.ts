@@ -1,29 +1,17 @@
 // The API accepting berth's session cookie as an alternative to a bearer token.
 // A session is bound to berth's own host (the base domain); the Host header is
-// normalised as the proxy does (lowercase, no port, no trailing dot). Requests
+// normalised as the proxy does (crds/hostname.ts). Requests
 // that change state and are authenticated by the cookie must carry the session's
 // CSRF token in `x-berth-csrf`, and an Origin (when sent) equal to berth's own;
 // bearer-token requests are exempt (a browser never adds that header by itself).
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../../crds/index.ts';
+import { ApiError, normaliseHostname } from '../../crds/index.ts';
 import type { Principal, SessionPrincipal, Sessions } from '../../store/index.ts';
 import type { SignInConfig } from './config.ts';
 import { csrfTokenMatches, readCookie, sessionCookieName } from './cookies.ts';
 
 export const CSRF_HEADER = 'x-berth-csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const HOST_WITH_PORT = /^([A-Za-z0-9.-]+?)\.?(?::(\d{1,5}))?$/;
-
-/** Lowercase host name without port or trailing dot (as proxy/host.ts), or undefined. */
-export function normaliseHostname(header: string | undefined): string | undefined {
-  if (!header || header.length > 260) return undefined;
-  const m = HOST_WITH_PORT.exec(header);
-  if (!m) return undefined;
-  const name = m[1]!.toLowerCase();
-  if (name === '' || name.startsWith('.') || name.includes('..')) return undefined;
-  return name;
-}
-
 export interface SessionRequest {
   principal: Principal & { sessionId: string };
   cookieValue: string;
