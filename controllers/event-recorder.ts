@@ -9,16 +9,10 @@
 // Those Events name a task or a time, so they are nearly always new: the recorder
 // creates first (one transaction) and only on AlreadyExists takes the store's
 // aggregating path (an update of count and lastTimestamp).
-import { API_VERSION, isApiError } from '../crds/index.ts';
-import {
-  EVENT_KIND,
-  eventName,
-  type RecordEventInput,
-  type ResourceStore,
-} from '../store/index.ts';
+import { isApiError } from '../crds/index.ts';
+import { EVENT_KIND, newEvent, type RecordEventInput, type ResourceStore } from '../store/index.ts';
 import type { ControllerLogger } from './reconcile.ts';
 
-const MAX_MESSAGE = 1024;
 const SOURCE = { component: 'berth-controller' };
 
 export interface EventRecorderOptions {
@@ -78,33 +72,9 @@ export class EventRecorder {
 
   async #write(input: Omit<RecordEventInput, 'source'>): Promise<void> {
     const full: RecordEventInput = { ...input, source: SOURCE };
-    const o = input.involvedObject;
-    const ts = (input.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const involvedObject: Record<string, string> = {
-      apiVersion: o.apiVersion ?? API_VERSION,
-      kind: o.kind,
-      name: o.name,
-    };
-    if (o.namespace) involvedObject.namespace = o.namespace;
-    if (o.uid) involvedObject.uid = o.uid;
     try {
       // The same object store.recordEvent creates (same name, so aggregation still works).
-      await this.#o.store.create(EVENT_KIND, {
-        apiVersion: API_VERSION,
-        kind: EVENT_KIND,
-        metadata: { name: eventName(full), namespace: o.namespace || 'default' },
-        involvedObject,
-        type: input.type,
-        reason: input.reason,
-        message:
-          input.message.length > MAX_MESSAGE
-            ? `${input.message.slice(0, MAX_MESSAGE - 3)}...`
-            : input.message,
-        count: 1,
-        firstTimestamp: ts,
-        lastTimestamp: ts,
-        source: SOURCE,
-      });
+      await this.#o.store.create(EVENT_KIND, newEvent(full));
     } catch (err) {
       if (!isApiError(err, 'AlreadyExists')) throw err;
       await this.#o.store.recordEvent(full);

@@ -45,6 +45,34 @@ function truncate(message: string): string {
 }
 
 /**
+ * A new Event for `input` (count 1, first and last seen at `ts`): the object both
+ * recordEvent and a writer that creates first (controllers/event-recorder.ts) store.
+ */
+export function newEvent(input: RecordEventInput, ts = nowTimestamp(input.now)): BerthObject {
+  const o = input.involvedObject;
+  const involvedObject: Record<string, string> = {
+    apiVersion: o.apiVersion ?? API_VERSION,
+    kind: o.kind,
+    name: o.name,
+  };
+  if (o.namespace) involvedObject.namespace = o.namespace;
+  if (o.uid) involvedObject.uid = o.uid;
+  return {
+    apiVersion: API_VERSION,
+    kind: EVENT_KIND,
+    metadata: { name: eventName(input), namespace: o.namespace || 'default' },
+    involvedObject,
+    type: input.type,
+    reason: input.reason,
+    message: truncate(input.message),
+    count: 1,
+    firstTimestamp: ts,
+    lastTimestamp: ts,
+    ...(input.source ? { source: { component: input.source.component } } : {}),
+  };
+}
+
+/**
  * Records an Event in the involved object's namespace ("default" for cluster-scoped
  * objects). Safe under concurrency: increments happen on the locked row, and a
  * create race turns into an increment.
@@ -67,28 +95,8 @@ export async function recordEvent(
     } catch (err) {
       if (!isApiError(err, 'NotFound') || attempt >= 5) throw err;
     }
-    const o = input.involvedObject;
-    const involvedObject: Record<string, string> = {
-      apiVersion: o.apiVersion ?? API_VERSION,
-      kind: o.kind,
-      name: o.name,
-    };
-    if (o.namespace) involvedObject.namespace = o.namespace;
-    if (o.uid) involvedObject.uid = o.uid;
     try {
-      return await store.create(EVENT_KIND, {
-        apiVersion: API_VERSION,
-        kind: EVENT_KIND,
-        metadata: { name, namespace },
-        involvedObject,
-        type: input.type,
-        reason: input.reason,
-        message: truncate(input.message),
-        count: 1,
-        firstTimestamp: ts,
-        lastTimestamp: ts,
-        ...(input.source ? { source: { component: input.source.component } } : {}),
-      });
+      return await store.create(EVENT_KIND, newEvent(input, ts));
     } catch (err) {
       if (!isApiError(err, 'AlreadyExists') || attempt >= 5) throw err;
     }

@@ -15,6 +15,7 @@ export {
   DEFAULT_EVENT_TTL_MS,
   EVENT_KIND,
   eventName,
+  newEvent,
   type RecordEventInput,
   recordEvent,
 } from './events.ts';
