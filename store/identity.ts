@@ -70,6 +70,19 @@ interface UserRow {
   created_at: Date;
 }
 
+/** The principal a users row stands for (a token's or a session's user). */
+export function principalOf(
+  r: Pick<UserRow, 'name' | 'admin' | 'groups' | 'email' | 'display_name'>,
+): Principal {
+  return {
+    name: r.name,
+    admin: r.admin,
+    groups: r.groups,
+    ...(r.email ? { email: r.email } : {}),
+    ...(r.display_name ? { displayName: r.display_name } : {}),
+  };
+}
+
 function toUser(r: UserRow): User {
   return {
     name: r.name,
@@ -164,14 +177,7 @@ export class Identity {
     if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.#pool.query('update api_tokens set last_used_at = now() where id = $1', [id]);
     }
-    return {
-      name: row.name,
-      admin: row.admin,
-      groups: row.groups,
-      ...(row.email ? { email: row.email } : {}),
-      ...(row.display_name ? { displayName: row.display_name } : {}),
-      tokenId: id,
-    };
+    return { ...principalOf(row), tokenId: id };
   }
 
   /** Deletes a token; false when there was none with that id. */

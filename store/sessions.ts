@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { invalidFromZod, namespaceName } from '../crds/index.ts';
 import type { Pool } from './db.ts';
-import type { Principal } from './identity.ts';
+import { type Principal, principalOf } from './identity.ts';
 
 /** Hosts are stored normalised: lowercase, no port, no trailing dot. */
 const hostName = z
@@ -113,14 +113,7 @@ export class Sessions {
     if (Date.now() - row.last_seen_at.getTime() > LAST_SEEN_RESOLUTION_MS) {
       await this.#pool.query('update sessions set last_seen_at = now() where id = $1', [row.id]);
     }
-    return {
-      name: row.name,
-      admin: row.admin,
-      groups: row.groups,
-      ...(row.email ? { email: row.email } : {}),
-      ...(row.display_name ? { displayName: row.display_name } : {}),
-      sessionId: row.id,
-    };
+    return { ...principalOf(row), sessionId: row.id };
   }
 
   /** Deletes the session and (by cascade) its children and codes; false when there was none. */
