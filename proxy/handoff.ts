@@ -137,6 +137,22 @@ function safeNext(next: string | null): string {
   return safePath(next);
 }
 
+/**
+ * A page that is read by GET and acted on by POST: true for a POST sent from
+ * berth's own pages; otherwise answers 405 (another method) or 403 (another site).
+ */
+function isOwnFormPost(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'POST') {
+    sendError(res, 405, 'Use GET or POST.', '', { allow: 'GET, HEAD, POST' });
+    return false;
+  }
+  if (!isSameOrigin(ctx.config.publicScheme, req)) {
+    sendError(res, 403, 'This form was sent from another site.');
+    return false;
+  }
+  return true;
+}
+
 /** GET and POST /_berth/sign-in on berth's host. */
 export async function handleSignIn(
   ctx: ProxyContext,
@@ -148,14 +164,7 @@ export async function handleSignIn(
     sendPage(res, 200, renderSignIn(safeNext(url.searchParams.get('next'))), {}, toolOrigins(ctx));
     return;
   }
-  if (req.method !== 'POST') {
-    sendError(res, 405, 'Use GET or POST.', '', { allow: 'GET, HEAD, POST' });
-    return;
-  }
-  if (!isSameOrigin(ctx.config.publicScheme, req)) {
-    sendError(res, 403, 'This form was sent from another site.');
-    return;
-  }
+  if (!isOwnFormPost(ctx, req, res)) return;
   const form = await readForm(req);
   if (!form) {
     sendError(res, 400, 'Expected a small form (application/x-www-form-urlencoded).');
@@ -200,14 +209,7 @@ export async function handleSignOut(
     else sendPage(res, 200, renderSignOut(principal.name));
     return;
   }
-  if (req.method !== 'POST') {
-    sendError(res, 405, 'Use GET or POST.', '', { allow: 'GET, HEAD, POST' });
-    return;
-  }
-  if (!isSameOrigin(ctx.config.publicScheme, req)) {
-    sendError(res, 403, 'This form was sent from another site.');
-    return;
-  }
+  if (!isOwnFormPost(ctx, req, res)) return;
   if (principal?.sessionId) await ctx.sessions.revokeSession(principal.sessionId);
   ctx.auth.forgetAll();
   redirect(res, 303, '/_berth/sign-in', sessionCookie(ctx, '', 0));
