@@ -21,3 +21,13 @@ export function hostPort(header: string | undefined): string | undefined {
   const m = HOST_WITH_PORT.exec(header);
   return m?.[2];
 }
+
+/**
+ * The CSP source for every tool host under `baseDomain` (any port). A sign-in
+ * form's CSP needs it in form-action: browsers apply form-action to each
+ * redirect after the submit, and a sign-in that began at a tool link ends there
+ * (sign-in → /_berth/handoff → the tool host's callback).
+ */
+export function toolHostsCspSource(scheme: 'http' | 'https', baseDomain: string): string {
+  return `${scheme}://*.${baseDomain}:*`;
+}

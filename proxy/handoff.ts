@@ -8,6 +8,7 @@
 // Until OIDC sign-in lands, /_berth/sign-in on berth's host starts a session from
 // an API token (SameSite=Lax cookie plus an Origin check on the POST).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toolHostsCspSource } from '../crds/index.ts';
 import type { ProxyContext } from './context.ts';
 import { parseHost } from './host.ts';
 import { sendError } from './pages/errors.ts';
@@ -24,7 +25,7 @@ export function sessionCookie(ctx: ProxyContext, value: string, maxAgeS: number)
 
 /** Tool origins a sign-in form may end up at after its redirects (CSP form-action). */
 function toolOrigins(ctx: ProxyContext): string {
-  return `${ctx.config.publicScheme}://*.${ctx.config.baseDomain}:*`;
+  return toolHostsCspSource(ctx.config.publicScheme, ctx.config.baseDomain);
 }
 
 function redirect(res: ServerResponse, status: 302 | 303, location: string, cookie?: string): void {

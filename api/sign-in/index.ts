@@ -19,7 +19,7 @@ export {
   signInConfigSchema,
 } from './config.ts';
 export { csrfTokenFor, sessionCookieName } from './cookies.ts';
-export { DEV_BANNER, escapeHtml, PAGE_CSP, securityHeaders } from './pages.ts';
+export { DEV_BANNER, escapeHtml, securityHeaders } from './pages.ts';
 export { registerSignInRoutes, type SignInDeps, safeNext } from './routes.ts';
 export { CSRF_HEADER, SessionAuth } from './session-auth.ts';
 export { baseSlug, type ExternalIdentity, slugify, upsertUserFor } from './users.ts';

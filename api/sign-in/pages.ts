@@ -5,8 +5,19 @@
 // sign-in is on, a banner saying so.
 import type { FastifyReply } from 'fastify';
 
-export const PAGE_CSP =
+const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * PAGE_CSP with more form-action sources: the sign-in form's redirects may end
+ * on a tool host (a sign-in that began at a tool link), and browsers hold every
+ * redirect after a submit to form-action.
+ */
+export function pageCsp(formTargets?: string): string {
+  return formTargets
+    ? PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${formTargets}`)
+    : PAGE_CSP;
+}
 
 export function escapeHtml(s: string): string {
   return s.replace(
@@ -18,9 +29,9 @@ export function escapeHtml(s: string): string {
 export const DEV_BANNER =
   '<div class="dev-banner" role="note">Development sign-in: anyone who can reach this page can sign in as any listed user. Not for production.</div>';
 
-export function securityHeaders(reply: FastifyReply): FastifyReply {
+export function securityHeaders(reply: FastifyReply, formTargets?: string): FastifyReply {
   return reply
-    .header('content-security-policy', PAGE_CSP)
+    .header('content-security-policy', pageCsp(formTargets))
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'same-origin')
     .header('cache-control', 'no-store');
@@ -52,8 +63,9 @@ export function sendPage(
   title: string,
   body: string,
   devBanner: boolean,
+  formTargets?: string,
 ): FastifyReply {
-  return securityHeaders(reply)
+  return securityHeaders(reply, formTargets)
     .code(status)
     .type('text/html; charset=utf-8')
     .send(page(title, body, devBanner));

@@ -8,6 +8,7 @@
 //   GET  /auth/session     who is signed in, the CSRF token, and what the UI needs
 //                          to build tool URLs (the small config endpoint)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { toolHostsCspSource } from '../../crds/index.ts';
 import type { Identity, Pool, Principal, Sessions } from '../../store/index.ts';
 import { AlbTokenError, type AlbVerifier } from './alb.ts';
 import { publicOrigin, type SignInConfig } from './config.ts';
@@ -105,7 +106,14 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
     if (await d.auth.session(req)) return redirect(reply, 302, next);
     switch (d.config.mode) {
       case 'dev':
-        return sendPage(reply, 200, 'Sign in', devSignInBody(d.config.devUsers, next), true);
+        return sendPage(
+          reply,
+          200,
+          'Sign in',
+          devSignInBody(d.config.devUsers, next),
+          true,
+          toolHostsCspSource(scheme, d.config.baseDomain),
+        );
       case 'oidc': {
         try {
           const { url, state } = await d.oidc!.start(next);

@@ -170,3 +170,38 @@ test('the admin view shows every instance and recent events', async () => {
     await context.close();
   }
 });
+
+test('a bookmarked tool link, before any sign-in: sign in, then the starting page turns into the tool', async () => {
+  // The instance is Stopped from the first test: the visit itself launches it.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const toolUrl = `http://demo--alice.localhost:${proxyPort}/`;
+  const toolStatuses: number[] = [];
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('response', (r) => {
+    if (r.url() === toolUrl) toolStatuses.push(r.status());
+    if (r.status() >= 400 && !r.url().endsWith('/favicon.ico'))
+      errors.push(`${r.status()} ${r.url()}`);
+  });
+  try {
+    await page.goto(toolUrl);
+    // No session anywhere yet: the tool host hands off to berth's host, which asks for sign-in.
+    await page.waitForURL(new RegExp(`^${origin}/auth/sign-in\\?`));
+    await page.getByRole('radio', { name: /^alice\b/ }).check();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // The form's redirects end on the tool host (CSP form-action must allow it): its own
+    // host-only cookie, the starting page (the visit launched the tool), then the tool.
+    await page.waitForURL(toolUrl);
+    await page.getByText('Hello, alice').waitFor({ timeout: 60_000 });
+    await shot(page, '07-bookmarked-link');
+    assert.equal(toolStatuses[0], 302, 'the first visit is sent to sign in');
+    assert.ok(toolStatuses.includes(202), `a starting page was shown (statuses ${toolStatuses})`);
+    assert.equal(toolStatuses.at(-1), 200);
+    const instance = await env.store.get('ToolInstance', 'alice', 'demo');
+    assert.equal((instance?.spec as { state?: string } | undefined)?.state, 'Running');
+    assert.deepEqual(errors, [], 'no errors in the page');
+  } finally {
+    await context.close();
+  }
+});
