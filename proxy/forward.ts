@@ -59,10 +59,6 @@ function hasBody(req: IncomingMessage): boolean {
 
 const CLIENT_GONE = Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' });
 
-function uncork(res: ServerResponse): void {
-  res.uncork();
-}
-
 /**
  * One request/response through the upstream: the undici dispatch handler itself,
  * so a forwarded request allocates this object, one close listener and, only when
@@ -101,12 +97,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; others are dropped
-    // undici hands over the head, a small body and its end in one parse pass: corked
-    // until the next tick, they leave in one write (one syscall) instead of two or
-    // three. A streamed body is uncorked after its first chunk, so nothing waits.
+    // No cork of our own: Node holds the head until the first body write or end(),
+    // sends head and first chunk in one writev, and batches a chunked body's framing
+    // within the tick itself, so a small response already leaves in one syscall.
     const res = this.res;
-    res.cork();
-    process.nextTick(uncork, res);
     const list = clientResponseHeaders(headers);
     if (statusMessage) res.writeHead(statusCode, statusMessage, list);
     else res.writeHead(statusCode, list);
