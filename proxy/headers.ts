@@ -16,6 +16,16 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/**
+ * `Connection: keep-alive` or `close`, what nearly every client and server sends:
+ * neither names a header that is not hop-by-hop already, so no token set is built.
+ */
+function namesNoOtherHeader(value: string): boolean {
+  if (value.length === 10) return value.toLowerCase() === 'keep-alive';
+  if (value.length === 5) return value.toLowerCase() === 'close';
+  return false;
+}
+
 export interface ForwardContext {
   /** Scheme to report when no trusted hop says otherwise. */
   scheme: 'http' | 'https';
@@ -62,8 +72,10 @@ export function upstreamRequestHeaders(
     const n = raw[i]!;
     // Length first: most names are not 10 long, so no lowercase copy is made for them.
     if (n.length === 10 && n.toLowerCase() === 'connection') {
+      const v = raw[i + 1];
+      if (!v || namesNoOtherHeader(v)) continue;
       named ??= new Set();
-      connectionTokens(raw[i + 1], named);
+      connectionTokens(v, named);
     }
   }
   const out: string[] = [];
@@ -137,7 +149,7 @@ function lastValue(v: string | undefined): string | undefined {
 export function clientResponseHeaders(headers: IncomingHttpHeaders): string[] {
   let named: Set<string> | undefined;
   const conn = headers.connection;
-  if (conn) {
+  if (conn && (typeof conn !== 'string' || !namesNoOtherHeader(conn))) {
     named = new Set();
     connectionTokens(Array.isArray(conn) ? conn.join(',') : conn, named);
   }

@@ -1,11 +1,12 @@
-// HTTP throughput and latency under wrk, one upstream measured three ways in one
-// run: direct, through configurable-http-proxy 5.x (JupyterHub's proxy), and
-// through berth's proxy, all with an authenticated request (bearer token; CHP
-// just forwards it). berth's proxy runs as `berth proxy` does in production, once
-// with one process (BERTH_PROXY_WORKERS=1, the default) and once with one per CPU
-// (auto). Prints req/s, p50/p99 and the ratios.
+// HTTP throughput and latency under wrk, one upstream measured in one run:
+// direct, through configurable-http-proxy 5.x (JupyterHub's proxy), through the
+// bare node:http + undici forwarder (bare-forwarder.lib.ts: the floor of berth's
+// stack) and through berth's proxy, all with an authenticated request (bearer
+// token; the others just forward it). berth's proxy runs as `berth proxy` does in
+// production, once with one process (BERTH_PROXY_WORKERS=1, the default) and once
+// with one per CPU (auto). Prints req/s, p50/p99 and the ratios.
 // Targets: berth >= 0.40 x direct and >= 2 x configurable-http-proxy.
-// Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50).
+// Env: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -69,6 +70,12 @@ if (!ensureWrk()) process.exit(2);
 const upstream = await spawnNode(join(import.meta.dirname, 'upstream.lib.ts'));
 const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
 const db = await benchDatabase(upstreamUrl);
+const bare = await spawnNode(
+  join(import.meta.dirname, 'bare-forwarder.lib.ts'),
+  {},
+  [],
+  [upstreamUrl],
+);
 const berth = await startBerthProxyCommand(db.url, '1');
 const berthAuto = await startBerthProxyCommand(db.url, 'auto');
 const chpPort = await freePort();
@@ -94,32 +101,38 @@ const chp = spawn(
 try {
   await waitForPort(chpPort);
   const auth = { Authorization: `Bearer ${db.token}` };
-  // Warm-up for each (JIT, keep-alive pools, the proxy's credential cache).
-  const short = (url: string, h: Record<string, string>) =>
+  const toolAuth = { ...auth, Host: TOOL_HOST };
+  const targets = [
+    { name: 'direct', url: `${upstreamUrl}/`, headers: auth },
+    { name: 'configurable-http-proxy 5', url: `http://127.0.0.1:${chpPort}/`, headers: auth },
+    { name: 'bare node:http + undici', url: `http://127.0.0.1:${bare.port}/`, headers: auth },
+    { name: 'berth proxy, 1 worker', url: `http://127.0.0.1:${berth.port}/`, headers: toolAuth },
+    {
+      name: `berth proxy, ${availableParallelism()} workers`,
+      url: `http://127.0.0.1:${berthAuto.port}/`,
+      headers: toolAuth,
+    },
+  ];
+  // Warm-up for each at full concurrency (JIT tiering, keep-alive pools, the proxy's
+  // credential cache): a fresh berth proxy runs its first seconds measurably slower.
+  for (const t of targets)
     spawnSync('wrk', [
-      '-t1',
-      '-c10',
-      '-d2s',
-      ...Object.entries(h).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
-      url,
+      '-t2',
+      `-c${connections}`,
+      '-d3s',
+      ...Object.entries(t.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+      t.url,
     ]);
-  short(`${upstreamUrl}/`, auth);
-  short(`http://127.0.0.1:${chpPort}/`, auth);
-  short(`http://127.0.0.1:${berth.port}/`, { ...auth, Host: TOOL_HOST });
-  short(`http://127.0.0.1:${berthAuto.port}/`, { ...auth, Host: TOOL_HOST });
 
-  // Interleaved rounds, median of each: the three see the same background load.
+  // Interleaved rounds, median of each: all see the same background load.
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  const runs: WrkResult[][] = [[], [], [], []];
-  for (let i = 0; i < rounds; i++) {
-    runs[0]!.push(wrk(`${upstreamUrl}/`, auth));
-    runs[1]!.push(wrk(`http://127.0.0.1:${chpPort}/`, auth));
-    runs[2]!.push(wrk(`http://127.0.0.1:${berth.port}/`, { ...auth, Host: TOOL_HOST }));
-    runs[3]!.push(wrk(`http://127.0.0.1:${berthAuto.port}/`, { ...auth, Host: TOOL_HOST }));
-  }
+  const runs: WrkResult[][] = targets.map(() => []);
+  for (let i = 0; i < rounds; i++)
+    for (const [j, t] of targets.entries()) runs[j]!.push(wrk(t.url, t.headers));
   const median = (rs: WrkResult[]) =>
     [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]!;
-  const [direct, viaChp, viaBerth, viaAuto] = runs.map(median) as [
+  const [direct, viaChp, viaBare, viaBerth, viaAuto] = runs.map(median) as [
+    WrkResult,
     WrkResult,
     WrkResult,
     WrkResult,
@@ -131,10 +144,10 @@ try {
   console.log(
     `wrk -t2 -c${connections} -d${duration}s, small response, bearer token on every request`,
   );
-  console.log(row('direct', direct));
-  console.log(row('configurable-http-proxy 5', viaChp));
-  console.log(row('berth proxy, 1 worker', viaBerth));
-  console.log(row(`berth proxy, ${availableParallelism()} workers`, viaAuto));
+  for (const [j, t] of targets.entries()) console.log(row(t.name, median(runs[j]!)));
+  console.log(
+    `bare node:http + undici (the stack's floor): / direct = ${(viaBare.rps / direct.rps).toFixed(2)}`,
+  );
   for (const [name, r] of [
     ['1 worker', viaBerth],
     [`${availableParallelism()} workers (auto)`, viaAuto],
@@ -142,11 +155,12 @@ try {
     const vsDirect = r.rps / direct.rps;
     const vsChp = r.rps / viaChp.rps;
     console.log(
-      `berth ${name}: / direct = ${vsDirect.toFixed(2)} (target >= 0.40) ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'};  / configurable-http-proxy = ${vsChp.toFixed(2)} (target >= 2.00) ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'}`,
+      `berth ${name}: / direct = ${vsDirect.toFixed(2)} (target >= 0.40) ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'};  / configurable-http-proxy = ${vsChp.toFixed(2)} (target >= 2.00) ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'};  / bare = ${(r.rps / viaBare.rps).toFixed(2)}`,
     );
   }
 } finally {
   chp.kill('SIGTERM');
+  await bare.stop();
   await berth.stop();
   await berthAuto.stop();
   await upstream.stop();

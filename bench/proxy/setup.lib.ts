@@ -28,13 +28,15 @@ function childOf(proc: ChildProcess, port: number): Child {
   };
 }
 
-/** Spawns `node script` with env; resolves with the port it prints as {"port": N}. */
+/** Spawns `node [nodeArgs] script [scriptArgs]` with env; resolves with the port it prints as {"port": N}. */
 export async function spawnNode(
   script: string,
   env: Record<string, string> = {},
-  args: string[] = [],
+  nodeArgs: string[] = [],
+  scriptArgs: string[] = [],
 ): Promise<Child> {
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args, script], {
+  const argv = ['--disable-warning=ExperimentalWarning', ...nodeArgs, script, ...scriptArgs];
+  const proc = spawn(process.execPath, argv, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
