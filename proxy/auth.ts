@@ -1,8 +1,10 @@
 // Who is asking: an API bearer token (curl, scripts) or a session cookie (browsers).
 // Both are verified against PostgreSQL and the answer (positive or negative) is
 // cached in memory for `cacheMs`, keyed by the credential, so the
-// request path does no database query in the common case. A revoked session or
-// token therefore stops working within `cacheMs` (default 5 s) on every replica.
+// request path does no database query in the common case. A revocation (or a
+// change of a user's rights) empties the cache at once through the database's
+// notification (proxy/index.ts); `cacheMs` (default 5 s) bounds how long a stale
+// answer can live should that notification be lost with the listening connection.
 import type { IncomingMessage } from 'node:http';
 import type { Identity, Principal, Sessions } from '../store/index.ts';
 
@@ -97,12 +99,13 @@ export class Authenticator {
   }
 
   /**
-   * Forget every cached session answer (sign-out on this replica then takes effect
-   * at once on berth's host and every tool host; other replicas within cacheMs).
+   * Forget every cached answer, sessions' and tokens': on a sign-out here, and on
+   * every replica and worker when the database says credentials changed
+   * (CREDENTIALS_CHANNEL), so a revocation takes effect at once everywhere.
    */
   forgetAll(): void {
     this.#generation++;
-    for (const k of this.#cache.keys()) if (k.startsWith('s:')) this.#cache.delete(k);
+    this.#cache.clear();
   }
 
   async #cached(

@@ -2,7 +2,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KINDS } from '../crds/index.ts';
-import { Identity, type Pool, ResourceStore, Sessions } from '../store/index.ts';
+import {
+  CREDENTIALS_CHANNEL,
+  Identity,
+  Listener,
+  type Pool,
+  ResourceStore,
+  Sessions,
+} from '../store/index.ts';
 import { ActivityRecorder } from './activity.ts';
 import { Authenticator, sessionCookieName } from './auth.ts';
 import { clusterMetricsText } from './cluster-metrics.ts';
@@ -129,10 +136,21 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     else socket.destroy();
   });
   routes.start();
+  // A revocation anywhere (sign-out on another replica, a token deleted, a user's
+  // rights changed) empties the credential cache here at once, instead of within
+  // authCacheMs. After a reconnect the cache is emptied too: the gap may have held one.
+  const credentials = new Listener(options.pool.options, {
+    channel: CREDENTIALS_CHANNEL,
+    applicationName: 'berth-proxy-credentials',
+    onNotify: () => ctx.auth.forgetAll(),
+    onConnected: () => ctx.auth.forgetAll(),
+  });
+  credentials.startInBackground();
   const sweep = setInterval(() => void sessions.deleteExpired().catch(() => {}), 600_000);
   sweep.unref();
   const cleanup = async () => {
     clearInterval(sweep);
+    await credentials.close();
     relays.close();
     await routes.close();
     await ctx.activity.close();

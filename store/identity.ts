@@ -7,6 +7,13 @@ import { invalidFromZod, namespaceName } from '../crds/index.ts';
 import type { Pool, PoolClient } from './db.ts';
 
 /** Who a verified token belongs to. */
+/**
+ * NOTIFY channel for changed credentials (migration 008): a session or API token
+ * deleted, or a user's groups or admin flag changed. Caches of verified
+ * credentials (the proxy's) forget their answers on it.
+ */
+export const CREDENTIALS_CHANNEL = 'berth_credentials';
+
 export interface Principal {
   name: string;
   admin: boolean;

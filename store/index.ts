@@ -20,6 +20,7 @@ export {
   recordEvent,
 } from './events.ts';
 export {
+  CREDENTIALS_CHANNEL,
   Identity,
   type Principal,
   type TokenInfo,
@@ -27,6 +28,7 @@ export {
   type User,
   type UserInput,
 } from './identity.ts';
+export { Listener, type ListenerOptions } from './listener.ts';
 export { applyMergePatch, canonicalJson, deepEqual, isPlainObject } from './merge-patch.ts';
 export { migrate } from './migrate.ts';
 export { ResourceStore, type ResourceStoreOptions } from './resources.ts';

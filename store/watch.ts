@@ -3,9 +3,10 @@
 // first catches up from the log by itself (in bounded batches, at its consumer's
 // pace) and then joins the live stream; the switch happens synchronously, so no
 // row is lost or delivered twice. Nothing polls while idle.
-import pg from 'pg';
+import type pg from 'pg';
 import { API_VERSION, ApiError, type BerthObject } from '../crds/index.ts';
 import type { Pool } from './db.ts';
+import { Listener } from './listener.ts';
 import { matchesSelector, type Requirement } from './selectors.ts';
 import type { WatchEvent } from './types.ts';
 
@@ -45,48 +46,32 @@ export function goneError(rv: number, compacted: number): ApiError {
 export class WatchHub {
   position = -1;
   readonly #pool: Pool;
-  readonly #clientConfig: pg.ClientConfig;
+  readonly #listener: Listener;
   readonly #subs = new Set<Watch>();
-  #listener: pg.Client | undefined;
-  #ready: Promise<void> | undefined;
   #pumping = false;
   #again = false;
   #closed = false;
   #backoffMs = 100;
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(pool: Pool, clientConfig: pg.ClientConfig) {
     this.#pool = pool;
-    this.#clientConfig = clientConfig;
+    this.#listener = new Listener(clientConfig, {
+      channel: NOTIFY_CHANNEL,
+      applicationName: 'berth-watch',
+      onNotify: (payload) => this.#onNotify(payload),
+      onConnected: () => this.#caughtUp(),
+    });
   }
 
   /** Connects the listener if needed; resolves once LISTEN is active and `position` is known. */
   start(): Promise<void> {
     if (this.#closed)
       return Promise.reject(new ApiError('ServiceUnavailable', 'the resource store is closed'));
-    this.#ready ??= this.#connect().catch((err: unknown) => {
-      this.#ready = undefined;
-      throw err;
-    });
-    return this.#ready;
+    return this.#listener.start();
   }
 
-  async #connect(): Promise<void> {
-    const client = new pg.Client({ ...this.#clientConfig, application_name: 'berth-watch' });
-    client.on('error', () => this.#lost(client));
-    client.on('end', () => this.#lost(client));
-    client.on('notification', (msg) => this.#onNotify(msg.payload));
-    try {
-      await client.connect();
-      // LISTEN before reading the position, so no commit falls between the two.
-      await client.query(`listen ${NOTIFY_CHANNEL}`);
-    } catch (err) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => {});
-      throw err;
-    }
-    this.#listener = client;
-    this.#backoffMs = 100;
+  /** After LISTEN (so no commit falls between the two): where the log stands. */
+  async #caughtUp(): Promise<void> {
     if (this.position < 0) {
       const { rows } = await this.#pool.query<{ rv: number }>('select rv from rv_counter');
       this.position = Math.max(this.position, rows[0]!.rv);
@@ -94,25 +79,6 @@ export class WatchHub {
       // Reconnected: whatever committed while we were away is in the log after `position`.
       void this.pump();
     }
-  }
-
-  #lost(client: pg.Client): void {
-    if (this.#listener !== client) return;
-    this.#listener = undefined;
-    this.#ready = undefined;
-    client.end().catch(() => {});
-    this.#reconnectLater();
-  }
-
-  #reconnectLater(): void {
-    if (this.#closed || this.#timer) return;
-    const delay = this.#backoffMs;
-    this.#backoffMs = Math.min(this.#backoffMs * 2, 5_000);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.start().catch(() => this.#reconnectLater());
-    }, delay);
-    this.#timer.unref();
   }
 
   #onNotify(payload: string | undefined): void {
@@ -176,14 +142,8 @@ export class WatchHub {
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
     for (const s of [...this.#subs]) s.close();
-    const l = this.#listener;
-    this.#listener = undefined;
-    if (l) {
-      l.removeAllListeners('end');
-      await l.end().catch(() => {});
-    }
+    await this.#listener.close();
   }
 }
 

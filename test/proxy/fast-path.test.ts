@@ -1,6 +1,6 @@
 // The decision cache (the proxy's fast path, on when credentials are cached): a
 // decision is per (Host, credential), so it never lets another user through, and
-// it is dropped with every route-table change and every sign-out on this replica.
+// it is dropped with every route-table change and every change of credentials.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
