@@ -155,7 +155,7 @@ try {
     const vsDirect = r.rps / direct.rps;
     const vsChp = r.rps / viaChp.rps;
     console.log(
-      `berth ${name}: / direct = ${vsDirect.toFixed(2)} (target >= 0.40) ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'};  / configurable-http-proxy = ${vsChp.toFixed(2)} (target >= 2.00) ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'};  / bare = ${(r.rps / viaBare.rps).toFixed(2)}`,
+      `berth ${name}: / direct = ${vsDirect.toFixed(3)} (target >= 0.40) ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'};  / configurable-http-proxy = ${vsChp.toFixed(3)} (target >= 2.00) ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'};  / bare = ${(r.rps / viaBare.rps).toFixed(2)}`,
     );
   }
 } finally {
