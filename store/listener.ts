@@ -48,13 +48,13 @@ export class Listener {
     const client = new pg.Client({ ...this.#config, application_name: this.#opts.applicationName });
     client.on('error', () => this.#lost(client));
     client.on('end', () => this.#lost(client));
-    client.on('notification', (msg) => {
-      if (this.#client === client) this.#opts.onNotify(msg.payload);
-    });
+    client.on('notification', (msg) => this.#opts.onNotify(msg.payload));
     try {
       await client.connect();
       // The channel is checked against a plain identifier pattern in the constructor.
       await client.query(`listen ${this.#opts.channel}`);
+      // Closed while connecting: this connection must not outlive close().
+      if (this.#closed) throw new Error('the listener is closed');
       // Notifications from here on are delivered; onConnected catches up on the gap before.
       this.#client = client;
       await this.#opts.onConnected?.();
