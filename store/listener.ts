@@ -13,6 +13,8 @@ export interface ListenerOptions {
   onNotify(payload: string | undefined): void;
   /** Runs after LISTEN on every (re)connection; a throw counts as a failed connection. */
   onConnected?(): Promise<void> | void;
+  /** A lost connection or a failed reconnection attempt (for a log line). */
+  onError?(err: unknown): void;
 }
 
 export class Listener {
@@ -46,7 +48,10 @@ export class Listener {
 
   async #connect(): Promise<void> {
     const client = new pg.Client({ ...this.#config, application_name: this.#opts.applicationName });
-    client.on('error', () => this.#lost(client));
+    client.on('error', (err) => {
+      if (this.#client === client) this.#opts.onError?.(err);
+      this.#lost(client);
+    });
     client.on('end', () => this.#lost(client));
     client.on('notification', (msg) => this.#opts.onNotify(msg.payload));
     try {
@@ -81,7 +86,10 @@ export class Listener {
     this.#backoffMs = Math.min(this.#backoffMs * 2, 5_000);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.start().catch(() => this.#reconnectLater());
+      this.start().catch((err: unknown) => {
+        this.#opts.onError?.(err);
+        this.#reconnectLater();
+      });
     }, delay);
     this.#timer.unref();
   }

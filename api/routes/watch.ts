@@ -30,6 +30,11 @@ export async function serveWatch(c: Call, q: ListQuery): Promise<void> {
   const release = deps.watches.acquire(p.tokenId ?? `user:${p.name}`);
   const abort = new AbortController();
   deps.watches.track(abort);
+  // The client may go away at any moment, also while the watch is being set up
+  // (before stream() runs): then 'close' has been emitted already and would never
+  // come again, and the watch would hold its slot until maxWatchSeconds.
+  if (req.raw.socket.destroyed) abort.abort();
+  else c.reply.raw.once('close', () => abort.abort());
   let iterator: AsyncIterator<WatchEvent> | undefined;
   try {
     const resourceVersion =
@@ -75,12 +80,6 @@ async function stream(
   res.flushHeaders();
   deps.metrics.openWatches.inc();
 
-  const closed = new Promise<void>((resolve) => {
-    res.once('close', () => {
-      abort.abort();
-      resolve();
-    });
-  });
   const maxSeconds = deps.config.maxWatchSeconds;
   const seconds = q.timeoutSeconds ? Math.min(q.timeoutSeconds, maxSeconds) : maxSeconds;
   const timer = setTimeout(() => abort.abort(), seconds * 1000);
@@ -106,7 +105,8 @@ async function stream(
     const rv = event.object?.metadata?.resourceVersion;
     const chunk = sse ? `${rv ? `id: ${rv}\n` : ''}data: ${json}\n\n` : `${json}\n`;
     if (!res.write(chunk)) {
-      await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
+      // A gone client never drains: the abort (its 'close', shutdown, timeout) ends the wait.
+      await Promise.race([new Promise((r) => res.once('drain', r)), aborted]);
     }
   };
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import {
   BASE,
@@ -120,4 +121,34 @@ test('timeoutSeconds ends the stream', async () => {
   });
   assert.equal(res.status, 200);
   assert.ok(Date.now() - started >= 900);
+});
+
+test('a client that goes away while its watch is being set up leaves no watch behind', async () => {
+  // Objects to send at once: the stream writes to the gone client straight away.
+  for (const name of ['gone1', 'gone2'])
+    await send(h, 'POST', `${BASE}/tooldefinitions`, {
+      token: h.admin,
+      body: toolDefinition(name),
+    });
+  const port = Number(new URL(h.url).port);
+  // More than the per-token cap (3): a watch left behind would hold its slot.
+  for (let i = 0; i < 6; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.end(
+          `GET ${BASE}/tooldefinitions?watch=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.admin}\r\nAccept: text/event-stream\r\n\r\n`,
+        );
+        s.destroy();
+      });
+      s.on('close', () => resolve());
+      s.on('error', reject);
+    });
+  }
+  await eventually(async () => {
+    const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
+    return /berth_api_open_watches 0/.test(m) ? true : undefined;
+  });
+  const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
+  assert.equal(w.status, 200, 'every slot was given back');
+  w.close();
 });
