@@ -154,6 +154,10 @@ export function forward(
   hooks: ForwardHooks,
   startedAt = -1,
 ): void {
+  // The client may have gone while the request was authenticated or launched: its
+  // 'close' came already and would not come again, so an exchange started now would
+  // never be aborted (an endless stream would stay open at the tool for good).
+  if (req.socket.destroyed) return;
   const exchange = new Exchange(res, hooks, startedAt);
   res.once('close', exchange.clientClosed);
   upstream.pool.dispatch(

@@ -190,6 +190,39 @@ test('server-sent events arrive as produced, before the upstream finishes', asyn
   }
 });
 
+test('a client gone while its request is authenticated leaves nothing open at the tool', async () => {
+  // An endless event stream: only the proxy closing it ends a request here.
+  let open = 0;
+  const up = await startUpstream((req, res) => {
+    open++;
+    req.socket.once('close', () => open--);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: hello\n\n');
+  });
+  try {
+    await addDefinition(h, 'endless');
+    await makeReady(h.store, 'alice', 'endless', up.url);
+    await waitForRoute(h.proxy, 'endless--alice.localhost');
+    // Request and hang up at once: the proxy is still checking the token (a
+    // database query with this harness's cache off) when the client is gone.
+    for (let i = 0; i < 6; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const s = connect(h.proxy.port, '127.0.0.1', () => {
+          s.end(
+            `GET /events HTTP/1.1\r\nHost: endless--alice.localhost\r\nAuthorization: Bearer ${h.tokens.alice}\r\n\r\n`,
+          );
+          s.destroy();
+        });
+        s.on('close', () => resolve());
+        s.on('error', reject);
+      });
+    }
+    await waitFor('no request left open at the tool', () => (open === 0 ? true : undefined));
+  } finally {
+    await up.close();
+  }
+});
+
 test('unknown tool host: 404 page with strict headers; unknown shapes too', async () => {
   const r = await get(h.proxy, 'nosuch--alice.localhost', '/', {
     ...bearer(h.tokens.alice),
