@@ -96,7 +96,7 @@ test('after the listening connection is lost, revocations still arrive', async (
   const listeners = async () =>
     (
       await h.db.pool.query<{ pid: number }>(
-        "select pid from pg_stat_activity where application_name = 'berth-proxy-credentials'",
+        "select pid from pg_stat_activity where application_name = 'berth-proxy-credentials' and datname = current_database()",
       )
     ).rows.map((r) => r.pid);
   const before = await listeners();
