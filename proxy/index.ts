@@ -126,6 +126,9 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       keepAliveTimeout: 65_000,
       // Long-lived browser connections: do not let the socket idle timer cut streams.
       connectionsCheckingInterval: 30_000,
+      // A request without Content-Length or Transfer-Encoding (GETs, nearly all of a
+      // proxy's traffic) gets an already-ended body stream: no stream events per request.
+      optimizeEmptyRequests: true,
     },
     handler.onRequest,
   );

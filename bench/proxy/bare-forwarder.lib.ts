@@ -11,7 +11,8 @@ import { type Dispatcher, Pool } from 'undici';
 
 const pool = new Pool(process.argv[2]!, { connections: 128, pipelining: 1 });
 
-const server = createServer((req, res) => {
+// The server option berth's proxy uses too (no body stream events for GETs).
+const server = createServer({ optimizeEmptyRequests: true }, (req, res) => {
   const handler: Dispatcher.DispatchHandler = {
     onRequestStart() {},
     onResponseStart(_c, status: number, headers: IncomingHttpHeaders) {
