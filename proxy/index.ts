@@ -147,6 +147,11 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     applicationName: 'berth-proxy-credentials',
     onNotify: () => ctx.auth.forgetAll(),
     onConnected: () => ctx.auth.forgetAll(),
+    onError: (err) =>
+      log.warn(
+        { err: String(err) },
+        'credential-change listener lost its connection; reconnecting',
+      ),
   });
   credentials.startInBackground();
   const sweep = setInterval(() => void sessions.deleteExpired().catch(() => {}), 600_000);

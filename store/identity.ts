@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { invalidFromZod, namespaceName } from '../crds/index.ts';
 import type { Pool, PoolClient } from './db.ts';
 
-/** Who a verified token belongs to. */
 /**
  * NOTIFY channel for changed credentials (migration 008): a session or API token
  * deleted, or a user's groups or admin flag changed. Caches of verified
@@ -14,6 +13,7 @@ import type { Pool, PoolClient } from './db.ts';
  */
 export const CREDENTIALS_CHANNEL = 'berth_credentials';
 
+/** Who a verified token belongs to. */
 export interface Principal {
   name: string;
   admin: boolean;

@@ -2,8 +2,8 @@
 // then the caller's `onConnected` (to catch up on whatever it may have missed
 // while it was not listening), and hands every notification to `onNotify`. A lost
 // connection is replaced after a backoff (100 ms doubling to 5 s); each new
-// connection runs `onConnected` again. Used by the resource watches (WatchHub)
-// and by the proxy's credential cache.
+// connection runs `onConnected` again. Used by the resource watches (WatchHub),
+// the controllers' wake-ups and the proxy's credential cache.
 import pg from 'pg';
 
 export interface ListenerOptions {
@@ -30,10 +30,6 @@ export class Listener {
     if (!/^[a-z_][a-z0-9_]*$/.test(opts.channel)) throw new Error('invalid channel name');
     this.#config = config;
     this.#opts = opts;
-  }
-
-  get listening(): boolean {
-    return this.#client !== undefined;
   }
 
   /** Connects if needed; resolves once LISTEN is active and onConnected has run. */
@@ -96,7 +92,10 @@ export class Listener {
 
   /** Keeps retrying in the background until connected (for callers that do not await start). */
   startInBackground(): void {
-    this.start().catch(() => this.#reconnectLater());
+    this.start().catch((err: unknown) => {
+      this.#opts.onError?.(err);
+      this.#reconnectLater();
+    });
   }
 
   async close(): Promise<void> {
