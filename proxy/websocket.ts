@@ -1,6 +1,7 @@
-// WebSocket relay: the upgrade goes to the tool through undici's `upgrade` (with
+// WebSocket relay: the upgrade goes to the tool through undici (upgrade.ts, with
 // the client's Sec-WebSocket-* headers, so subprotocols and extensions are
-// negotiated by the tool itself); once the tool answers 101 the two sockets are
+// negotiated by the tool itself; a tool's refusal reaches the browser as the tool
+// gave it); once the tool answers 101 the two sockets are
 // piped both ways, byte for byte, so every frame, close code included, passes
 // unchanged with TCP backpressure. The proxy adds only: a ping to the browser on
 // an idle connection (load balancers drop quiet ones), and a 1011 close frame
@@ -8,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { clientResponseHeaders } from './headers.ts';
+import { upgradeThrough } from './upgrade.ts';
 import type { Upstream } from './upstream.ts';
 import { closeFrame, FrameBoundaryTracker, PING_FRAME } from './ws-frames.ts';
 
@@ -97,30 +99,21 @@ export class WebSocketRelays {
     headers: string[],
     onActivity: () => void,
   ): Promise<void> {
-    let up: Duplex;
-    let upHeaders: Record<string, string | string[] | undefined>;
-    const abort = new AbortController();
-    const onEarlyClose = () => abort.abort();
-    client.once('close', onEarlyClose);
     client.on('error', () => {});
-    try {
-      const r = await upstream.pool.upgrade({
-        path,
-        method: req.method ?? 'GET',
-        headers,
-        protocol: 'websocket',
-        signal: abort.signal,
-      });
-      up = r.socket;
-      upHeaders = r.headers;
-    } catch (err) {
-      client.off('close', onEarlyClose);
-      if (abort.signal.aborted) return;
-      this.#opts.onUpstreamError(err);
+    const outcome = await upgradeThrough(
+      upstream,
+      { path, method: req.method ?? 'GET', headers },
+      client,
+    );
+    if (outcome.kind === 'answered') return; // the tool's own refusal reached the browser
+    if (outcome.kind === 'failed') {
+      if (outcome.clientGone) return;
+      this.#opts.onUpstreamError(outcome.error);
       rejectUpgrade(client, 502, 'Bad Gateway');
       return;
     }
-    client.off('close', onEarlyClose);
+    const up = outcome.socket;
+    const upHeaders = outcome.headers;
     if (client.destroyed) {
       up.destroy();
       return;

@@ -2,7 +2,7 @@
 // pings, and a tool that dies mid-connection.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -147,6 +147,58 @@ test('refused upgrades: no credentials 401, another user 403, unknown host 404',
     const [, res] = await once<[unknown, { statusCode: number }]>(ws, 'unexpected-response');
     assert.equal(res.statusCode, status);
     ws.terminate();
+  }
+});
+
+test("a tool that refuses the upgrade: the browser gets the tool's own answer, not a 502", async () => {
+  // Jupyter answers 404 for a kernel that is gone, 403 for a bad origin; such an
+  // answer (either framing) must reach the browser as the tool gave it.
+  const refusing = createServer();
+  refusing.on('upgrade', (req, socket) => {
+    if (req.url === '/chunked')
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nX-Tool: yes\r\n\r\n9\r\nbad origi\r\n2\r\nn\n\r\n0\r\n\r\n',
+      );
+    else
+      socket.end(
+        'HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 15\r\nX-Tool: yes\r\n\r\nno such kernel\n',
+      );
+  });
+  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+  try {
+    await addDefinition(h, 'refuser', {}, proxy);
+    await makeReady(
+      h.store,
+      'alice',
+      'refuser',
+      `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`,
+    );
+    await waitForRoute(proxy, 'refuser--alice.localhost');
+    for (const [path, status, body] of [
+      ['/api/kernels/gone/channels', 404, 'no such kernel\n'],
+      ['/chunked', 403, 'bad origin\n'],
+    ] as const) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = connect(proxy.port, '127.0.0.1', () =>
+          s.write(
+            `GET ${path} HTTP/1.1\r\nHost: refuser--alice.localhost\r\nAuthorization: Bearer ${h.tokens.alice}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+          ),
+        );
+        let out = '';
+        s.on('data', (d) => {
+          out += d;
+        });
+        s.on('close', () => resolve(out));
+        s.on('error', reject);
+      });
+      const [head, ...rest] = answer.split('\r\n\r\n');
+      assert.match(head!, new RegExp(`^HTTP/1.1 ${status} `), answer);
+      assert.match(head!, /\r\nx-tool: yes/i);
+      assert.doesNotMatch(head!, /transfer-encoding/i, 'hop-by-hop headers stay behind');
+      assert.equal(rest.join('\r\n\r\n'), body);
+    }
+  } finally {
+    refusing.close();
   }
 });
 
