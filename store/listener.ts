@@ -44,11 +44,8 @@ export class Listener {
 
   async #connect(): Promise<void> {
     const client = new pg.Client({ ...this.#config, application_name: this.#opts.applicationName });
-    client.on('error', (err) => {
-      if (this.#client === client) this.#opts.onError?.(err);
-      this.#lost(client);
-    });
-    client.on('end', () => this.#lost(client));
+    client.on('error', (err) => this.#lost(client, err));
+    client.on('end', () => this.#lost(client, new Error('the LISTEN connection ended')));
     client.on('notification', (msg) => this.#opts.onNotify(msg.payload));
     try {
       await client.connect();
@@ -68,8 +65,9 @@ export class Listener {
     this.#backoffMs = 100;
   }
 
-  #lost(client: pg.Client): void {
+  #lost(client: pg.Client, err: Error): void {
     if (this.#client !== client) return;
+    this.#opts.onError?.(err);
     this.#client = undefined;
     this.#ready = undefined;
     client.end().catch(() => {});
