@@ -57,7 +57,10 @@ function hasBody(req: IncomingMessage): boolean {
   return cl !== undefined && cl !== '0';
 }
 
-const CLIENT_GONE = Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' });
+/** The reason an upstream request is aborted with when its client has gone. */
+export const CLIENT_GONE = Object.assign(new Error('client went away'), {
+  code: 'UND_ERR_ABORTED',
+});
 
 /**
  * One request/response through the upstream: the undici dispatch handler itself,

@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { CLIENT_GONE } from './forward.ts';
 import { clientResponseHeaders } from './headers.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -16,8 +17,6 @@ export type UpgradeOutcome =
   | { kind: 'answered'; status: number }
   /** Nothing reached the client (refused, reset, timed out, or the client left). */
   | { kind: 'failed'; error: Error; clientGone: boolean };
-
-const CLIENT_GONE = Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' });
 
 class UpgradeExchange implements Dispatcher.DispatchHandler {
   readonly #client: Duplex;
