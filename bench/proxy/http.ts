@@ -31,8 +31,8 @@ interface WrkResult {
   errors: string;
 }
 
-function wrk(url: string, headers: Record<string, string>): WrkResult {
-  const args = ['-t2', `-c${connections}`, `-d${duration}s`, '--latency'];
+function wrk(url: string, headers: Record<string, string>, seconds = duration): WrkResult {
+  const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency'];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   const r = spawnSync('wrk', [...args, url], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
@@ -115,14 +115,7 @@ try {
   ];
   // Warm-up for each at full concurrency (JIT tiering, keep-alive pools, the proxy's
   // credential cache): a fresh berth proxy runs its first seconds measurably slower.
-  for (const t of targets)
-    spawnSync('wrk', [
-      '-t2',
-      `-c${connections}`,
-      '-d3s',
-      ...Object.entries(t.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
-      t.url,
-    ]);
+  for (const t of targets) wrk(t.url, t.headers, 3);
 
   // Interleaved rounds, median of each: all see the same background load.
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -131,7 +124,8 @@ try {
     for (const [j, t] of targets.entries()) runs[j]!.push(wrk(t.url, t.headers));
   const median = (rs: WrkResult[]) =>
     [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]!;
-  const [direct, viaChp, viaBare, viaBerth, viaAuto] = runs.map(median) as [
+  const medians = runs.map(median);
+  const [direct, viaChp, viaBare, viaBerth, viaAuto] = medians as [
     WrkResult,
     WrkResult,
     WrkResult,
@@ -144,7 +138,7 @@ try {
   console.log(
     `wrk -t2 -c${connections} -d${duration}s, small response, bearer token on every request`,
   );
-  for (const [j, t] of targets.entries()) console.log(row(t.name, median(runs[j]!)));
+  for (const [j, t] of targets.entries()) console.log(row(t.name, medians[j]!));
   console.log(
     `bare node:http + undici (the stack's floor): / direct = ${(viaBare.rps / direct.rps).toFixed(2)}`,
   );
