@@ -162,7 +162,8 @@ export function forward(
   // never be aborted (an endless stream would stay open at the tool for good).
   if (req.socket.destroyed) return;
   const exchange = new Exchange(res, hooks, startedAt);
-  res.once('close', exchange.clientClosed);
+  // 'close' comes once per response: `on` spares the wrapper and removal `once` makes.
+  res.on('close', exchange.clientClosed);
   upstream.pool.dispatch(
     {
       path,

@@ -3,15 +3,31 @@
 // bare node:http + undici forwarder (bare-forwarder.lib.ts: the floor of berth's
 // stack) and through berth's proxy, all with an authenticated request (bearer
 // token; the others just forward it). berth's proxy runs as `berth proxy` does in
-// production, once with one process (BERTH_PROXY_WORKERS=1, the default) and once
-// with one per CPU (auto). Prints req/s, p50/p99 and the ratios.
+// production, with one process (BERTH_PROXY_WORKERS=1, the default) and with one
+// per CPU (auto).
+//
+// Two layouts, each in interleaved rounds (median of each):
+// - shared: wrk, the upstream and the proxy all on every CPU, competing for them;
+//   the proxy's CPU is taken from the upstream and wrk, so the ratio to direct also
+//   depends on how cheap those two are.
+// - pinned (Linux, >= 2 CPUs): wrk and the upstream on CPU 0, the proxy alone on
+//   CPU 1, the usual way to benchmark a proxy (load generator, proxy and backend
+//   apart) and the shape of production, where the proxy never shares a host with
+//   the tools or the browsers. wrk and the upstream get the same CPU in every row.
+// Each row also shows the CPU time per request of the proxy's processes and of the
+// upstream (from /proc): the figure that moves least when the VM's speed swings.
+// wrk's latencies are at saturation (queueing); each layout then measures latency
+// at a fixed offered load below every target's knee, open loop (open-loop.lib.ts):
+// half of configurable-http-proxy's maximum, or BENCH_RATE req/s.
 // Targets: berth >= 0.40 x direct and >= 2 x configurable-http-proxy.
-// Env: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
-import { spawn, spawnSync } from 'node:child_process';
+// Env: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS
+// (default 5), BENCH_LAYOUTS (default "shared,pinned").
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../store/index.ts';
+import { canPin, cpuSeconds, pinTree, processTree } from './cpu.lib.ts';
 import {
   benchDatabase,
   ensureWrk,
@@ -22,32 +38,36 @@ import {
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const layouts = (process.env.BENCH_LAYOUTS ?? 'shared,pinned').split(',');
+const cpus = availableParallelism();
 const root = join(import.meta.dirname, '..', '..');
 
 interface WrkResult {
   rps: number;
+  requests: number;
   p50: string;
   p99: string;
   errors: string;
 }
 
-function wrk(url: string, headers: Record<string, string>, seconds = duration): WrkResult {
+/** wrk against url; on `cpu` ("0") when given. */
+function wrk(url: string, headers: Record<string, string>, seconds: number, cpu?: string) {
   const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency'];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  const r = spawnSync('wrk', [...args, url], { encoding: 'utf8' });
+  const command = cpu === undefined ? ['wrk'] : ['taskset', '-c', cpu, 'wrk'];
+  const r = spawnSync(command[0]!, [...command.slice(1), ...args, url], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const out = r.stdout;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = /\s50%\s+(\S+)/.exec(out)?.[1] ?? '?';
-  const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?';
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
   const sockErr = /Socket errors: (.*)/.exec(out)?.[1];
   return {
-    rps,
-    p50,
-    p99,
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1]),
+    p50: /\s50%\s+(\S+)/.exec(out)?.[1] ?? '?',
+    p99: /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?',
     errors: [non2xx ? `non-2xx ${non2xx}` : '', sockErr ?? ''].filter(Boolean).join('; ') || 'none',
-  };
+  } satisfies WrkResult;
 }
 
 async function waitForPort(port: number): Promise<void> {
@@ -66,8 +86,27 @@ async function waitForPort(port: number): Promise<void> {
   }
 }
 
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The proxy's main process (undefined: direct). */
+  pid?: number;
+}
+
+interface Row extends WrkResult {
+  /** CPU µs per request of the proxy's processes, and of the upstream. */
+  proxyUs: number;
+  upstreamUs: number;
+}
+
+function median<T>(items: T[], by: (t: T) => number): T {
+  return [...items].sort((a, b) => by(a) - by(b))[Math.floor(items.length / 2)]!;
+}
+
 if (!ensureWrk()) process.exit(2);
 const upstream = await spawnNode(join(import.meta.dirname, 'upstream.lib.ts'));
+const upstreamPid = upstream.proc.pid!;
 const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
 const db = await benchDatabase(upstreamUrl);
 const bare = await spawnNode(
@@ -79,7 +118,7 @@ const bare = await spawnNode(
 const berth = await startBerthProxyCommand(db.url, '1');
 const berthAuto = await startBerthProxyCommand(db.url, 'auto');
 const chpPort = await freePort();
-const chp = spawn(
+const chp: ChildProcess = spawn(
   process.execPath,
   [
     join(root, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy'),
@@ -98,59 +137,160 @@ const chp = spawn(
   ],
   { stdio: 'ignore', env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench' } },
 );
+
+/** Warm-up, then interleaved rounds; the median row of each target. */
+function measure(targets: Target[], wrkCpu?: string): Row[] {
+  // Full concurrency first for each (JIT tiering, keep-alive pools, the proxy's
+  // credential cache): a fresh berth proxy runs its first seconds measurably slower.
+  for (const t of targets) wrk(t.url, t.headers, 3, wrkCpu);
+  const trees = targets.map((t) => (t.pid === undefined ? [] : processTree(t.pid)));
+  const runs: Row[][] = targets.map(() => []);
+  for (let i = 0; i < rounds; i++) {
+    for (const [j, t] of targets.entries()) {
+      const proxy0 = cpuSeconds(trees[j]!);
+      const upstream0 = cpuSeconds([upstreamPid]);
+      const r = wrk(t.url, t.headers, duration, wrkCpu);
+      const per = (s: number) => (s * 1e6) / r.requests;
+      runs[j]!.push({
+        ...r,
+        proxyUs: per(cpuSeconds(trees[j]!) - proxy0),
+        upstreamUs: per(cpuSeconds([upstreamPid]) - upstream0),
+      });
+    }
+  }
+  return runs.map((rs) => ({
+    ...median(rs, (r) => r.rps),
+    proxyUs: median(rs, (r) => r.proxyUs).proxyUs,
+    upstreamUs: median(rs, (r) => r.upstreamUs).upstreamUs,
+  }));
+}
+
+function report(layout: string, targets: Target[], rows: Row[]): void {
+  console.log(`\n${layout}: median of ${rounds} interleaved rounds`);
+  console.log(
+    `${'target'.padEnd(28)} ${'req/s'.padStart(9)} ${'p50'.padStart(9)} ${'p99'.padStart(9)}  ${'proxy CPU/req'.padStart(13)}  ${'upstream CPU/req'.padStart(16)}  errors`,
+  );
+  for (const [j, t] of targets.entries()) {
+    const r = rows[j]!;
+    const proxyCpu = t.pid === undefined ? '-' : `${r.proxyUs.toFixed(1)} µs`;
+    console.log(
+      `${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.padStart(9)} ${r.p99.padStart(9)}  ${proxyCpu.padStart(13)}  ${`${r.upstreamUs.toFixed(1)} µs`.padStart(16)}  ${r.errors}`,
+    );
+  }
+  const [direct, viaChp, viaBare] = rows as [Row, Row, Row];
+  console.log(
+    `bare node:http + undici (the stack's floor): / direct = ${(viaBare.rps / direct.rps).toFixed(2)}`,
+  );
+  for (const [j, t] of targets.entries()) {
+    if (!t.name.startsWith('berth')) continue;
+    const r = rows[j]!;
+    const vsDirect = r.rps / direct.rps;
+    const vsChp = r.rps / viaChp.rps;
+    const verdict = (ok: boolean) => (ok ? 'OK' : 'BELOW TARGET');
+    console.log(
+      `${t.name}: / direct = ${vsDirect.toFixed(3)} (target >= 0.40) ${verdict(vsDirect >= 0.4)};  / configurable-http-proxy = ${vsChp.toFixed(3)} (target >= 2.00) ${verdict(vsChp >= 2)};  / bare = ${(r.rps / viaBare.rps).toFixed(2)};  CPU per request, configurable-http-proxy / berth = ${(viaChp.proxyUs / r.proxyUs).toFixed(2)}`,
+    );
+  }
+}
+
+interface OpenLoopResult {
+  sent: number;
+  ok: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+/** Latency of each target at `rate` req/s, open loop; the load generator on `cpu` when given. */
+function latencies(targets: Target[], rate: number, cpu?: string): void {
+  const script = join(import.meta.dirname, 'open-loop.lib.ts');
+  console.log(
+    `latency at ${rate} req/s offered, open loop, ${duration} s each (${process.env.BENCH_RATE ? 'BENCH_RATE' : "half of configurable-http-proxy's maximum above"}):`,
+  );
+  const results: OpenLoopResult[] = [];
+  for (const t of targets) {
+    const node = [process.execPath, '--disable-warning=ExperimentalWarning', script];
+    const args = [...node, t.url, String(rate), String(duration), JSON.stringify(t.headers)];
+    const command = cpu === undefined ? args : ['taskset', '-c', cpu, ...args];
+    const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`open-loop load failed: ${r.stderr}`);
+    const result = JSON.parse(r.stdout) as OpenLoopResult;
+    results.push(result);
+    const ms = (v: number) => `${v.toFixed(2)} ms`.padStart(9);
+    console.log(
+      `${t.name.padEnd(28)} p50 ${ms(result.p50)}   p99 ${ms(result.p99)}   p99.9 ${ms(result.p999)}   ${result.ok}/${result.sent} ok, errors ${result.errors}`,
+    );
+  }
+  const direct = results[0]!;
+  for (const [j, t] of targets.entries()) {
+    if (!t.name.startsWith('berth')) continue;
+    const r = results[j]!;
+    console.log(
+      `${t.name}: adds ${(r.p50 - direct.p50).toFixed(2)} ms at p50 and ${(r.p99 - direct.p99).toFixed(2)} ms at p99 to direct`,
+    );
+  }
+}
+
+function offeredRate(rows: Row[]): number {
+  const fixed = Number(process.env.BENCH_RATE);
+  if (fixed > 0) return fixed;
+  return Math.max(100, Math.round(rows[1]!.rps / 2 / 100) * 100);
+}
+
 try {
   await waitForPort(chpPort);
   const auth = { Authorization: `Bearer ${db.token}` };
   const toolAuth = { ...auth, Host: TOOL_HOST };
-  const targets = [
-    { name: 'direct', url: `${upstreamUrl}/`, headers: auth },
-    { name: 'configurable-http-proxy 5', url: `http://127.0.0.1:${chpPort}/`, headers: auth },
-    { name: 'bare node:http + undici', url: `http://127.0.0.1:${bare.port}/`, headers: auth },
-    { name: 'berth proxy, 1 worker', url: `http://127.0.0.1:${berth.port}/`, headers: toolAuth },
+  const direct: Target = { name: 'direct', url: `${upstreamUrl}/`, headers: auth };
+  const proxies: Target[] = [
     {
-      name: `berth proxy, ${availableParallelism()} workers`,
-      url: `http://127.0.0.1:${berthAuto.port}/`,
+      name: 'configurable-http-proxy 5',
+      url: `http://127.0.0.1:${chpPort}/`,
+      headers: auth,
+      pid: chp.pid!,
+    },
+    {
+      name: 'bare node:http + undici',
+      url: `http://127.0.0.1:${bare.port}/`,
+      headers: auth,
+      pid: bare.proc.pid!,
+    },
+    {
+      name: 'berth proxy, 1 worker',
+      url: `http://127.0.0.1:${berth.port}/`,
       headers: toolAuth,
+      pid: berth.proc.pid!,
     },
   ];
-  // Warm-up for each at full concurrency (JIT tiering, keep-alive pools, the proxy's
-  // credential cache): a fresh berth proxy runs its first seconds measurably slower.
-  for (const t of targets) wrk(t.url, t.headers, 3);
-
-  // Interleaved rounds, median of each: all see the same background load.
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  const runs: WrkResult[][] = targets.map(() => []);
-  for (let i = 0; i < rounds; i++)
-    for (const [j, t] of targets.entries()) runs[j]!.push(wrk(t.url, t.headers));
-  const median = (rs: WrkResult[]) =>
-    [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]!;
-  const medians = runs.map(median);
-  const [direct, viaChp, viaBare, viaBerth, viaAuto] = medians as [
-    WrkResult,
-    WrkResult,
-    WrkResult,
-    WrkResult,
-    WrkResult,
-  ];
-  console.log(`median of ${rounds} interleaved rounds`);
-  const row = (name: string, r: WrkResult) =>
-    `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(9)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}   errors: ${r.errors}`;
+  const auto: Target = {
+    name: `berth proxy, ${cpus} workers`,
+    url: `http://127.0.0.1:${berthAuto.port}/`,
+    headers: toolAuth,
+    pid: berthAuto.proc.pid!,
+  };
   console.log(
-    `wrk -t2 -c${connections} -d${duration}s, small response, bearer token on every request`,
+    `wrk -t2 -c${connections} -d${duration}s, small response, bearer token on every request; ${cpus} CPUs`,
   );
-  for (const [j, t] of targets.entries()) console.log(row(t.name, medians[j]!));
-  console.log(
-    `bare node:http + undici (the stack's floor): / direct = ${(viaBare.rps / direct.rps).toFixed(2)}`,
-  );
-  for (const [name, r] of [
-    ['1 worker', viaBerth],
-    [`${availableParallelism()} workers (auto)`, viaAuto],
-  ] as const) {
-    const vsDirect = r.rps / direct.rps;
-    const vsChp = r.rps / viaChp.rps;
-    console.log(
-      `berth ${name}: / direct = ${vsDirect.toFixed(3)} (target >= 0.40) ${vsDirect >= 0.4 ? 'OK' : 'BELOW TARGET'};  / configurable-http-proxy = ${vsChp.toFixed(3)} (target >= 2.00) ${vsChp >= 2 ? 'OK' : 'BELOW TARGET'};  / bare = ${(r.rps / viaBare.rps).toFixed(2)}`,
-    );
+  if (layouts.includes('shared')) {
+    const targets = [direct, ...proxies, auto];
+    const rows = measure(targets);
+    report('shared (every process on every CPU)', targets, rows);
+    latencies(targets, offeredRate(rows));
+  }
+  if (layouts.includes('pinned')) {
+    if (!canPin(cpus)) {
+      console.log('\npinned: skipped (needs Linux, taskset and at least 2 CPUs)');
+    } else {
+      // One proxy process at a time owns CPU 1; the workers of `auto` would only
+      // share it, so that row is left out here.
+      pinTree(upstreamPid, '0');
+      for (const p of proxies) pinTree(p.pid!, '1');
+      const targets = [direct, ...proxies];
+      const rows = measure(targets, '0');
+      report('pinned (wrk and the upstream on CPU 0, the proxy alone on CPU 1)', targets, rows);
+      latencies(targets, offeredRate(rows), '0');
+    }
   }
 } finally {
   chp.kill('SIGTERM');
