@@ -144,11 +144,18 @@ test('a client that goes away while its watch is being set up leaves no watch be
       s.on('error', reject);
     });
   }
+  // Until the server has seen all six go, some may still be in set-up and hold a
+  // slot (a 429 then is fine); a watch left behind would hold its slot for
+  // maxWatchSeconds, and no attempt here would get in.
+  const w = await eventually(async () => {
+    const attempt = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
+    if (attempt.status === 200) return attempt;
+    attempt.close();
+    return undefined;
+  });
+  w.close();
   await eventually(async () => {
     const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
     return /berth_api_open_watches 0/.test(m) ? true : undefined;
   });
-  const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
-  assert.equal(w.status, 200, 'every slot was given back');
-  w.close();
 });
