@@ -36,10 +36,8 @@ await new Promise<void>((resolve) => {
     pool.request({ path: target.pathname, method: 'GET', headers }).then(
       async (res) => {
         await res.body.dump();
-        if (!record) {
-          // warm-up: not counted
-        } else if (res.statusCode === 200) latencies.push(performance.now() - sentAt);
-        else errors++;
+        if (record && res.statusCode === 200) latencies.push(performance.now() - sentAt);
+        else if (record) errors++;
         settle();
       },
       () => {
