@@ -52,6 +52,11 @@ export function canPin(cpus: number): boolean {
   return cpus >= 2 && spawnSync('taskset', ['-V']).error === undefined;
 }
 
+/** `command` (argv) to run on CPU `cpu` ("0") when given, else as it is. */
+export function onCpu(command: string[], cpu?: string): string[] {
+  return cpu === undefined ? command : ['taskset', '-c', cpu, ...command];
+}
+
 /** Restricts every thread of `pid` and of the processes below it to `cpuList` ("0", "1-3"). */
 export function pinTree(pid: number, cpuList: string): void {
   for (const p of processTree(pid)) {

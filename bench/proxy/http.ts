@@ -27,7 +27,7 @@ import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../store/index.ts';
-import { canPin, cpuSeconds, pinTree, processTree } from './cpu.lib.ts';
+import { canPin, cpuSeconds, onCpu, pinTree, processTree } from './cpu.lib.ts';
 import {
   benchDatabase,
   ensureWrk,
@@ -52,11 +52,16 @@ interface WrkResult {
 }
 
 /** wrk against url; on `cpu` ("0") when given. */
-function wrk(url: string, headers: Record<string, string>, seconds: number, cpu?: string) {
+function wrk(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+  cpu?: string,
+): WrkResult {
   const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency'];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  const command = cpu === undefined ? ['wrk'] : ['taskset', '-c', cpu, 'wrk'];
-  const r = spawnSync(command[0]!, [...command.slice(1), ...args, url], { encoding: 'utf8' });
+  const command = onCpu(['wrk', ...args, url], cpu);
+  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const out = r.stdout;
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
@@ -67,7 +72,7 @@ function wrk(url: string, headers: Record<string, string>, seconds: number, cpu?
     p50: /\s50%\s+(\S+)/.exec(out)?.[1] ?? '?',
     p99: /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?',
     errors: [non2xx ? `non-2xx ${non2xx}` : '', sockErr ?? ''].filter(Boolean).join('; ') || 'none',
-  } satisfies WrkResult;
+  };
 }
 
 async function waitForPort(port: number): Promise<void> {
@@ -165,6 +170,7 @@ function measure(targets: Target[], wrkCpu?: string): Row[] {
   }));
 }
 
+/** Targets (and their rows) always start with direct, configurable-http-proxy, bare. */
 function report(layout: string, targets: Target[], rows: Row[]): void {
   console.log(`\n${layout}: median of ${rounds} interleaved rounds`);
   console.log(
@@ -212,7 +218,7 @@ function latencies(targets: Target[], rate: number, cpu?: string): void {
   for (const t of targets) {
     const node = [process.execPath, '--disable-warning=ExperimentalWarning', script];
     const args = [...node, t.url, String(rate), String(duration), JSON.stringify(t.headers)];
-    const command = cpu === undefined ? args : ['taskset', '-c', cpu, ...args];
+    const command = onCpu(args, cpu);
     const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`open-loop load failed: ${r.stderr}`);
     const result = JSON.parse(r.stdout) as OpenLoopResult;
@@ -232,10 +238,12 @@ function latencies(targets: Target[], rate: number, cpu?: string): void {
   }
 }
 
+/** Half of configurable-http-proxy's req/s (rows as in report()), or BENCH_RATE. */
 function offeredRate(rows: Row[]): number {
   const fixed = Number(process.env.BENCH_RATE);
   if (fixed > 0) return fixed;
-  return Math.max(100, Math.round(rows[1]!.rps / 2 / 100) * 100);
+  const [, viaChp] = rows as [Row, Row];
+  return Math.max(100, Math.round(viaChp.rps / 2 / 100) * 100);
 }
 
 try {
