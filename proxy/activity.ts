@@ -28,11 +28,11 @@ export class ActivityRecorder {
     }
   }
 
-  /** Hot path: a Map write, nothing else. */
-  touch(namespace: string, name: string, key: string): void {
+  /** Hot path: a Map write, nothing else. `at`: the caller's Date.now() when it has one. */
+  touch(namespace: string, name: string, key: string, at = Date.now()): void {
     const e = this.#pending.get(key);
-    if (e) e.at = Date.now();
-    else this.#pending.set(key, { namespace, name, at: Date.now() });
+    if (e) e.at = at;
+    else this.#pending.set(key, { namespace, name, at });
   }
 
   /** Writes what is pending; overlapping calls run one after the other. */

@@ -6,7 +6,6 @@
 // the rest to the tool.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Counter } from 'prom-client';
 import { type RequestPrincipal, SESSION_COOKIE_NAMES } from './auth.ts';
 import { accessAllows, mayOpen } from './authorize.ts';
 import type { ProxyContext } from './context.ts';
@@ -79,7 +78,6 @@ function wantsHtml(req: IncomingMessage): boolean {
 
 export class ProxyServer {
   readonly #ctx: ProxyContext;
-  readonly #codeCounters = new Map<number, ReturnType<Counter<'code'>['labels']>>();
   readonly #toolFwd: ForwardContext;
   readonly #apiFwd: ForwardContext;
   /** Host header -> credential (Authorization, else Cookie header) -> decision. */
@@ -109,12 +107,10 @@ export class ProxyServer {
       ]),
     );
     const onUpstreamError = (kind: UpstreamErrorKind) => upstreamErrors.get(kind)?.inc();
-    const duration = ctx.metrics.duration;
+    const metrics = ctx.metrics;
     this.#sink = {
-      onResponse: (status, startedAt) => {
-        this.#count(status);
-        duration.observe((performance.now() - startedAt) / 1000);
-      },
+      onResponse: (status, startedAt) =>
+        metrics.countResponse(status, (performance.now() - startedAt) / 1000),
       onUpstreamError,
     };
     this.#uncountedSink = { onResponse: () => {}, onUpstreamError };
@@ -123,10 +119,9 @@ export class ProxyServer {
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     if (this.#tryFastPath(req, res, started)) return;
-    res.once('finish', () => {
-      this.#count(res.statusCode);
-      this.#ctx.metrics.duration.observe((performance.now() - started) / 1000);
-    });
+    res.once('finish', () =>
+      this.#ctx.metrics.countResponse(res.statusCode, (performance.now() - started) / 1000),
+    );
     this.#handle(req, res).catch((err: unknown) => {
       this.#ctx.log.error({ err: String(err), method: req.method }, 'request failed');
       if (!res.headersSent) sendError(res, 502, 'berth could not handle this request.');
@@ -153,15 +148,6 @@ export class ProxyServer {
     return parsed;
   }
 
-  #count(code: number): void {
-    let c = this.#codeCounters.get(code);
-    if (!c) {
-      c = this.#ctx.metrics.requests.labels(String(code));
-      this.#codeCounters.set(code, c);
-    }
-    c.inc();
-  }
-
   /**
    * A request to a tool whose (Host, credential) was decided moments ago: forward
    * it with no promise, no database and no parsing beyond what Node did. Anything
@@ -175,15 +161,16 @@ export class ProxyServer {
     const byCredential = this.#decisions.get(headers.host ?? '');
     if (!byCredential) return false;
     const d = byCredential.get(headers.authorization ?? headers.cookie ?? '');
+    const now = Date.now();
     if (
       !d ||
       d.routesVersion !== this.#ctx.routes.version ||
       d.authGeneration !== this.#ctx.auth.generation ||
       d.upstream.closed ||
-      d.until <= Date.now()
+      d.until <= now
     )
       return false;
-    this.#ctx.activity.touch(d.namespace, d.instance, d.hostname);
+    this.#ctx.activity.touch(d.namespace, d.instance, d.hostname, now);
     const list = upstreamRequestHeaders(
       req.rawHeaders,
       this.#toolFwd,

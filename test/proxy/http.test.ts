@@ -11,6 +11,7 @@ import {
   get,
   type Harness,
   makeReady,
+  parseHistogram,
   startHarness,
   startUpstream,
   type Upstream,
@@ -380,6 +381,37 @@ test('health, readiness and metrics on berth host; everything else of it goes to
   assert.equal((await get(h.proxy, 'localhost', '/readyz')).status, 200);
   const m = await get(h.proxy, 'localhost', '/metrics');
   assert.match(m.text, /berth_proxy_requests_total\{code="200"\}/);
+  const ok = Number(/^berth_proxy_requests_total\{code="200"\} (\d+)$/m.exec(m.text)?.[1]);
+  const latency = parseHistogram(m.text, 'berth_proxy_request_duration_seconds');
+  assert.ok(ok >= 2, `the health and readiness checks just made at least: ${ok}`);
+  assert.ok(latency.count >= ok, `every answered request is timed: ${latency.count} >= ${ok}`);
+  assert.ok(latency.sum > 0 && latency.sum < latency.count * 10, `sum ${latency.sum}`);
+  assert.deepEqual(
+    latency.buckets.map(([le]) => le),
+    [
+      '0.001',
+      '0.0025',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '10',
+      '+Inf',
+    ],
+  );
+  // Counted when they happen, not when scraped: a second scrape sees the first.
+  const again = await get(h.proxy, 'localhost', '/metrics');
+  const okAgain = Number(/^berth_proxy_requests_total\{code="200"\} (\d+)$/m.exec(again.text)?.[1]);
+  assert.equal(okAgain, ok + 1);
+  assert.equal(
+    parseHistogram(again.text, 'berth_proxy_request_duration_seconds').count,
+    latency.count + 1,
+  );
   assert.match(m.text, /berth_proxy_routes \d+/);
   assert.doesNotMatch(m.text, /alice/);
   // The default API upstream (127.0.0.1:8080) is not running in this test: 502.

@@ -200,3 +200,35 @@ export async function addDefinition(
     proxy.routes.definitions.has(name) ? true : undefined,
   );
 }
+
+/** A histogram read from Prometheus text: cumulative buckets (by `le`), sum and count. */
+export interface ParsedHistogram {
+  buckets: [le: string, count: number][];
+  sum: number;
+  count: number;
+}
+
+/**
+ * Reads histogram `name` from a /metrics body and checks it is what Prometheus
+ * expects: buckets in increasing `le`, cumulative (never decreasing), ending in
+ * +Inf equal to the count.
+ */
+export function parseHistogram(text: string, name: string): ParsedHistogram {
+  const buckets: [string, number][] = [];
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm')))
+    buckets.push([m[1]!, Number(m[2])]);
+  const sum = Number(new RegExp(`^${name}_sum (\\S+)$`, 'm').exec(text)?.[1]);
+  const count = Number(new RegExp(`^${name}_count (\\S+)$`, 'm').exec(text)?.[1]);
+  if (buckets.length < 2) throw new Error(`${name}: no buckets in\n${text}`);
+  for (let i = 1; i < buckets.length; i++) {
+    const [le, n] = buckets[i]!;
+    const [prevLe, prevN] = buckets[i - 1]!;
+    if (le !== '+Inf' && Number(le) <= Number(prevLe))
+      throw new Error(`${name}: le ${le} after ${prevLe}`);
+    if (n < prevN) throw new Error(`${name}: bucket le=${le} (${n}) below le=${prevLe} (${prevN})`);
+  }
+  const last = buckets[buckets.length - 1]!;
+  if (last[0] !== '+Inf' || last[1] !== count)
+    throw new Error(`${name}: +Inf bucket ${last.join('=')} is not the count ${count}`);
+  return { buckets, sum, count };
+}

@@ -13,7 +13,7 @@ import { KINDS } from '../../crds/index.ts';
 import { freePort, Identity, ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { waitFor } from '../support/wait.ts';
-import { makeReady, toolDefinition } from './support.ts';
+import { makeReady, parseHistogram, toolDefinition } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let db: TestDatabase;
@@ -101,6 +101,9 @@ test('/metrics counts every worker’s requests, whichever worker answers the sc
     assert.equal(status, 200);
     const ok = Number(/^berth_proxy_requests_total\{code="200"\} (\d+)$/m.exec(body)?.[1]);
     assert.ok(ok >= 10, `the ten requests of the test before, whichever worker served them: ${ok}`);
+    // The workers' latency histograms are summed too, bucket by bucket.
+    const latency = parseHistogram(body, 'berth_proxy_request_duration_seconds');
+    assert.ok(latency.count >= ok, `every answered request is timed: ${latency.count} >= ${ok}`);
     // Only the primary's gathered answer has this: a worker's own registry does not.
     assert.match(body, /^berth_proxy_workers 2$/m);
     // Each worker holds the whole route table: the same number, not a sum.
