@@ -1,10 +1,12 @@
 // Who is asking: an API bearer token (curl, scripts) or a session cookie (browsers).
 // Both are verified against PostgreSQL and the answer (positive or negative) is
 // cached in memory for `cacheMs`, keyed by the credential, so the
-// request path does no database query in the common case. A revocation (or a
-// change of a user's rights) empties the cache at once through the database's
-// notification (proxy/index.ts); `cacheMs` (default 5 s) bounds how long a stale
-// answer can live should that notification be lost with the listening connection.
+// request path does no database query in the common case. Concurrent requests
+// with the same uncached credential share one query: when an answer expires under
+// load, every connection of that user asks at once. A revocation (or a change of
+// a user's rights) empties the cache at once through the database's notification
+// (proxy/index.ts); `cacheMs` (default 5 s) bounds how long a stale answer can
+// live should that notification be lost with the listening connection.
 import type { IncomingMessage } from 'node:http';
 import type { Identity, Principal, Sessions } from '../store/index.ts';
 
@@ -56,6 +58,8 @@ export class Authenticator {
   readonly #cacheMs: number;
   readonly #cookieName: string;
   readonly #cache = new Map<string, CacheEntry>();
+  /** Queries under way, by cache key: the requests that ask meanwhile wait for the same answer. */
+  readonly #loading = new Map<string, Promise<RequestPrincipal | undefined>>();
   #generation = 0;
 
   constructor(identity: Identity, sessions: Sessions, cacheMs: number, cookieName: string) {
@@ -106,17 +110,38 @@ export class Authenticator {
   forgetAll(): void {
     this.#generation++;
     this.#cache.clear();
+    // A query that began before the change may answer from before it: later
+    // requests ask afresh rather than wait for it (and its answer is not cached).
+    this.#loading.clear();
   }
 
-  async #cached(
+  #cached(
     key: string,
     load: () => Promise<RequestPrincipal | undefined>,
   ): Promise<RequestPrincipal | undefined> {
-    const now = Date.now();
     const hit = this.#cache.get(key);
-    if (hit && hit.until > now) return hit.principal;
-    const principal = await load();
-    if (this.#cacheMs > 0) {
+    if (hit && hit.until > Date.now()) return Promise.resolve(hit.principal);
+    let loading = this.#loading.get(key);
+    if (!loading) {
+      loading = this.#load(key, load);
+      this.#loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  async #load(
+    key: string,
+    load: () => Promise<RequestPrincipal | undefined>,
+  ): Promise<RequestPrincipal | undefined> {
+    const generation = this.#generation;
+    const now = Date.now();
+    let principal: RequestPrincipal | undefined;
+    try {
+      principal = await load();
+    } finally {
+      if (this.#generation === generation) this.#loading.delete(key);
+    }
+    if (this.#cacheMs > 0 && this.#generation === generation) {
       if (this.#cache.size >= MAX_ENTRIES) {
         // Oldest insertion first: a Map iterates in insertion order.
         const oldest = this.#cache.keys().next().value;

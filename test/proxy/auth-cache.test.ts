@@ -1,0 +1,106 @@
+// The proxy's credential cache under concurrency: requests that arrive together
+// with the same uncached credential share one database query, and a revocation
+// that lands while a query is under way is not undone by that query's answer.
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { after, before, test } from 'node:test';
+import { Authenticator } from '../../proxy/auth.ts';
+import { Identity, type Principal, Sessions } from '../../store/index.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+
+/**
+ * The real Identity, counting token checks. While `hold` is set, checks that
+ * begin get their answer from the database and then wait for it; `answered`
+ * resolves when the first such answer is in.
+ */
+class CountingIdentity extends Identity {
+  checks = 0;
+  hold: Promise<void> | undefined;
+  #answered: (() => void) | undefined;
+  answered: Promise<void> = Promise.resolve();
+
+  holdAnswers(): () => void {
+    let release!: () => void;
+    this.hold = new Promise((r) => {
+      release = r;
+    });
+    this.answered = new Promise((r) => {
+      this.#answered = r;
+    });
+    return release;
+  }
+
+  override async verifyToken(token: string): Promise<Principal | undefined> {
+    this.checks++;
+    const hold = this.hold;
+    const answer = await super.verifyToken(token);
+    this.#answered?.();
+    await hold;
+    return answer;
+  }
+}
+
+let db: TestDatabase;
+let identity: CountingIdentity;
+let sessions: Sessions;
+let token: string;
+
+const asking = (authorization: string) => ({ headers: { authorization } }) as IncomingMessage;
+
+before(async () => {
+  db = await freshDatabase();
+  identity = new CountingIdentity(db.pool);
+  sessions = new Sessions(db.pool);
+  token = (await identity.createToken({ user: 'alice' })).token;
+});
+
+after(async () => {
+  await db.drop();
+});
+
+test('fifty requests with the same uncached token make one query, and all get the user', async () => {
+  const auth = new Authenticator(identity, sessions, 5_000, 'berth_session');
+  identity.checks = 0;
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, () => auth.authenticate(asking(`Bearer ${token}`), 'x.localhost')),
+  );
+  assert.equal(identity.checks, 1);
+  for (const a of answers) assert.equal(a?.name, 'alice');
+  // Cached now: no query at all.
+  assert.equal((await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost'))?.name, 'alice');
+  assert.equal(identity.checks, 1);
+  // A different credential is its own query, and a wrong one is refused.
+  assert.equal(await auth.authenticate(asking(`Bearer ${token}x`), 'x.localhost'), undefined);
+  assert.equal(identity.checks, 2);
+});
+
+test('without a cache (0 ms) every request that comes later asks again', async () => {
+  const auth = new Authenticator(identity, sessions, 0, 'berth_session');
+  identity.checks = 0;
+  await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost');
+  await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost');
+  assert.equal(identity.checks, 2);
+});
+
+test('a revocation during a query: later requests ask afresh, and the old answer is not cached', async () => {
+  const auth = new Authenticator(identity, sessions, 60_000, 'berth_session');
+  identity.checks = 0;
+  const release = identity.holdAnswers();
+  const before = auth.authenticate(asking(`Bearer ${token}`), 'x.localhost');
+  // The query has its answer (alice), held back; now the token is revoked.
+  await identity.answered;
+  await db.pool.query('delete from api_tokens');
+  auth.forgetAll();
+  identity.hold = undefined;
+  const after = auth.authenticate(asking(`Bearer ${token}`), 'x.localhost');
+  assert.equal(
+    identity.checks,
+    2,
+    'asked after the revocation: a query of its own, not the held one',
+  );
+  assert.equal(await after, undefined);
+  release();
+  assert.equal((await before)?.name, 'alice', 'asked before the revocation');
+  // Nothing from before the revocation was kept.
+  assert.equal(await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost'), undefined);
+});
