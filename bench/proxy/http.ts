@@ -15,13 +15,15 @@
 //   apart) and the shape of production, where the proxy never shares a host with
 //   the tools or the browsers. wrk and the upstream get the same CPU in every row.
 // Each row also shows the CPU time per request of the proxy's processes and of the
-// upstream (from /proc): the figure that moves least when the VM's speed swings.
+// upstream (from /proc). Single rounds on a shared VM swing by ±30 % (req/s and
+// CPU per request alike), so every ratio is printed round by round too, and the
+// default is 7 rounds.
 // wrk's latencies are at saturation (queueing); each layout then measures latency
 // at a fixed offered load below every target's knee, open loop (open-loop.lib.ts):
 // half of configurable-http-proxy's maximum, or BENCH_RATE req/s.
 // Targets: berth >= 0.40 x direct and >= 2 x configurable-http-proxy.
 // Env: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS
-// (default 5), BENCH_LAYOUTS (default "shared,pinned").
+// (default 7), BENCH_LAYOUTS (default "shared,pinned").
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -38,7 +40,7 @@ import {
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const layouts = (process.env.BENCH_LAYOUTS ?? 'shared,pinned').split(',');
 const cpus = availableParallelism();
 const root = join(import.meta.dirname, '..', '..');
@@ -143,8 +145,15 @@ const chp: ChildProcess = spawn(
   { stdio: 'ignore', env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench' } },
 );
 
-/** Warm-up, then interleaved rounds; the median row of each target. */
-function measure(targets: Target[], wrkCpu?: string): Row[] {
+interface Measured {
+  /** The median row of each target. */
+  rows: Row[];
+  /** Every round's row of each target: runs[target][round]. */
+  runs: Row[][];
+}
+
+/** Warm-up, then interleaved rounds. */
+function measure(targets: Target[], wrkCpu?: string): Measured {
   // Full concurrency first for each (JIT tiering, keep-alive pools, the proxy's
   // credential cache): a fresh berth proxy runs its first seconds measurably slower.
   for (const t of targets) wrk(t.url, t.headers, 3, wrkCpu);
@@ -163,15 +172,21 @@ function measure(targets: Target[], wrkCpu?: string): Row[] {
       });
     }
   }
-  return runs.map((rs) => ({
+  const rows = runs.map((rs) => ({
     ...median(rs, (r) => r.rps),
     proxyUs: median(rs, (r) => r.proxyUs).proxyUs,
     upstreamUs: median(rs, (r) => r.upstreamUs).upstreamUs,
   }));
+  return { rows, runs };
 }
 
-/** Targets (and their rows) always start with direct, configurable-http-proxy, bare. */
-function report(layout: string, targets: Target[], rows: Row[]): void {
+/**
+ * Targets (and their rows) always start with direct, configurable-http-proxy, bare.
+ * The ratios are of the medians (the verdicts use them), each followed by the same
+ * ratio round by round: both targets measured seconds apart, so the spread of those
+ * shows how far this machine's noise reaches into a single figure.
+ */
+function report(layout: string, targets: Target[], { rows, runs }: Measured): void {
   console.log(`\n${layout}: median of ${rounds} interleaved rounds`);
   console.log(
     `${'target'.padEnd(28)} ${'req/s'.padStart(9)} ${'p50'.padStart(9)} ${'p99'.padStart(9)}  ${'proxy CPU/req'.padStart(13)}  ${'upstream CPU/req'.padStart(16)}  errors`,
@@ -183,19 +198,34 @@ function report(layout: string, targets: Target[], rows: Row[]): void {
       `${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.padStart(9)} ${r.p99.padStart(9)}  ${proxyCpu.padStart(13)}  ${`${r.upstreamUs.toFixed(1)} µs`.padStart(16)}  ${r.errors}`,
     );
   }
-  const [direct, viaChp, viaBare] = rows as [Row, Row, Row];
-  console.log(
-    `bare node:http + undici (the stack's floor): / direct = ${(viaBare.rps / direct.rps).toFixed(2)}`,
-  );
+  /** "a / b = median ratio (round by round: ...)" of targets `of` and `to`, by `by`. */
+  const ratio = (of: number, to: number, by: (r: Row) => number, digits = 2) => {
+    const each = runs[of]!.map((r, i) => (by(r) / by(runs[to]![i]!)).toFixed(2)).join(' ');
+    return {
+      value: by(rows[of]!) / by(rows[to]!),
+      text: (v: number) => `${v.toFixed(digits)} (by round: ${each})`,
+    };
+  };
+  const rps = (r: Row) => r.rps;
+  const floor = ratio(2, 0, rps);
+  console.log(`bare node:http + undici (the stack's floor) / direct = ${floor.text(floor.value)}`);
   for (const [j, t] of targets.entries()) {
     if (!t.name.startsWith('berth')) continue;
-    const r = rows[j]!;
-    const vsDirect = r.rps / direct.rps;
-    const vsChp = r.rps / viaChp.rps;
     const verdict = (ok: boolean) => (ok ? 'OK' : 'BELOW TARGET');
+    const vsDirect = ratio(j, 0, rps);
+    const vsChp = ratio(j, 1, rps);
+    const vsBare = ratio(j, 2, rps);
+    // CPU per request the other way round: configurable-http-proxy's over berth's.
+    const cpu = ratio(1, j, (r) => r.proxyUs);
+    console.log(`${t.name}:`);
     console.log(
-      `${t.name}: / direct = ${vsDirect.toFixed(3)} (target >= 0.40) ${verdict(vsDirect >= 0.4)};  / configurable-http-proxy = ${vsChp.toFixed(3)} (target >= 2.00) ${verdict(vsChp >= 2)};  / bare = ${(r.rps / viaBare.rps).toFixed(2)};  CPU per request, configurable-http-proxy / berth = ${(viaChp.proxyUs / r.proxyUs).toFixed(2)}`,
+      `  / direct                  = ${vsDirect.text(vsDirect.value)}  target >= 0.40 ${verdict(vsDirect.value >= 0.4)}`,
     );
+    console.log(
+      `  / configurable-http-proxy = ${vsChp.text(vsChp.value)}  target >= 2.00 ${verdict(vsChp.value >= 2)}`,
+    );
+    console.log(`  / bare                    = ${vsBare.text(vsBare.value)}`);
+    console.log(`  CPU per request, configurable-http-proxy / berth = ${cpu.text(cpu.value)}`);
   }
 }
 
@@ -282,9 +312,9 @@ try {
   );
   if (layouts.includes('shared')) {
     const targets = [direct, ...proxies, auto];
-    const rows = measure(targets);
-    report('shared (every process on every CPU)', targets, rows);
-    latencies(targets, offeredRate(rows));
+    const measured = measure(targets);
+    report('shared (every process on every CPU)', targets, measured);
+    latencies(targets, offeredRate(measured.rows));
   }
   if (layouts.includes('pinned')) {
     if (!canPin(cpus)) {
@@ -295,9 +325,9 @@ try {
       pinTree(upstreamPid, '0');
       for (const p of proxies) pinTree(p.pid!, '1');
       const targets = [direct, ...proxies];
-      const rows = measure(targets, '0');
-      report('pinned (wrk and the upstream on CPU 0, the proxy alone on CPU 1)', targets, rows);
-      latencies(targets, offeredRate(rows), '0');
+      const measured = measure(targets, '0');
+      report('pinned (wrk and the upstream on CPU 0, the proxy alone on CPU 1)', targets, measured);
+      latencies(targets, offeredRate(measured.rows), '0');
     }
   }
 } finally {
