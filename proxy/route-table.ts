@@ -100,7 +100,13 @@ export class RouteTable {
     }
   }
 
-  /** Changes with every change to routes or definitions: cached routing decisions compare it. */
+  /**
+   * Changes whenever something a forwarding decision rests on changes: a route's
+   * upstream (it came, went or moved) or tool, or any definition. Cached routing
+   * decisions compare it. Status writes that change neither (lastActivityAt every
+   * 30 s per busy instance, events, other conditions) leave it, or with many busy
+   * instances every decision of every user would be void within seconds.
+   */
   get version(): number {
     return this.#version;
   }
@@ -189,36 +195,41 @@ export class RouteTable {
 
   #replaceInstances(items: BerthObject[]): void {
     const seen = new Set<string>();
+    let changed = false;
     for (const o of items) {
       const h = this.#hostnameOf(o);
       if (!h) continue;
       seen.add(h);
-      this.#upsert(h, o as unknown as ToolInstance);
+      if (this.#upsert(h, o as unknown as ToolInstance)) changed = true;
     }
     for (const [h, r] of this.#routes) {
       if (!seen.has(h)) {
         r.upstream?.close();
         this.#routes.delete(h);
+        changed = true;
       }
     }
-    this.#version++;
+    if (changed) this.#version++;
     this.#opts.onChange?.(this.routableCount());
   }
 
   #instanceEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: BerthObject): void {
     const h = this.#hostnameOf(o);
     if (!h) return;
+    let changed: boolean;
     if (type === 'DELETED') {
-      this.#routes.get(h)?.upstream?.close();
-      this.#routes.delete(h);
+      const gone = this.#routes.get(h);
+      gone?.upstream?.close();
+      changed = this.#routes.delete(h);
     } else {
-      this.#upsert(h, o as unknown as ToolInstance);
+      changed = this.#upsert(h, o as unknown as ToolInstance);
     }
-    this.#version++;
+    if (changed) this.#version++;
     this.#opts.onChange?.(this.routableCount());
   }
 
-  #upsert(hostname: string, instance: ToolInstance): void {
+  /** Adds or updates the route; true when its upstream or tool changed (decisions on it are void). */
+  #upsert(hostname: string, instance: ToolInstance): boolean {
     const prev = this.#routes.get(hostname);
     const endpoint = routableEndpoint(instance);
     let upstream = prev?.upstream;
@@ -234,6 +245,11 @@ export class RouteTable {
       instance,
       ...(upstream ? { upstream } : {}),
     });
+    return (
+      prev === undefined ||
+      prev.upstream !== upstream ||
+      prev.instance.spec.toolRef !== instance.spec.toolRef
+    );
   }
 
   #replaceDefinitions(items: BerthObject[]): void {

@@ -1,6 +1,7 @@
 // The decision cache (the proxy's fast path, on when credentials are cached): a
 // decision is per (Host, credential), so it never lets another user through, and
-// it is dropped with every route-table change and every change of credentials.
+// it is dropped when a route's upstream or tool changes, with any definition
+// change and every change of credentials; status writes that move no route keep it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -51,6 +52,33 @@ test('a cached decision is per credential: the owner gets through, others do not
   const status = await get(h.proxy, HOST, '/_berth/status', bearer(h.tokens.alice));
   assert.equal(status.status, 200);
   assert.equal(JSON.parse(status.text).ready, true);
+});
+
+test('status writes that move no route leave cached decisions; a change of tool voids them', async () => {
+  assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.alice))).text, 'one');
+  const version = h.proxy.routes.version;
+  const seen = () => h.proxy.routes.get(HOST)?.instance;
+  const before = seen()!.metadata.resourceVersion;
+  // The proxy's own activity write (every 30 s per busy instance in production).
+  await h.proxy.flushActivity();
+  await waitFor('the route table sees the status write', () =>
+    seen()!.metadata.resourceVersion !== before ? true : undefined,
+  );
+  assert.ok((seen()!.status as { lastActivityAt?: string }).lastActivityAt);
+  assert.equal(h.proxy.routes.version, version, 'decisions still stand');
+  assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.alice))).text, 'one');
+  // Another tool behind the same instance: authorization rests on it, so decisions go.
+  await addDefinition(h, 'other');
+  const afterDefinition = await waitFor('the new definition', () =>
+    h.proxy.routes.definitions.has('other') ? h.proxy.routes.version : undefined,
+  );
+  await h.store.patch('ToolInstance', 'alice', 'demo', { spec: { toolRef: 'other' } });
+  await waitFor('the route follows the new tool', () =>
+    seen()!.spec.toolRef === 'other' ? true : undefined,
+  );
+  assert.notEqual(h.proxy.routes.version, afterDefinition);
+  await h.store.patch('ToolInstance', 'alice', 'demo', { spec: { toolRef: 'demo' } });
+  await waitFor('back to demo', () => (seen()!.spec.toolRef === 'demo' ? true : undefined));
 });
 
 test('a route change voids cached decisions at once', async () => {
