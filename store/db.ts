@@ -12,7 +12,7 @@ export interface PoolOptions {
   applicationName?: string;
 }
 
-/** A pg pool for a connection string. Errors on idle clients are reported, not thrown. */
+/** A pg pool for a connection string. A lost connection is an error for its user, never a crash. */
 export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -22,6 +22,13 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
   });
   pool.on('error', () => {
     // An idle client lost its connection (server restart); the pool replaces it.
+  });
+  // A checked-out client has no listener of the pool's: one that loses its
+  // connection between two queries (a restart, a failover, pg_terminate_backend)
+  // would emit an unhandled 'error' and end the process. Its user still learns it:
+  // the next query on it fails, and release() then drops it from the pool.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
   });
   return pool;
 }
