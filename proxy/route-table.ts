@@ -218,8 +218,7 @@ export class RouteTable {
     if (!h) return;
     let changed: boolean;
     if (type === 'DELETED') {
-      const gone = this.#routes.get(h);
-      gone?.upstream?.close();
+      this.#routes.get(h)?.upstream?.close();
       changed = this.#routes.delete(h);
     } else {
       changed = this.#upsert(h, o as unknown as ToolInstance);
