@@ -2,8 +2,10 @@
 // Both are verified against PostgreSQL and the answer (positive or negative) is
 // cached in memory for `cacheMs`, keyed by the credential, so the
 // request path does no database query in the common case. Concurrent requests
-// with the same uncached credential share one query: when an answer expires under
-// load, every connection of that user asks at once. A revocation (or a change of
+// with the same uncached credential share one query (when an answer expired under
+// load, every connection of that user asked at once), and a credential in use is
+// checked again in the background before its answer expires, so its requests do
+// not stall on the database every `cacheMs`. A revocation (or a change of
 // a user's rights) empties the cache at once through the database's notification
 // (proxy/index.ts); `cacheMs` (default 5 s) bounds how long a stale answer can
 // live should that notification be lost with the listening connection.
@@ -120,7 +122,23 @@ export class Authenticator {
     load: () => Promise<RequestPrincipal | undefined>,
   ): Promise<RequestPrincipal | undefined> {
     const hit = this.#cache.get(key);
-    if (hit && hit.until > Date.now()) return Promise.resolve(hit.principal);
+    const now = Date.now();
+    if (hit && hit.until > now) {
+      // In the last fifth of its life, a credential in use is checked again in the
+      // background: its requests keep the cached answer meanwhile instead of all
+      // waiting for the database when it expires. A failed check leaves the answer
+      // to expire as it would have.
+      if (hit.until - now < this.#cacheMs / 5) this.#loadOnce(key, load).catch(() => {});
+      return Promise.resolve(hit.principal);
+    }
+    return this.#loadOnce(key, load);
+  }
+
+  /** The query under way for `key`, or a new one. */
+  #loadOnce(
+    key: string,
+    load: () => Promise<RequestPrincipal | undefined>,
+  ): Promise<RequestPrincipal | undefined> {
     let loading = this.#loading.get(key);
     if (!loading) {
       loading = this.#load(key, load);

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { Authenticator } from '../../proxy/auth.ts';
 import { Identity, type Principal, Sessions } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * The real Identity, counting token checks. While `hold` is set, checks that
@@ -103,4 +104,49 @@ test('a revocation during a query: later requests ask afresh, and the old answer
   assert.equal((await before)?.name, 'alice', 'asked before the revocation');
   // Nothing from before the revocation was kept.
   assert.equal(await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost'), undefined);
+});
+
+test('a credential in use is checked again before its answer expires, and its requests never wait for that', {
+  timeout: 20_000,
+}, async () => {
+  // Long enough that a busy machine does not let the answer expire between two turns of the loop below.
+  const CACHE_MS = 2_000;
+  const auth = new Authenticator(identity, sessions, CACHE_MS, 'berth_session');
+  token = (await identity.createToken({ user: 'alice' })).token;
+  identity.checks = 0;
+  const first = await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost');
+  assert.equal(first?.name, 'alice');
+  assert.equal(identity.checks, 1);
+  // From now on the database's answers are held back: a request that waited for
+  // one would hang here, and the test would time out.
+  const release = identity.holdAnswers();
+  // A function, so that the assertion above does not pin the type to 1.
+  const checksSoFar = () => identity.checks;
+  const started = Date.now();
+  for (;;) {
+    const p = await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost');
+    assert.equal(p?.name, 'alice');
+    if (checksSoFar() === 2) break; // the background check has begun
+    assert.ok(Date.now() - started < CACHE_MS, 'checked again before the answer expired');
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.ok(
+    Date.now() - started >= (CACHE_MS * 4) / 5 - 50,
+    'not before the last fifth of its life',
+  );
+  // Requests keep being answered from the cache while that check is held.
+  assert.equal((await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost'))?.name, 'alice');
+  assert.equal(identity.checks, 2, 'one background check, not one per request');
+  release();
+  identity.hold = undefined;
+  await identity.answered;
+  // Its answer replaces the old one: cached well past the first one's expiry.
+  await waitFor(
+    async () =>
+      ((await auth.authenticate(asking(`Bearer ${token}`), 'x.localhost'))?.cachedUntil ?? 0) >
+      first!.cachedUntil!,
+    5_000,
+    'the refreshed answer is cached',
+  );
+  assert.equal(identity.checks, 2);
 });
