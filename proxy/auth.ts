@@ -16,13 +16,20 @@ export interface RequestPrincipal extends Principal {
   /** Set when a session authenticated the request. */
   sessionId?: string;
   via: 'token' | 'session';
-  /** Until when this cached answer stands (absent: not cached); the proxy's decision cache follows it. */
+  /** Until when this cached answer stands (absent: not cached). */
   cachedUntil?: number;
+  /**
+   * From when a request that finds it re-checks it in the background (the last
+   * fifth of its life). The proxy's decisions end here, so that the requests of a
+   * busy user reach authenticate() and trigger that check.
+   */
+  recheckFrom?: number;
 }
 
 interface CacheEntry {
   principal: RequestPrincipal | undefined;
   until: number;
+  recheckFrom: number;
 }
 
 const MAX_ENTRIES = 50_000;
@@ -128,7 +135,7 @@ export class Authenticator {
       // background: its requests keep the cached answer meanwhile instead of all
       // waiting for the database when it expires. A failed check leaves the answer
       // to expire as it would have.
-      if (hit.until - now < this.#cacheMs / 5) this.#loadOnce(key, load).catch(() => {});
+      if (now >= hit.recheckFrom) this.#loadOnce(key, load).catch(() => {});
       return Promise.resolve(hit.principal);
     }
     return this.#loadOnce(key, load);
@@ -167,8 +174,12 @@ export class Authenticator {
       }
       this.#cache.delete(key);
       const until = now + this.#cacheMs;
-      if (principal) principal.cachedUntil = until;
-      this.#cache.set(key, { principal, until });
+      const recheckFrom = until - this.#cacheMs / 5;
+      if (principal) {
+        principal.cachedUntil = until;
+        principal.recheckFrom = recheckFrom;
+      }
+      this.#cache.set(key, { principal, until, recheckFrom });
     }
     return principal;
   }

@@ -44,6 +44,8 @@ export interface StartProxyOptions {
   log?: ProxyLogger;
   /** Wait for the route table before resolving (default true): a restarted proxy routes at once. */
   waitForRoutes?: boolean;
+  /** Where tokens and users are checked; by default an Identity over `pool` (tests count its calls). */
+  identity?: Identity;
   /**
    * A cluster worker: /metrics reports every worker's metrics (gathered by the
    * primary) instead of this process's alone. See proxy/cluster-metrics.ts.
@@ -86,7 +88,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     log,
     onChange: (n) => metrics.routes.set(n),
   });
-  const identity = new Identity(options.pool);
+  const identity = options.identity ?? new Identity(options.pool);
   const sessions = new Sessions(options.pool);
   const relays = new WebSocketRelays({
     pingMs: config.wsPingMs,

@@ -187,7 +187,9 @@ export class ProxyServer {
     principal: RequestPrincipal,
     upstream: Upstream,
   ): void {
-    if (principal.cachedUntil === undefined) return;
+    // Decisions end where the credential's background re-check begins (see auth.ts).
+    const until = principal.recheckFrom;
+    if (until === undefined || until <= Date.now()) return;
     const h = req.headers;
     // Key by what authenticate() looked at, so the same headers get the same answer.
     let credential: string | undefined;
@@ -210,7 +212,7 @@ export class ProxyServer {
       namespace: host.namespace,
       instance: host.instance,
       hostname: host.hostname,
-      until: principal.cachedUntil,
+      until,
       routesVersion: this.#ctx.routes.version,
       authGeneration: this.#ctx.auth.generation,
     });

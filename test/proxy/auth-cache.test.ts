@@ -5,41 +5,10 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
 import { Authenticator } from '../../proxy/auth.ts';
-import { Identity, type Principal, Sessions } from '../../store/index.ts';
+import { Sessions } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { waitFor } from '../support/wait.ts';
-
-/**
- * The real Identity, counting token checks. While `hold` is set, checks that
- * begin get their answer from the database and then wait for it; `answered`
- * resolves when the first such answer is in.
- */
-class CountingIdentity extends Identity {
-  checks = 0;
-  hold: Promise<void> | undefined;
-  #answered: (() => void) | undefined;
-  answered: Promise<void> = Promise.resolve();
-
-  holdAnswers(): () => void {
-    let release!: () => void;
-    this.hold = new Promise((r) => {
-      release = r;
-    });
-    this.answered = new Promise((r) => {
-      this.#answered = r;
-    });
-    return release;
-  }
-
-  override async verifyToken(token: string): Promise<Principal | undefined> {
-    this.checks++;
-    const hold = this.hold;
-    const answer = await super.verifyToken(token);
-    this.#answered?.();
-    await hold;
-    return answer;
-  }
-}
+import { CountingIdentity } from './support/counting-identity.ts';
 
 let db: TestDatabase;
 let identity: CountingIdentity;

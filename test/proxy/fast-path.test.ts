@@ -4,6 +4,8 @@
 // change and every change of credentials; status writes that move no route keep it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { startProxy } from '../../proxy/index.ts';
+import { CountingIdentity } from './support/counting-identity.ts';
 import {
   addDefinition,
   bearer,
@@ -79,6 +81,41 @@ test('status writes that move no route leave cached decisions; a change of tool 
   assert.notEqual(h.proxy.routes.version, afterDefinition);
   await h.store.patch('ToolInstance', 'alice', 'demo', { spec: { toolRef: 'demo' } });
   await waitFor('back to demo', () => (seen()!.spec.toolRef === 'demo' ? true : undefined));
+});
+
+test("a busy user's credential is checked again before its answer expires, though the fast path skips authentication", async () => {
+  // Decisions end where the background re-check begins (the last fifth of the cached
+  // answer's life), so fast-path traffic reaches the credential cache in time.
+  const CACHE_MS = 2_000;
+  const identity = new CountingIdentity(h.db.pool);
+  const p = await startProxy({
+    pool: h.db.pool,
+    store: h.store,
+    port: 0,
+    identity,
+    config: { baseDomain: 'localhost', authCacheMs: CACHE_MS, activityFlushMs: 0 },
+  });
+  try {
+    // The proxy empties its cache once when its credential listener connects, so the
+    // gap that tells is the one between the last two checks of a steady stream.
+    const started = Date.now();
+    const checks = () => identity.checks;
+    while (checks() < 3) {
+      assert.equal((await get(p, HOST, '/', bearer(h.tokens.alice))).status, 200);
+      assert.ok(Date.now() - started < 3 * CACHE_MS, `only ${checks()} checks so far`);
+    }
+    const [, previous, last] = identity.startedAt as [number, number, number];
+    assert.ok(
+      last - previous < CACHE_MS,
+      `checked again ${last - previous} ms after, within its life`,
+    );
+    assert.ok(
+      last - previous >= (CACHE_MS * 4) / 5,
+      `${last - previous} ms: not before the last fifth`,
+    );
+  } finally {
+    await p.close();
+  }
 });
 
 test('a route change voids cached decisions at once', async () => {
