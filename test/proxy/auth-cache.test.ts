@@ -79,7 +79,7 @@ test('a credential in use is checked again before its answer expires, and its re
   timeout: 20_000,
 }, async () => {
   // Long enough that a busy machine does not let the answer expire between two turns of the loop below.
-  const CACHE_MS = 2_000;
+  const CACHE_MS = 4_000;
   const auth = new Authenticator(identity, sessions, CACHE_MS, 'berth_session');
   token = (await identity.createToken({ user: 'alice' })).token;
   identity.checks = 0;

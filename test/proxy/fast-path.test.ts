@@ -86,7 +86,7 @@ test('status writes that move no route leave cached decisions; a change of tool 
 test("a busy user's credential is checked again before its answer expires, though the fast path skips authentication", async () => {
   // Decisions end where the background re-check begins (the last fifth of the cached
   // answer's life), so fast-path traffic reaches the credential cache in time.
-  const CACHE_MS = 2_000;
+  const CACHE_MS = 4_000;
   const identity = new CountingIdentity(h.db.pool);
   const p = await startProxy({
     pool: h.db.pool,
