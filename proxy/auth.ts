@@ -29,7 +29,6 @@ export interface RequestPrincipal extends Principal {
 interface CacheEntry {
   principal: RequestPrincipal | undefined;
   until: number;
-  recheckFrom: number;
 }
 
 const MAX_ENTRIES = 50_000;
@@ -135,7 +134,7 @@ export class Authenticator {
       // background: its requests keep the cached answer meanwhile instead of all
       // waiting for the database when it expires. A failed check leaves the answer
       // to expire as it would have.
-      if (now >= hit.recheckFrom) this.#loadOnce(key, load).catch(() => {});
+      if (now >= hit.until - this.#cacheMs / 5) this.#loadOnce(key, load).catch(() => {});
       return Promise.resolve(hit.principal);
     }
     return this.#loadOnce(key, load);
@@ -174,12 +173,11 @@ export class Authenticator {
       }
       this.#cache.delete(key);
       const until = now + this.#cacheMs;
-      const recheckFrom = until - this.#cacheMs / 5;
       if (principal) {
         principal.cachedUntil = until;
-        principal.recheckFrom = recheckFrom;
+        principal.recheckFrom = until - this.#cacheMs / 5;
       }
-      this.#cache.set(key, { principal, until, recheckFrom });
+      this.#cache.set(key, { principal, until });
     }
     return principal;
   }

@@ -199,16 +199,14 @@ function report(layout: string, targets: Target[], { rows, runs }: Measured): vo
     );
   }
   /** "a / b = median ratio (round by round: ...)" of targets `of` and `to`, by `by`. */
-  const ratio = (of: number, to: number, by: (r: Row) => number, digits = 2) => {
+  const ratio = (of: number, to: number, by: (r: Row) => number) => {
     const each = runs[of]!.map((r, i) => (by(r) / by(runs[to]![i]!)).toFixed(2)).join(' ');
-    return {
-      value: by(rows[of]!) / by(rows[to]!),
-      text: (v: number) => `${v.toFixed(digits)} (by round: ${each})`,
-    };
+    const value = by(rows[of]!) / by(rows[to]!);
+    return { value, text: `${value.toFixed(2)} (by round: ${each})` };
   };
   const rps = (r: Row) => r.rps;
   const floor = ratio(2, 0, rps);
-  console.log(`bare node:http + undici (the stack's floor) / direct = ${floor.text(floor.value)}`);
+  console.log(`bare node:http + undici (the stack's floor) / direct = ${floor.text}`);
   for (const [j, t] of targets.entries()) {
     if (!t.name.startsWith('berth')) continue;
     const verdict = (ok: boolean) => (ok ? 'OK' : 'BELOW TARGET');
@@ -219,13 +217,13 @@ function report(layout: string, targets: Target[], { rows, runs }: Measured): vo
     const cpu = ratio(1, j, (r) => r.proxyUs);
     console.log(`${t.name}:`);
     console.log(
-      `  / direct                  = ${vsDirect.text(vsDirect.value)}  target >= 0.40 ${verdict(vsDirect.value >= 0.4)}`,
+      `  / direct                  = ${vsDirect.text}  target >= 0.40 ${verdict(vsDirect.value >= 0.4)}`,
     );
     console.log(
-      `  / configurable-http-proxy = ${vsChp.text(vsChp.value)}  target >= 2.00 ${verdict(vsChp.value >= 2)}`,
+      `  / configurable-http-proxy = ${vsChp.text}  target >= 2.00 ${verdict(vsChp.value >= 2)}`,
     );
-    console.log(`  / bare                    = ${vsBare.text(vsBare.value)}`);
-    console.log(`  CPU per request, configurable-http-proxy / berth = ${cpu.text(cpu.value)}`);
+    console.log(`  / bare                    = ${vsBare.text}`);
+    console.log(`  CPU per request, configurable-http-proxy / berth = ${cpu.text}`);
   }
 }
 
