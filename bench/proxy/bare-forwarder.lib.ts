@@ -4,7 +4,8 @@
 // no metrics, no activity, no error pages. Whatever berth's proxy costs beyond
 // this row is berth's own code; what this row costs against the direct upstream
 // is the price of node:http + undici on the machine. Not a proxy to use: it
-// leaks hop-by-hop headers and credentials. Args: upstream origin; prints {"port":N}.
+// leaks hop-by-hop headers and credentials. Args: upstream origin, port (default:
+// any free one); prints {"port":N}.
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Dispatcher, Pool } from 'undici';
@@ -34,7 +35,7 @@ const server = createServer({ optimizeEmptyRequests: true }, (req, res) => {
     handler,
   );
 });
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -3,6 +3,7 @@
 // upstream, and berth's proxy in its own process.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { API_VERSION, KINDS } from '../../crds/index.ts';
 import { createPool, freePort, Identity, migrate, ResourceStore } from '../../store/index.ts';
@@ -146,21 +147,85 @@ export async function startBerthProxyCommand(dbUrl: string, workers: string): Pr
   return childOf(proc, port);
 }
 
+/**
+ * node arguments (after the node binary) of configurable-http-proxy 5 on `port`, its
+ * API on `apiPort`, sending everything to `target`; run it with CHP_ENV.
+ */
+export function chpArgs(port: number, apiPort: number, target: string): string[] {
+  return [
+    join(
+      import.meta.dirname,
+      '..',
+      '..',
+      'node_modules/configurable-http-proxy/bin/configurable-http-proxy',
+    ),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--api-ip',
+    '127.0.0.1',
+    '--api-port',
+    String(apiPort),
+    '--default-target',
+    target,
+    '--log-level',
+    'error',
+  ];
+}
+export const CHP_ENV = { CONFIGPROXY_AUTH_TOKEN: 'bench' };
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} never opened`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m![1]) * 1024;
 }
 
-/** wrk on PATH, installing it with apt-get when we can. */
-export function ensureWrk(): boolean {
-  if (spawnSync('wrk', ['--version']).error === undefined) return true;
-  console.log('wrk not found; trying apt-get install -y wrk ...');
-  const r = spawnSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq wrk'], {
+/** `command` on PATH (checked by running it with `versionArg`), installing Debian's `pkg` with apt-get when we can. */
+function ensureCommand(command: string, versionArg: string, pkg: string, hint: string): boolean {
+  const present = () => spawnSync(command, [versionArg]).error === undefined;
+  if (present()) return true;
+  console.log(`${command} not found; trying apt-get install -y ${pkg} ...`);
+  const r = spawnSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq ${pkg}`], {
     stdio: 'inherit',
   });
-  if (r.status === 0 && spawnSync('wrk', ['--version']).error === undefined) return true;
-  console.error(
-    'wrk is missing: install it (Debian/Ubuntu: `apt-get install wrk`, macOS: `brew install wrk`) and rerun.',
-  );
+  if (r.status === 0 && present()) return true;
+  console.error(`${command} is missing: install it (${hint}) and rerun.`);
   return false;
+}
+
+/** wrk on PATH, installing it with apt-get when we can. */
+export function ensureWrk(): boolean {
+  return ensureCommand(
+    'wrk',
+    '--version',
+    'wrk',
+    'Debian/Ubuntu: `apt-get install wrk`, macOS: `brew install wrk`',
+  );
+}
+
+/** valgrind on PATH, installing it with apt-get when we can. */
+export function ensureValgrind(): boolean {
+  return ensureCommand(
+    'valgrind',
+    '--version',
+    'valgrind',
+    'Debian/Ubuntu: `apt-get install valgrind`',
+  );
 }

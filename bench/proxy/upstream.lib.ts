@@ -1,5 +1,5 @@
 // The benchmark upstream: a plain node:http server with a small response, and a
-// ws echo server on the same port; prints {"port":N}.
+// ws echo server on the same port. Arg: port (default: any free one); prints {"port":N}.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -13,7 +13,7 @@ const wss = new WebSocketServer({ server, perMessageDeflate: false });
 wss.on('connection', (ws) =>
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })),
 );
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));

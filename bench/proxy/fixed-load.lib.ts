@@ -1,0 +1,37 @@
+// Exactly `count` GET requests over `connections` keep-alive connections, closed
+// loop, as fast as the target answers: a known amount of work, for benchmarks that
+// count what the target spends on it rather than time it (instructions.ts).
+// Args: url, count, connections, headers as JSON. Prints {"ok":N,"failed":N}; exits
+// 1 when a request failed or answered other than 200.
+import { Pool } from 'undici';
+
+const [url, countArg, connectionsArg, headersArg] = process.argv.slice(2);
+const target = new URL(url!);
+const count = Number(countArg);
+const connections = Number(connectionsArg);
+const headers = JSON.parse(headersArg ?? '{}') as Record<string, string>;
+const pool = new Pool(target.origin, { connections, pipelining: 1 });
+
+let started = 0;
+let ok = 0;
+let failed = 0;
+
+/** One connection's share: the next request as soon as the previous one is answered. */
+async function loop(): Promise<void> {
+  while (started < count) {
+    started++;
+    try {
+      const res = await pool.request({ path: target.pathname, method: 'GET', headers });
+      await res.body.dump();
+      if (res.statusCode === 200) ok++;
+      else failed++;
+    } catch {
+      failed++;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: connections }, loop));
+await pool.close();
+process.stdout.write(`${JSON.stringify({ ok, failed })}\n`);
+process.exitCode = failed === 0 ? 0 : 1;
