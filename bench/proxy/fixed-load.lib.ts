@@ -1,7 +1,7 @@
 // Exactly `count` GET requests over `connections` keep-alive connections, closed
 // loop, as fast as the target answers: a known amount of work, for benchmarks that
 // count what the target spends on it rather than time it (instructions.ts).
-// Args: url, count, connections, headers as JSON. Prints {"ok":N,"failed":N}; exits
+// Args: url, count, connections, headers as JSON. Prints {"ok":N,"failed":N,"problems":[...]}; exits
 // 1 when a request failed or answered other than 200.
 import { Pool } from 'undici';
 
@@ -15,6 +15,8 @@ const pool = new Pool(target.origin, { connections, pipelining: 1 });
 let started = 0;
 let ok = 0;
 let failed = 0;
+/** What went wrong, each kind once, for the error message. */
+const problems = new Set<string>();
 
 /** One connection's share: the next request as soon as the previous one is answered. */
 async function loop(): Promise<void> {
@@ -24,14 +26,18 @@ async function loop(): Promise<void> {
       const res = await pool.request({ path: target.pathname, method: 'GET', headers });
       await res.body.dump();
       if (res.statusCode === 200) ok++;
-      else failed++;
-    } catch {
+      else {
+        failed++;
+        problems.add(`status ${res.statusCode}`);
+      }
+    } catch (err) {
       failed++;
+      problems.add(String((err as { code?: string }).code ?? err));
     }
   }
 }
 
 await Promise.all(Array.from({ length: connections }, loop));
 await pool.close();
-process.stdout.write(`${JSON.stringify({ ok, failed })}\n`);
+process.stdout.write(`${JSON.stringify({ ok, failed, problems: [...problems] })}\n`);
 process.exitCode = failed === 0 ? 0 : 1;
