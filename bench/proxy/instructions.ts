@@ -44,7 +44,6 @@ if (!(n1 > 0 && n2 > n1)) {
 }
 const connections = 10;
 const here = import.meta.dirname;
-const logs = mkdtempSync(join(tmpdir(), 'berth-bench-instructions-'));
 
 interface Counted {
   name: string;
@@ -106,6 +105,7 @@ async function instructions(target: Counted, count: number, headers: Record<stri
 }
 
 if (!ensureValgrind()) process.exit(2);
+const logs = mkdtempSync(join(tmpdir(), 'berth-bench-instructions-'));
 const upstream = await spawnNode(join(here, 'upstream.lib.ts'));
 const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
 const db = await benchDatabase(upstreamUrl);
