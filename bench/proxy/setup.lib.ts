@@ -1,6 +1,7 @@
 // Shared set-up of the proxy benchmarks: an embedded PostgreSQL (or DATABASE_URL),
 // a user with a token, a ToolDefinition and a Ready ToolInstance pointing at the
-// upstream, and berth's proxy in its own process.
+// upstream, berth's proxy in its own process, configurable-http-proxy's command
+// line, and the tools they need (wrk, valgrind).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
