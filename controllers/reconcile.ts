@@ -18,6 +18,23 @@ export const done = (): ReconcileResult => ({ type: 'done' });
 export const requeueAfter = (afterMs: number): ReconcileResult => ({ type: 'requeue', afterMs });
 export const terminal = (reason: string): ReconcileResult => ({ type: 'terminal', reason });
 
+/**
+ * Thrown by a reconciler for a failure that is worth retrying only after a while
+ * (ECS had no capacity). The queue backs off as for any error, from a base of at
+ * least `minBackoffMs` instead of milliseconds; the failure count lives in the
+ * queue's job, so the backoff survives the key moving to another replica.
+ */
+export class RetryLater extends Error {
+  override name = 'RetryLater';
+  readonly reason: string;
+  readonly minBackoffMs: number;
+  constructor(reason: string, message: string, minBackoffMs: number) {
+    super(message);
+    this.reason = reason;
+    this.minBackoffMs = minBackoffMs;
+  }
+}
+
 export interface ControllerLogger {
   info(obj: Record<string, unknown>, msg: string): void;
   warn(obj: Record<string, unknown>, msg: string): void;

@@ -2,10 +2,17 @@
 // thrown error backs off (failure count carried in the next job's data); a 409
 // Conflict requeues quietly after a short delay. The follow-up job is enqueued
 // before the current one is completed, so a crash in between loses nothing.
+// A failure is also written on the object (error-report.ts), so a person sees it.
 import { isApiError } from '../crds/index.ts';
+import { reportFailure, reportRecovery } from './error-report.ts';
 import type { ControllerMetrics, ReconcileOutcome } from './metrics.ts';
 import { backoffDelayMs, jitter, keyString, type ReconcileJob } from './queue/index.ts';
-import type { ReconcileContext, ReconcileResult, Reconciler } from './reconcile.ts';
+import {
+  type ReconcileContext,
+  type ReconcileResult,
+  type Reconciler,
+  RetryLater,
+} from './reconcile.ts';
 
 export interface JobRunnerDeps {
   reconciler: Reconciler;
@@ -55,6 +62,7 @@ export async function runJob(
   d.metrics.inflight.inc({ kind });
   let outcome: ReconcileOutcome;
   let next: { delayMs: number; failures: number } | undefined;
+  let failure: unknown;
   try {
     const r: ReconcileResult = await d.reconciler(
       { ...d.context, signal, ...(slot ? { whileWaiting: slot.whileWaiting } : {}) },
@@ -72,18 +80,30 @@ export async function runJob(
       log.debug({ key }, 'conflict; requeued');
     } else {
       outcome = timeout.signal.aborted ? 'timeout' : 'error';
-      const delayMs = backoffDelayMs(job.data.failures, d.backoff);
+      failure = err;
+      // A RetryLater (no capacity) backs off from its own base; the count is the queue's either way.
+      const baseMs =
+        err instanceof RetryLater ? Math.max(d.backoff.baseMs, err.minBackoffMs) : d.backoff.baseMs;
+      const delayMs = backoffDelayMs(job.data.failures, { ...d.backoff, baseMs });
       next = { delayMs, failures: job.data.failures + 1 };
-      log.error(
-        { key, err, failures: next.failures, retryInMs: delayMs },
-        `reconcile failed (${outcome})`,
-      );
+      const fields = { key, failures: next.failures, retryInMs: delayMs };
+      if (err instanceof RetryLater) log.warn({ ...fields, reason: err.reason }, err.message);
+      else log.error({ ...fields, err }, `reconcile failed (${outcome})`);
     }
   } finally {
     clearTimeout(timer);
     d.metrics.inflight.dec({ kind });
   }
   d.metrics.reconciles.inc({ kind, result: outcome });
+  try {
+    if (failure !== undefined && next) {
+      await reportFailure(d.context, job.key, failure, next.failures);
+    } else if (job.data.failures > 0 && outcome !== 'conflict') {
+      await reportRecovery(d.context, job.key);
+    }
+  } catch (err) {
+    log.warn({ key, err: (err as Error).message }, 'could not write the outcome on the object');
+  }
   d.metrics.reconcileDuration.observe({ kind }, (Date.now() - started) / 1000);
   try {
     if (next) {

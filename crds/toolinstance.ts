@@ -25,6 +25,12 @@ export const toolInstanceSpec = z.strictObject({
   /** A key of the ToolDefinition's spec.sizes; absent means its defaultSize. */
   size: sizeName.optional(),
   state: z.enum(['Running', 'Stopped']).default('Running'),
+  /**
+   * When a person last asked for the tool to start (a visit, Launch, `berth
+   * launch`). A new value changes the generation, which asks for a new attempt
+   * when the instance is Stopped or Failed: the one write that relaunches it.
+   */
+  launchRequestedAt: timestamp.optional(),
 });
 
 export const toolInstanceStatus = z.strictObject({

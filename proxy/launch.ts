@@ -1,10 +1,11 @@
 // Launch on visit (as Data Workspace does): an authorized GET to a tool that is
 // not running sets its ToolInstance to Running, creating it from the
-// ToolDefinition (default size) when missing. A Failed instance whose failure the
-// controller has already reported is relaunched with a fresh generation (state
-// Stopped, then Running), so a level-triggered controller sees a new request; one
-// whose relaunch is still unobserved is left alone, so that parallel requests do
-// not relaunch it again and again.
+// ToolDefinition (default size) when missing. An instance that is Stopped or
+// Failed while its spec says Running (the controller saw its attempt end) gets a
+// new attempt: one write of spec.launchRequestedAt, which changes the generation,
+// so the level-triggered controller launches again. One whose request is still
+// unobserved is left alone, so that parallel requests do not relaunch it again
+// and again.
 import {
   API_VERSION,
   ApiError,
@@ -23,8 +24,17 @@ function asInstance(o: BerthObject): ToolInstance {
 
 /** True when the instance's latest spec has been seen by the controller and it failed. */
 export function hasFailed(ti: ToolInstance): boolean {
-  if (ti.status?.phase !== 'Failed') return false;
-  const observed = ti.status.observedGeneration ?? ti.metadata.generation ?? 0;
+  return ti.status?.phase === 'Failed' && observedLatest(ti);
+}
+
+/** Stopped or Failed with the latest spec observed: nothing will happen unless someone asks. */
+export function hasEnded(ti: ToolInstance): boolean {
+  const phase = ti.status?.phase;
+  return (phase === 'Failed' || phase === 'Stopped') && observedLatest(ti);
+}
+
+function observedLatest(ti: ToolInstance): boolean {
+  const observed = ti.status?.observedGeneration ?? ti.metadata.generation ?? 0;
   return observed >= (ti.metadata.generation ?? 0);
 }
 
@@ -55,24 +65,25 @@ export async function launchOnVisit(
   }
   if (current.metadata.deletionTimestamp) return 'in-progress';
   if (current.spec.state !== 'Running') {
-    await store.patch('ToolInstance', namespace, name, { spec: { state: 'Running' } });
+    await relaunch(store, namespace, name);
     return 'started';
   }
-  if (hasFailed(current)) {
+  if (hasEnded(current)) {
     await relaunch(store, namespace, name);
     return 'relaunched';
   }
   return 'in-progress';
 }
 
-/** "Try again": a new generation with state Running. */
+/** Launch or "try again": state Running and a new launch request, in one write (a new generation). */
 export async function relaunch(
   store: ResourceStore,
   namespace: string,
   name: string,
 ): Promise<void> {
-  await store.patch('ToolInstance', namespace, name, { spec: { state: 'Stopped' } });
-  await store.patch('ToolInstance', namespace, name, { spec: { state: 'Running' } });
+  await store.patch('ToolInstance', namespace, name, {
+    spec: { state: 'Running', launchRequestedAt: new Date().toISOString() },
+  });
 }
 
 /** What the starting page shows: phase, conditions, the latest events of the instance. */

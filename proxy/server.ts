@@ -19,7 +19,7 @@ import {
 } from './handoff.ts';
 import { type ForwardContext, upstreamRequestHeaders } from './headers.ts';
 import { normaliseHostname, type ParsedHost, parseHost } from './host.ts';
-import { hasFailed, launchOnVisit, launchStatus, relaunch } from './launch.ts';
+import { hasEnded, launchOnVisit, launchStatus, relaunch } from './launch.ts';
 import { serveAsset } from './pages/assets.ts';
 import { sendError } from './pages/errors.ts';
 import { sendJson, sendPage } from './pages/layout.ts';
@@ -383,7 +383,7 @@ export class ProxyServer {
   ): Promise<void> {
     if (!def || !accessAllows(principal, def)) return;
     const ctx = this.#ctx;
-    if (retry && route && hasFailed(route.instance)) {
+    if (retry && route && hasEnded(route.instance)) {
       await relaunch(ctx.store, host.namespace, host.instance);
     } else {
       const outcome = await launchOnVisit(

@@ -44,7 +44,13 @@ export function startMine(client, session, say) {
         apiVersion: 'berth/v1alpha1',
         kind: 'ToolInstance',
         metadata: { name: tool, namespace: user },
-        spec: { toolRef: tool, state: 'Running', ...(size ? { size } : {}) },
+        // launchRequestedAt: a Stopped or Failed instance gets a new attempt (one write).
+        spec: {
+          toolRef: tool,
+          state: 'Running',
+          launchRequestedAt: new Date().toISOString(),
+          ...(size ? { size } : {}),
+        },
       });
       tell(tool, `Launching ${tool}…`);
     } catch (err) {
@@ -54,7 +60,9 @@ export function startMine(client, session, say) {
 
   async function setState(tool, state) {
     try {
-      await client.mergePatch(instancePath(tool), { spec: { state } });
+      const spec =
+        state === 'Running' ? { state, launchRequestedAt: new Date().toISOString() } : { state };
+      await client.mergePatch(instancePath(tool), { spec });
       tell(tool, state === 'Stopped' ? `Stopping ${tool}…` : `Starting ${tool}…`);
     } catch (err) {
       say(`Could not change ${tool}: ${err.message}`);

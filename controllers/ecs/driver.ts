@@ -294,18 +294,27 @@ export class EcsDriver {
     };
   }
 
-  /** Stops a task; ECS sends SIGTERM, then SIGKILL after the container's stopTimeout. */
+  /**
+   * Stops a task; ECS sends SIGTERM, then SIGKILL after the container's stopTimeout.
+   * A task ECS does not know (gone long ago, or a restarted ecs-local) is as
+   * stopped as it gets: that answers undefined instead of failing every retry.
+   */
   async stopTask(taskArn: string, reason: string): Promise<Task | undefined> {
-    const out = await this.call('StopTask', [['clusterModify', 1]], () =>
-      this.ecs.send(
-        new StopTaskCommand({
-          cluster: this.config.cluster,
-          task: taskArn,
-          reason: reason.slice(0, 255),
-        }),
-      ),
-    );
-    return out.task;
+    try {
+      const out = await this.call('StopTask', [['clusterModify', 1]], () =>
+        this.ecs.send(
+          new StopTaskCommand({
+            cluster: this.config.cluster,
+            task: taskArn,
+            reason: reason.slice(0, 255),
+          }),
+        ),
+      );
+      return out.task;
+    } catch (err) {
+      if (isTaskNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -488,4 +497,10 @@ function familyOf(arn: string): string {
 
 function revisionOf(arn: string): number {
   return Number(arn.slice(arn.lastIndexOf(':') + 1));
+}
+
+/** StopTask's answer for a task ECS does not know: InvalidParameterException "The referenced task was not found." */
+export function isTaskNotFound(err: unknown): boolean {
+  const e = err as { name?: string; message?: string };
+  return e?.name === 'InvalidParameterException' && /task was not found/i.test(e.message ?? '');
 }

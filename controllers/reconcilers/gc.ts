@@ -14,7 +14,7 @@ import type { ToolInstance } from '../../crds/index.ts';
 import type { Runnable } from '../reconcile.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { ReconcilerConfig } from './config.ts';
-import { TAG, tagValue, taskId } from './phase.ts';
+import { TAG, tagValue, taskId } from './ecs-task.ts';
 
 type RunnableContext = Parameters<Runnable['start']>[0];
 

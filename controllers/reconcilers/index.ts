@@ -11,11 +11,11 @@ import { createToolInstanceReconciler, type ReconcilerHooks } from './toolinstan
 
 export type { ReconcilerConfig } from './config.ts';
 export { loadReconcilerConfig, ReconcilerConfigError } from './config.ts';
+export { FINALIZER, STOP_REASON_ANNOTATION, TAG } from './ecs-task.ts';
 export { explainStop, type StopExplanation } from './failure-reason.ts';
 export type { GcPassResult } from './gc.ts';
 export { createGarbageCollector } from './gc.ts';
 export { Observations } from './observations.ts';
-export { FINALIZER, STOP_REASON_ANNOTATION, TAG } from './phase.ts';
 export { createTaskPoller } from './poller.ts';
 export { probeReadiness } from './readiness-probe.ts';
 export { buildTaskDefinition, TOOL_CONTAINER, taskDefinitionFamily } from './task-definition.ts';

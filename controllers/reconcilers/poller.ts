@@ -16,8 +16,8 @@ import { parseDuration, type ToolInstance } from '../../crds/index.ts';
 import type { Runnable } from '../reconcile.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { ReconcilerConfig } from './config.ts';
+import { isStopping, privateIp } from './ecs-task.ts';
 import type { Observations } from './observations.ts';
-import { isStopping, privateIp } from './phase.ts';
 import { probeReadiness } from './readiness-probe.ts';
 import { ToolDefinitionCache } from './tool-definition-cache.ts';
 

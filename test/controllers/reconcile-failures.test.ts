@@ -4,6 +4,7 @@
 // unknown size (terminal until the spec changes), and a lack of capacity
 // (retried as a new attempt).
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import {
   createInstance,
@@ -37,13 +38,35 @@ after(async () => {
 });
 
 /** Events are written next to the status; wait for one rather than expect it at the same instant. */
-async function waitForEvent(ns: string, name: string, type: string, reason: string): Promise<void> {
+/** The pid of the running tool process of namespace `ns` (ecs-local's processes, told apart by their BERTH_NAMESPACE). */
+async function toolPid(ns: string): Promise<number> {
+  const res = await fetch(`${env.ecsLocal.url}/_ecs-local/processes`);
+  const { processes } = (await res.json()) as { processes: { pid: number; running: boolean }[] };
+  for (const p of processes.filter((x) => x.running)) {
+    const environ = await readFile(`/proc/${p.pid}/environ`, 'latin1').catch(() => '');
+    if (environ.split('\0').includes(`BERTH_NAMESPACE=${ns}`)) return p.pid;
+  }
+  throw new Error(`no running tool process for namespace ${ns}`);
+}
+
+async function waitForEvent(
+  ns: string,
+  name: string,
+  type: string,
+  reason: string,
+): Promise<{ message: string }> {
+  let found: { message: string } | undefined;
   await waitFor(
-    async () =>
-      (await eventsFor(env.store, ns, name)).some((e) => e.type === type && e.reason === reason),
+    async () => {
+      found = (await eventsFor(env.store, ns, name)).find(
+        (e) => e.type === type && e.reason === reason,
+      );
+      return found !== undefined;
+    },
     5_000,
     `a ${type} Event ${reason} on ${ns}/${name}`,
   );
+  return found!;
 }
 
 test('an image that cannot be pulled fails at once, with the pull error in plain words', async () => {
@@ -93,7 +116,7 @@ test('a tool that never answers readiness fails with SpawnTimeout and its task i
   await waitForEvent('u1', 'silent', 'Warning', 'SpawnTimeout');
 });
 
-test('a Spot interruption of a ready tool: phase Stopped, reason SpotInterruption, a Warning Event', async () => {
+test('a Spot interruption of a ready tool: reason SpotInterruption, a Warning Event, and a new task, since the spec still says Running', async () => {
   await createInstance(env.store, 'u2', 'tiny', 'tiny');
   const ready = await waitForPhase(env.store, 'u2', 'tiny', 'Ready', 10_000);
   const id = ready.status!.taskArn!.split('/').at(-1);
@@ -103,30 +126,57 @@ test('a Spot interruption of a ready tool: phase Stopped, reason SpotInterruptio
     body: JSON.stringify({ noticeSeconds: 0 }),
   });
   assert.ok(res.ok, await res.text());
-  const ti = await waitForPhase(env.store, 'u2', 'tiny', 'Stopped', 10_000);
-  assert.equal(ti.status?.stopReason, 'SpotInterruption');
-  assert.equal(ti.status?.endpoint, undefined);
   await waitForEvent('u2', 'tiny', 'Warning', 'SpotInterruption');
-
-  // Setting Running again (a spec change) starts a new attempt.
-  await env.store.patch('ToolInstance', 'u2', 'tiny', { spec: { state: 'Stopped' } });
-  await env.store.patch('ToolInstance', 'u2', 'tiny', { spec: { state: 'Running' } });
-  const again = await waitForPhase(env.store, 'u2', 'tiny', 'Ready', 10_000);
-  assert.equal(again.status?.attempt, 2);
+  // Level-triggered: the task was lost, not ended, so the instance runs again by itself.
+  await waitFor(
+    async () => {
+      const ti = await getInstance(env.store, 'u2', 'tiny');
+      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
+    },
+    15_000,
+    'attempt 2 to be Ready',
+  );
+  const ti = await getInstance(env.store, 'u2', 'tiny');
+  assert.notEqual(ti.status?.taskArn, ready.status?.taskArn);
 });
 
-test('a task stopped behind berth’s back: phase Stopped with the reason, a Warning Event, no relaunch', async () => {
+test('a task stopped behind berth’s back: a Warning Event naming who stopped it, and a new task, since the spec still says Running', async () => {
   await createInstance(env.store, 'u3', 'tiny', 'tiny');
   const ready = await waitForPhase(env.store, 'u3', 'tiny', 'Ready', 10_000);
   await env.driver.stopTask(ready.status!.taskArn!, 'an operator in the console');
-  const ti = await waitForPhase(env.store, 'u3', 'tiny', 'Stopped', 10_000);
-  assert.equal(ti.status?.stopReason, 'TaskStopped');
-  assert.equal(
-    ti.status?.message,
-    'The task was stopped outside berth: an operator in the console',
+  const event = await waitForEvent('u3', 'tiny', 'Warning', 'TaskStopped');
+  assert.equal(event.message, 'The task was stopped outside berth: an operator in the console');
+  await waitFor(
+    async () => {
+      const ti = await getInstance(env.store, 'u3', 'tiny');
+      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
+    },
+    15_000,
+    'attempt 2 to be Ready',
   );
-  await waitForEvent('u3', 'tiny', 'Warning', 'TaskStopped');
-  assert.equal((await getInstance(env.store, 'u3', 'tiny')).status?.attempt, 1);
+});
+
+test('a tool that exits by itself stays Stopped until someone asks again (one write of spec.launchRequestedAt)', async () => {
+  await createInstance(env.store, 'u6', 'tiny', 'tiny');
+  const ready = await waitForPhase(env.store, 'u6', 'tiny', 'Ready', 10_000);
+  assert.ok(ready.status?.taskArn);
+  // The tool ends on its own with exit code 0 (the tiny tool exits 0 on SIGTERM),
+  // as when a user shuts Jupyter down from its own menu.
+  process.kill(await toolPid('u6'), 'SIGTERM');
+  const stopped = await waitForPhase(env.store, 'u6', 'tiny', 'Stopped', 10_000);
+  assert.equal(stopped.status?.stopReason, 'ToolExited');
+  assert.equal(stopped.status?.attempt, 1);
+  await env.store.patch('ToolInstance', 'u6', 'tiny', {
+    spec: { launchRequestedAt: new Date().toISOString() },
+  });
+  await waitFor(
+    async () => {
+      const ti = await getInstance(env.store, 'u6', 'tiny');
+      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
+    },
+    15_000,
+    'attempt 2 to be Ready',
+  );
 });
 
 test('an unknown size fails with a clear message until the spec names a real one', async () => {
@@ -162,7 +212,7 @@ test('no capacity: an Event, then a new attempt that succeeds', async () => {
   const failed = events.find((e) => e.reason === 'LaunchFailed');
   assert.ok(failed, JSON.stringify(events));
   assert.equal(failed.type, 'Warning');
-  assert.match(failed.message, /ECS could not start a task \(.+\); trying again in/);
+  assert.match(failed.message, /ECS could not start a task \(.+\); trying again/);
   // One live task for the instance, whatever the attempts.
   const live = await liveTasks(env.driver);
   const { tasks } = await env.driver.describeTasks(live);

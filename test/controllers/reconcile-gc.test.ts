@@ -96,32 +96,45 @@ test('a second task for an instance that expects another is stopped; the expecte
   );
 });
 
-test('an instance whose task vanished from ECS is marked Stopped with reason TaskMissing', async () => {
+test('an instance whose task vanished from ECS gets TaskMissing and a new task; the GC stops the old one', async () => {
   await createInstance(env.store, 'u2', 'tiny', 'tiny');
-  await waitForPhase(env.store, 'u2', 'tiny', 'Ready', 10_000);
+  const ready = await waitForPhase(env.store, 'u2', 'tiny', 'Ready', 10_000);
+  const realTask = ready.status!.taskArn!;
   // As if ECS forgot the task: the instance now points at a task ECS never had.
   const ghost = 'arn:aws:ecs:eu-west-2:000000000000:task/default/0123456789abcdef0123456789abcdef';
   await env.store.patchStatus('ToolInstance', 'u2', 'tiny', { status: { taskArn: ghost } });
-  const ti = await waitForPhase(env.store, 'u2', 'tiny', 'Stopped', 10_000);
-  assert.equal(ti.status?.stopReason, 'TaskMissing');
   await waitFor(
     async () =>
       (await eventsFor(env.store, 'u2', 'tiny')).some(
         (e) => e.type === 'Warning' && e.reason === 'TaskMissing',
       ),
-    5_000,
+    15_000,
     'a TaskMissing Event',
   );
-  // Its real task no longer matches any instance, so the GC stops it too.
+  // The spec still says Running: a new attempt, Ready.
+  await waitFor(
+    async () => {
+      const ti = await getInstance(env.store, 'u2', 'tiny');
+      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
+    },
+    15_000,
+    'attempt 2 to be Ready',
+  );
+  const ti = await getInstance(env.store, 'u2', 'tiny');
+  // Its first task no longer matches what the instance expects, so the GC stops it: one task left.
   await waitFor(
     async () => {
       const live = await env.driver.listTasks({ startedBy: env.driver.startedBy });
       const { tasks } = await env.driver.describeTasks(live);
-      return !tasks.some((t) =>
-        t.tags?.some((g) => g.key === 'berth:instance-uid' && g.value === ti.metadata.uid),
+      const mine = tasks.filter(
+        (t) =>
+          t.desiredStatus !== 'STOPPED' &&
+          t.tags?.some((g) => g.key === 'berth:instance-uid' && g.value === ti.metadata.uid),
       );
+      return mine.length === 1 && mine[0]!.taskArn === ti.status?.taskArn;
     },
     10_000,
-    'the instance’s old task to be stopped',
+    'the instance’s old task to be stopped, its new one kept',
   );
+  assert.notEqual(ti.status?.taskArn, realTask);
 });

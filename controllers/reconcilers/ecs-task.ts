@@ -1,8 +1,8 @@
-// Names and small pure helpers the ToolInstance reconciler, the poller and the
-// GC share: the finalizer, the task tags, how to read an ECS task, and the
-// Ready condition.
+// What berth writes on ECS tasks and how it reads them back: the finalizer that
+// holds an instance until its task is gone, the tags on every task, and small
+// pure readers of an ECS `Task` that the ToolInstance reconciler, the poller and
+// the GC share.
 import type { Task } from '@aws-sdk/client-ecs';
-import { type Condition, setCondition, type ToolInstance } from '../../crds/index.ts';
 
 export const FINALIZER = 'berth/task';
 
@@ -34,28 +34,4 @@ export function tagValue(task: Task, key: string): string | undefined {
 
 export function taskId(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
-}
-
-export function instanceKeyString(ns: string | undefined, name: string): string {
-  return `${ns ?? ''}/${name}`;
-}
-
-/** The next `conditions` with Ready set (lastTransitionTime kept when the status did not change). */
-export function withReady(
-  ti: ToolInstance,
-  status: 'True' | 'False' | 'Unknown',
-  reason: string,
-  message: string,
-  now: Date,
-): Condition[] {
-  return setCondition(
-    ti.status?.conditions,
-    { type: 'Ready', status, reason, message, observedGeneration: ti.metadata.generation },
-    now,
-  );
-}
-
-/** Seconds with one decimal, for Events a person reads: `3.2s`. */
-export function formatSeconds(ms: number): string {
-  return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
 }
