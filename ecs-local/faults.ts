@@ -17,6 +17,21 @@ export const faultsSchema = z.strictObject({
   capacityFailureRate: rate.default(0),
   /** The next N requested tasks come back as capacity failures (deterministic for tests). */
   capacityFailures: z.number().int().min(0).default(0),
+  /**
+   * Every call of an operation answered with this error, as ECS would send it
+   * (e.g. `{"RunTask": {"code": "AccessDeniedException", "message": "..."}}`), so
+   * callers can be tested against errors ecs-local never makes by itself.
+   */
+  errors: z
+    .record(
+      z.string(),
+      z.strictObject({
+        code: z.string().regex(/^[A-Z][A-Za-z]+$/, 'an ECS error code such as AccessDeniedException'),
+        message: z.string().max(1024).default(''),
+        status: z.number().int().min(400).max(599).default(400),
+      }),
+    )
+    .default({}),
 });
 
 export type Faults = z.infer<typeof faultsSchema>;
@@ -51,6 +66,11 @@ export class FaultState {
     if (this.current.serverErrorRate > 0 && Math.random() < this.current.serverErrorRate)
       return 'server';
     return undefined;
+  }
+
+  /** The error set for `operation`, if any. */
+  errorFor(operation: string): { code: string; message: string; status: number } | undefined {
+    return this.current.errors[operation];
   }
 
   /** Whether the next task to place fails for lack of capacity. */

@@ -112,6 +112,8 @@ async function handleEcs(
     } catch {
       throw new AwsError('SerializationException', 'Request body is not valid JSON.');
     }
+    const set = faults.errorFor(operation);
+    if (set) throw new AwsError(set.code, set.message, set.status);
     const injected = faults.injectedError();
     if (injected === 'throttling') throw throttled();
     if (injected === 'server') throw serverError();

@@ -96,7 +96,7 @@ export async function watchStart(run: Run): Promise<ReconcileResult> {
 
 /** A Ready instance: nothing to do unless its task stopped behind berth's back. */
 export async function watchReady(run: Run): Promise<ReconcileResult> {
-  const arn = run.ti.status?.taskArn!;
+  const arn = run.ti.status!.taskArn!;
   // The poller describes Ready tasks every readyPollIntervalMs and enqueues on a stop, so its observation is good that long.
   const task = await observe(run, arn, run.deps.config.readyPollIntervalMs + 5_000);
   if (!task) return markGone(run, arn);
