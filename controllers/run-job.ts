@@ -95,15 +95,6 @@ export async function runJob(
     d.metrics.inflight.dec({ kind });
   }
   d.metrics.reconciles.inc({ kind, result: outcome });
-  try {
-    if (failure !== undefined && next) {
-      await reportFailure(d.context, job.key, failure, next.failures);
-    } else if (job.data.failures > 0 && outcome !== 'conflict') {
-      await reportRecovery(d.context, job.key);
-    }
-  } catch (err) {
-    log.warn({ key, err: (err as Error).message }, 'could not write the outcome on the object');
-  }
   d.metrics.reconcileDuration.observe({ kind }, (Date.now() - started) / 1000);
   try {
     if (next) {
@@ -114,5 +105,15 @@ export async function runJob(
   } catch (err) {
     // The job stays active; when its heartbeat stops, pg-boss hands it out again.
     log.error({ key, err }, 'settling a reconcile job failed');
+  }
+  // After settling, so the next attempt's timing does not wait for these writes.
+  try {
+    if (failure !== undefined && next) {
+      await reportFailure(d.context, job.key, failure, next.failures);
+    } else if (job.data.failures > 0 && outcome !== 'conflict') {
+      await reportRecovery(d.context, job.key);
+    }
+  } catch (err) {
+    log.warn({ key, err: (err as Error).message }, 'could not write the outcome on the object');
   }
 }

@@ -26,7 +26,9 @@ export const faultsSchema = z.strictObject({
     .record(
       z.string(),
       z.strictObject({
-        code: z.string().regex(/^[A-Z][A-Za-z]+$/, 'an ECS error code such as AccessDeniedException'),
+        code: z
+          .string()
+          .regex(/^[A-Z][A-Za-z]+$/, 'an ECS error code such as AccessDeniedException'),
         message: z.string().max(1024).default(''),
         status: z.number().int().min(400).max(599).default(400),
       }),
