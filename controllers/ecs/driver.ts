@@ -1,4 +1,7 @@
 // The ECS driver: the one module through which berth talks to ECS and EC2.
+// One class of some 450 lines on purpose: every call goes through `call()`, which
+// shares the token buckets, the metrics and the SDK clients; what needs none of
+// them lives beside it (coalescer, buckets, hash, preflight, throttled-attempts).
 // Every call waits for the matching client-side token buckets first, is counted
 // in metrics, and is retried by the SDK only when ECS throttled it or failed
 // (5xx). ECS's own `failures[]` come back as data, never as exceptions.
@@ -36,6 +39,7 @@ import {
 import { createEcsMetrics, type EcsMetrics } from './metrics.ts';
 import { type PreflightFinding, runPreflight } from './preflight.ts';
 import { CONTENT_HASH_TAG, taskDefinitionHash } from './task-definition-hash.ts';
+import { countThrottledAttempts } from './throttled-attempts.ts';
 
 /** Tag on every task and task definition berth creates: which installation owns it. */
 export const INSTALLATION_TAG = 'berth:installation';
@@ -100,7 +104,7 @@ export class EcsDriver {
     this.ec2 = ec2;
     this.buckets = createEcsBuckets(options.buckets);
     this.metrics = createEcsMetrics(options.registry);
-    this.countThrottledAttempts();
+    countThrottledAttempts({ ecs: this.ecs, ec2: this.ec2 }, this.metrics.throttled);
     this.coalescer = new DescribeCoalescer(
       (refs) => this.describeTasksBatch(refs),
       this.config.describeWindowMs,
@@ -441,39 +445,6 @@ export class EcsDriver {
       this.metrics.calls.inc({ operation, outcome: 'error' });
       throw err;
     }
-  }
-
-  /**
-   * The SDK retries a throttled attempt without telling the caller; this
-   * middleware sits inside the retry loop (deserialize step, outside the
-   * deserializer) and counts each such attempt.
-   */
-  private countThrottledAttempts(): void {
-    const throttled = this.metrics.throttled;
-    const middleware =
-      <A, R>(next: (args: A) => Promise<R>, context: { commandName?: string }) =>
-      async (args: A): Promise<R> => {
-        try {
-          return await next(args);
-        } catch (err) {
-          const name = errorName(err);
-          if (
-            name === 'ThrottlingException' ||
-            name === 'RequestLimitExceeded' ||
-            name === 'Throttling'
-          ) {
-            throttled.inc({ operation: context.commandName ?? 'unknown' });
-          }
-          throw err;
-        }
-      };
-    const options = {
-      step: 'deserialize',
-      name: 'berthCountThrottledAttempts',
-      priority: 'high',
-    } as const;
-    this.ecs.middlewareStack.add(middleware, options);
-    this.ec2.middlewareStack.add(middleware, options);
   }
 }
 

@@ -137,7 +137,10 @@ class TaskPoller {
       phase,
       taskArn,
       startedAt,
-      due: this.#nextDue(phase, Date.now()),
+      // Ready (or Stopping) and new to this poller (it just started, or relisted): what
+      // status says is a memory from before, maybe from before a restart of ECS or
+      // ecs-local, so look now rather than at the next 30 s grid point.
+      due: prev || phase === 'Starting' ? this.#nextDue(phase, Date.now()) : Date.now(),
       enqueuedAt: 0,
     });
     this.#wake?.();
