@@ -169,8 +169,9 @@ export function startMine(client, session, say) {
           const running = ti.spec.state === 'Running';
           const def = definitions.get(`/${ti.spec.toolRef}`);
           const size = ti.spec.size ?? def?.spec.defaultSize ?? '';
-          const starting =
-            running && (phase === 'Pending' || phase === 'Starting' || phase === 'Stopped');
+          // Stopped or Failed while the spec says Running: the attempt ended; Launch asks again.
+          const ended = phase === 'Stopped' || phase === 'Failed';
+          const starting = running && (phase === 'Pending' || phase === 'Starting');
           return h(
             'article',
             { class: 'card', 'data-instance': name, 'data-phase': phase },
@@ -181,7 +182,7 @@ export function startMine(client, session, say) {
               h('span', { class: `phase phase-${phase}` }, PHASE_WORDS[phase] ?? phase),
               size ? h('span', { class: 'muted' }, ` · ${size}`) : null,
             ),
-            phase === 'Failed'
+            phase === 'Failed' || (running && phase === 'Stopped')
               ? h('p', { class: 'reason' }, ti.status?.message || 'The tool failed to start.')
               : null,
             starting ? progress(ti) : null,
@@ -195,7 +196,7 @@ export function startMine(client, session, say) {
                     'Open',
                   )
                 : null,
-              running && phase !== 'Failed'
+              running && !ended
                 ? h(
                     'button',
                     {
