@@ -1,5 +1,5 @@
 // berth launch TOOL [--size S]: ask for your ToolInstance of TOOL to run. It sets
-// spec.state (and size); the controllers do the rest.
+// spec.state (and size) and spec.launchRequestedAt; the controllers do the rest.
 import type { Command } from 'commander';
 import { API_VERSION, ApiError, type BerthObject, kindInfo } from '../../crds/index.ts';
 import { resourcePath } from '../client.ts';
@@ -20,7 +20,13 @@ export async function setInstanceState(
   const info = kindInfo('ToolInstance');
   const ns = namespace ?? (await ctx.defaultNamespace());
   const path = resourcePath(info, ns, tool);
-  const spec: Record<string, unknown> = { state, ...(size ? { size } : {}) };
+  // A launch also says when it was asked for: an instance whose last attempt ended
+  // (Stopped or Failed) gets a new one from this same write (a new generation).
+  const spec: Record<string, unknown> = {
+    state,
+    ...(state === 'Running' ? { launchRequestedAt: new Date().toISOString() } : {}),
+    ...(size ? { size } : {}),
+  };
   try {
     await ctx.client.send<BerthObject>('PATCH', path, {
       body: { spec },
