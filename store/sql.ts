@@ -78,6 +78,10 @@ export const appendLog = `with p as (select nextval('resource_log_pending') as i
 export const commitStamped =
   'set constraints resource_log_stamp immediate; select rv from rv_counter; commit';
 
+/** The stamped resourceVersions of log rows $1 (pending ids): whether a commit whose answer was lost happened. */
+export const committedRvs =
+  'select pending_id, rv from resource_log where pending_id = any($1::bigint[]) and rv > 0';
+
 /** The newest and the compacted resourceVersion, read in the log page's snapshot. */
 export const logMarks =
   'select (select rv from rv_counter) as head, (select compacted_rv from rv_compaction) as compacted';

@@ -1,13 +1,16 @@
 // A write that committed is answered as committed: once COMMIT has succeeded, nothing
 // (such as the pool refusing a new connection, as during a database restart or when
-// every connection is taken) can turn the answer into an error. Otherwise a client is
+// every connection is taken) can turn the answer into an error, and a commit whose
+// answer was lost with its connection is recognised as done. Otherwise a client is
 // told its create failed, retries, and gets 409 AlreadyExists for its own object.
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import pg from 'pg';
+import type pg from 'pg';
 import { type ApiError, isApiError } from '../../crds/index.ts';
-import { ResourceStore } from '../../store/index.ts';
+import { createPool, type PoolClient, ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 import { EVENT, GADGET, WIDGET, widget } from './test-kinds.ts';
 
 let db: TestDatabase;
@@ -17,11 +20,40 @@ let store: ResourceStore;
 let refuseCheckouts = false;
 /** Set by the write hook: from inside that write's transaction, refuse every later checkout. */
 let refuseAfterThisWrite = false;
+/** The next write's connection is lost with its COMMIT: after the server committed, or before it could. */
+let loseCommit: 'after' | 'before' | undefined;
+
+/** Makes `client`'s next COMMIT reach the server (or not) and its answer never come back. */
+function loseNextCommitAnswer(client: PoolClient, name: string, when: 'after' | 'before'): void {
+  const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+  client.query = (async (text: unknown, ...rest: unknown[]) => {
+    if (typeof text !== 'string' || !/\bcommit$/.test(text))
+      return (query as (...a: unknown[]) => Promise<unknown>)(text, ...rest);
+    // Stop reading the connection, let the server commit, then drop the connection.
+    const socket = (client as unknown as { connection: { stream: Socket } }).connection.stream;
+    if (when === 'before') {
+      socket.destroy();
+      return query(text);
+    }
+    socket.pause();
+    const answer = query(text);
+    answer.catch(() => {});
+    await waitFor(
+      async () => {
+        const { rows } = await pool.query('select 1 from resources where name = $1', [name]);
+        return rows.length > 0;
+      },
+      10_000,
+      'the commit to happen',
+    );
+    socket.destroy();
+    return answer;
+  }) as typeof client.query;
+}
 
 before(async () => {
   db = await freshDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  pool.on('error', () => {});
+  pool = createPool(db.url, { max: 4 });
   const connect = pool.connect.bind(pool) as (cb?: unknown) => unknown;
   pool.connect = ((cb?: (err: Error | undefined, client?: unknown, done?: unknown) => void) => {
     if (!refuseCheckouts) return connect(cb);
@@ -31,8 +63,12 @@ before(async () => {
   }) as typeof pool.connect;
   store = new ResourceStore(pool, {
     kinds: [WIDGET, GADGET, EVENT],
-    onWrite: async () => {
+    onWrite: async (client, change) => {
       if (refuseAfterThisWrite) refuseCheckouts = true;
+      if (loseCommit) {
+        loseNextCommitAnswer(client, change.object.metadata.name, loseCommit);
+        loseCommit = undefined;
+      }
     },
   });
 });
@@ -94,4 +130,22 @@ test('the same for an update, a status patch and a delete', async () => {
   assert.ok(Number(status.metadata.resourceVersion) > Number(patched.metadata.resourceVersion));
   const deleted = await attempt(() => store.delete('Widget', 'ns1', 'later'));
   assert.equal(deleted.metadata.resourceVersion, await store.currentResourceVersion());
+});
+
+test('a create whose COMMIT answer is lost with its connection is answered with the object when it did commit', async () => {
+  loseCommit = 'after';
+  const created = await store.create('Widget', widget('unanswered'));
+  assert.deepEqual(created, await store.get('Widget', 'ns1', 'unanswered'));
+  assert.match(created.metadata.resourceVersion ?? '', /^[1-9][0-9]*$/);
+  // The pool goes on with fresh connections.
+  const next = await store.create('Widget', widget('after'));
+  assert.ok(Number(next.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
+});
+
+test('a create whose connection is lost before its COMMIT reaches the server is an error, and nothing was stored', async () => {
+  loseCommit = 'before';
+  await assert.rejects(store.create('Widget', widget('uncommitted')));
+  await assert.rejects(store.get('Widget', 'ns1', 'uncommitted'), /not found/);
+  const retried = await store.create('Widget', widget('uncommitted'));
+  assert.deepEqual(retried, await store.get('Widget', 'ns1', 'uncommitted'));
 });
