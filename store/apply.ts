@@ -20,7 +20,7 @@ export function cleanManifest(manifest: BerthObject): BerthObject {
 }
 
 /** Manifests per field manager, from the annotation; a damaged annotation counts as none. */
-export function lastApplied(obj: BerthObject): Record<string, unknown> {
+function lastApplied(obj: BerthObject): Record<string, unknown> {
   const raw = obj.metadata.annotations?.[LAST_APPLIED_ANNOTATION];
   if (!raw) return {};
   try {
@@ -31,7 +31,7 @@ export function lastApplied(obj: BerthObject): Record<string, unknown> {
   }
 }
 
-export function lastAppliedValue(map: Record<string, unknown>): string {
+function lastAppliedValue(map: Record<string, unknown>): string {
   return canonicalJson(map);
 }
 
@@ -61,7 +61,7 @@ function mergeInto(
 }
 
 /** The merge patch that applies `manifest` given the one applied before: the manifest plus deletions. */
-export function applyPatch(previous: unknown, manifest: BerthObject): Record<string, unknown> {
+function applyPatch(previous: unknown, manifest: BerthObject): Record<string, unknown> {
   const patch = structuredClone(manifest) as Record<string, unknown>;
   const del = removals(previous, manifest);
   return del ? mergeInto(patch, del) : patch;

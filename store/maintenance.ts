@@ -51,7 +51,7 @@ export async function expireEvents(
   return deleted;
 }
 
-export interface Maintained {
+interface Maintained {
   compact(): Promise<unknown>;
   collectOrphans(): Promise<unknown>;
   expireEvents(olderThanMs: number): Promise<unknown>;

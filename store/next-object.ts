@@ -17,7 +17,7 @@ import {
 import type { DeleteOptions, WriteOptions } from './types.ts';
 
 /** What the server sets on a new object. */
-export interface ServerFields {
+interface ServerFields {
   uid: string;
   creationTimestamp: string;
 }
@@ -62,7 +62,7 @@ export function checkPreconditions(
 }
 
 /** Server-owned metadata always comes from the stored object (in place). */
-export function keepServerFields(target: BerthObject, current: BerthObject): void {
+function keepServerFields(target: BerthObject, current: BerthObject): void {
   const m = target.metadata;
   const c = current.metadata;
   m.uid = c.uid;

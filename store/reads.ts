@@ -25,7 +25,7 @@ async function inSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Pro
   }
 }
 
-export interface Filter {
+interface Filter {
   kind: string;
   /** Undefined: every namespace (or a cluster-scoped kind). */
   namespace: string | undefined;

@@ -10,7 +10,7 @@ import type { Pool, PoolClient } from './db.ts';
 import * as sql from './sql.ts';
 import type { WriteChange, WriteOptions, WriteResult } from './types.ts';
 
-export type OnWrite = (client: PoolClient, change: WriteChange) => Promise<void>;
+type OnWrite = (client: PoolClient, change: WriteChange) => Promise<void>;
 
 export class WriteTransaction {
   readonly client: PoolClient;
