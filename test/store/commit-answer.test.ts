@@ -4,11 +4,14 @@
 // answer was lost with its connection is recognised as done. Otherwise a client is
 // told its create failed, retries, and gets 409 AlreadyExists for its own object.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
 import { type ApiError, isApiError } from '../../crds/index.ts';
 import { createPool, type PoolClient, ResourceStore } from '../../store/index.ts';
+import { newObject } from '../../store/next-object.ts';
+import { inWriteTransaction } from '../../store/write-transaction.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { waitFor } from '../support/wait.ts';
 import { EVENT, GADGET, WIDGET, widget } from './test-kinds.ts';
@@ -148,4 +151,27 @@ test('a create whose connection is lost before its COMMIT reaches the server is 
   await assert.rejects(store.get('Widget', 'ns1', 'uncommitted'), /not found/);
   const retried = await store.create('Widget', widget('uncommitted'));
   assert.deepEqual(retried, await store.get('Widget', 'ns1', 'uncommitted'));
+});
+
+test('writes sharing one transaction each get the resourceVersion their own log row got', async () => {
+  const info = store.kindInfo('Widget');
+  const objects = await inWriteTransaction(pool, undefined, async (tx) => {
+    const out = [];
+    for (const name of ['tx-a', 'tx-b', 'tx-c']) {
+      const obj = newObject(info, widget(name), {
+        uid: randomUUID(),
+        creationTimestamp: '2026-01-01T00:00:00Z',
+      });
+      out.push(await tx.write(info, 'ADDED', obj, null, {}));
+    }
+    return out;
+  });
+  const { rows } = await pool.query<{ name: string; rv: number }>(
+    "select name, rv from resource_log where name like 'tx-%' order by rv",
+  );
+  assert.deepEqual(
+    objects.map((o) => [o.metadata.name, o.metadata.resourceVersion]),
+    rows.map((r) => [r.name, String(r.rv)]),
+  );
+  for (const o of objects) assert.deepEqual(o, await store.get('Widget', 'ns1', o.metadata.name));
 });
