@@ -1,8 +1,8 @@
 // Client-side-apply style 3-way merge: the manifest a field manager applied last
 // time is kept in one annotation, so that fields it dropped since are removed
 // while fields other writers set are kept.
-import type { BerthObject } from '../crds/index.ts';
-import { canonicalJson, isPlainObject } from './merge-patch.ts';
+import { ApiError, type BerthObject } from '../crds/index.ts';
+import { applyMergePatch, canonicalJson, isPlainObject } from './merge-patch.ts';
 import { SERVER_META_FIELDS } from './object-rules.ts';
 
 export const LAST_APPLIED_ANNOTATION = 'berth/last-applied-configuration';
@@ -20,7 +20,7 @@ export function cleanManifest(manifest: BerthObject): BerthObject {
 }
 
 /** Manifests per field manager, from the annotation; a damaged annotation counts as none. */
-export function lastApplied(obj: BerthObject): Record<string, unknown> {
+function lastApplied(obj: BerthObject): Record<string, unknown> {
   const raw = obj.metadata.annotations?.[LAST_APPLIED_ANNOTATION];
   if (!raw) return {};
   try {
@@ -31,7 +31,7 @@ export function lastApplied(obj: BerthObject): Record<string, unknown> {
   }
 }
 
-export function lastAppliedValue(map: Record<string, unknown>): string {
+function lastAppliedValue(map: Record<string, unknown>): string {
   return canonicalJson(map);
 }
 
@@ -61,8 +61,57 @@ function mergeInto(
 }
 
 /** The merge patch that applies `manifest` given the one applied before: the manifest plus deletions. */
-export function applyPatch(previous: unknown, manifest: BerthObject): Record<string, unknown> {
+function applyPatch(previous: unknown, manifest: BerthObject): Record<string, unknown> {
   const patch = structuredClone(manifest) as Record<string, unknown>;
   const del = removals(previous, manifest);
   return del ? mergeInto(patch, del) : patch;
+}
+
+/**
+ * The object `manager` wants when it applies `manifest` (cleaned) onto `current`:
+ * its merge patch applied, and the annotation updated. `resourceVersion` is the
+ * manifest's when it named one (a precondition), else the current one.
+ */
+export function appliedObject(
+  current: BerthObject,
+  manager: string,
+  manifest: BerthObject,
+  resourceVersion: string | undefined,
+): BerthObject {
+  const managers = lastApplied(current);
+  const merged = applyMergePatch(current, applyPatch(managers[manager], manifest)) as BerthObject;
+  merged.metadata.annotations = {
+    ...merged.metadata.annotations,
+    [LAST_APPLIED_ANNOTATION]: lastAppliedValue({ ...managers, [manager]: manifest }),
+  };
+  merged.metadata.resourceVersion = resourceVersion ?? current.metadata.resourceVersion;
+  return merged;
+}
+
+/** The object a first apply creates: the manifest, remembered as `manager`'s. */
+export function firstApplied(manager: string, manifest: BerthObject): BerthObject {
+  const fresh = structuredClone(manifest);
+  fresh.metadata.annotations = {
+    ...fresh.metadata.annotations,
+    [LAST_APPLIED_ANNOTATION]: lastAppliedValue({ [manager]: manifest }),
+  };
+  return fresh;
+}
+
+/** 400 unless the field manager is 1 to 128 printable characters without spaces. */
+export function checkFieldManager(manager: unknown): asserts manager is string {
+  if (typeof manager !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(manager)) {
+    throw new ApiError(
+      'BadRequest',
+      'fieldManager is required: 1 to 128 printable characters without spaces',
+      {
+        causes: [
+          {
+            field: 'fieldManager',
+            message: 'must be 1 to 128 printable characters without spaces',
+          },
+        ],
+      },
+    );
+  }
 }

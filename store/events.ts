@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { API_VERSION, type BerthObject, isApiError } from '../crds/index.ts';
 import { nowTimestamp } from './object-rules.ts';
-import type { ResourceStore } from './resources.ts';
+import type { ObjectStore } from './types.ts';
 
 export const EVENT_KIND = 'Event';
 const MAX_MESSAGE = 1024;
@@ -78,7 +78,7 @@ export function newEvent(input: RecordEventInput, ts = nowTimestamp(input.now)):
  * create race turns into an increment.
  */
 export async function recordEvent(
-  store: ResourceStore,
+  store: Pick<ObjectStore, 'kindInfo' | 'create' | 'updateWith'>,
   input: RecordEventInput,
 ): Promise<BerthObject> {
   store.kindInfo(EVENT_KIND); // 404 when the Event kind is not served, before any retry loop
@@ -105,34 +105,3 @@ export async function recordEvent(
 
 /** How long an Event is kept after it was last seen, unless told otherwise (Kubernetes keeps 1 h; a day answers "why did my tool fail yesterday"). */
 export const DEFAULT_EVENT_TTL_MS = 24 * 3_600_000;
-
-/**
- * Deletes Events last seen more than `olderThanMs` ago, through the store (so
- * watchers see them go), at most `max` per call; returns how many went. Events
- * have no owner, so without this every launch would leave its Events forever.
- */
-export async function expireEvents(
-  store: ResourceStore,
-  olderThanMs: number,
-  max = 1000,
-): Promise<number> {
-  // lastTimestamp is validated as an ISO date-time with offset on every write.
-  const { rows } = await store.pool.query<{ namespace: string; name: string }>(
-    `select namespace, name from resources
-      where kind = $1
-        and coalesce(object ->> 'lastTimestamp', object -> 'metadata' ->> 'creationTimestamp')::timestamptz
-            < now() - make_interval(secs => $2)
-      limit $3`,
-    [EVENT_KIND, olderThanMs / 1000, max],
-  );
-  let deleted = 0;
-  for (const r of rows) {
-    try {
-      await store.delete(EVENT_KIND, r.namespace, r.name);
-      deleted++;
-    } catch (err) {
-      if (!isApiError(err, 'NotFound')) throw err;
-    }
-  }
-  return deleted;
-}

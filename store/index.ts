@@ -31,7 +31,7 @@ export {
 export { Listener, type ListenerOptions } from './listener.ts';
 export { applyMergePatch, canonicalJson, deepEqual, isPlainObject } from './merge-patch.ts';
 export { migrate } from './migrate.ts';
-export { ResourceStore, type ResourceStoreOptions } from './resources.ts';
+export { ResourceStore } from './resources.ts';
 export { matchesSelector, parseSelector, type Requirement } from './selectors.ts';
 export {
   type CreatedSession,

@@ -1,5 +1,6 @@
 // The store's public contract, used by the API server and the controllers.
-import type { BerthObject } from '../crds/index.ts';
+import type pg from 'pg';
+import type { BerthObject, KindInfo } from '../crds/index.ts';
 import type { PoolClient } from './db.ts';
 
 export interface ListOptions {
@@ -91,4 +92,51 @@ export interface ObjectKey {
   kind: string;
   namespace?: string;
   name: string;
+}
+
+/**
+ * Reads and writes of one object: what the store's own helpers (Events, the owner
+ * cascade, maintenance) need of `ResourceStore`, which implements it, so that they
+ * depend on this contract rather than on the class.
+ */
+export interface ObjectStore {
+  /** The served kind, or 404 NotFound. */
+  kindInfo(kind: string): KindInfo;
+  create(kind: string, body: unknown, opts?: WriteOptions): Promise<BerthObject>;
+  updateWith(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    fn: (current: BerthObject) => BerthObject,
+    opts?: WriteOptions,
+  ): Promise<BerthObject>;
+  delete(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    opts?: DeleteOptions,
+  ): Promise<BerthObject>;
+}
+
+/** `new ResourceStore(pool, options)`. */
+export interface ResourceStoreOptions {
+  /** The kinds this store serves; default `KINDS` from crds/. */
+  kinds?: readonly KindInfo[];
+  /** How long the change log is kept for watches to resume from; default one hour. */
+  historyMs?: number;
+  /** Connection settings for the dedicated LISTEN connection; default: the pool's. */
+  listenerConfig?: pg.ClientConfig;
+  /** Undelivered events a watch may hold before it is ended with 410 Gone; default 10,000. */
+  watchBufferSize?: number;
+  /** Bookmark interval when a watch asks for bookmarks without one; default 60 s. */
+  bookmarkIntervalMs?: number;
+  /** Failures of background work (cascading deletes, maintenance); default: ignored. */
+  onBackgroundError?: (err: unknown, what: string) => void;
+  /**
+   * Runs in every write's own transaction, after the per-write `inTransaction` hook and
+   * before commit; a failure rolls the write back. The composition root enqueues the
+   * reconcile of the changed object here, so no change is lost even when every
+   * controller is down. Not called for no-op writes or dry runs.
+   */
+  onWrite?: (client: PoolClient, change: WriteChange) => Promise<void>;
 }

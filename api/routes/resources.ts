@@ -4,7 +4,6 @@
 // every method, so a method the URL does not support is a 405, not a 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, ApiError, type BerthObject, type KindInfo } from '../../crds/index.ts';
-import type { Principal } from '../../store/index.ts';
 import { checkMergePatch, checkToolRef, objectFromBody, type UrlScope } from '../admission.ts';
 import { authorize, forbidden, type Target, visibleTo } from '../authorize.ts';
 import { parseBody } from '../body.ts';
@@ -20,6 +19,7 @@ import {
   writeQuery,
 } from '../query.ts';
 import type { Key } from '../store-port.ts';
+import type { Call } from './call.ts';
 import { deleteOptionsFromBody } from './delete-options.ts';
 import { pathName, pathNamespace } from './paths.ts';
 import { serveWatch } from './watch.ts';
@@ -60,16 +60,6 @@ export function registerResourceRoutes(app: FastifyInstance, deps: ApiDeps): voi
       });
     }
   }
-}
-
-export interface Call {
-  req: FastifyRequest;
-  reply: FastifyReply;
-  deps: ApiDeps;
-  p: Principal;
-  kind: KindInfo;
-  scope: UrlScope;
-  key: Key;
 }
 
 function methodNotAllowed(

@@ -11,7 +11,7 @@ import type { WatchEvent } from '../../store/index.ts';
 import { visibleTo } from '../authorize.ts';
 import { toApiError } from '../errors.ts';
 import { type ListQuery, parseFieldSelector } from '../query.ts';
-import type { Call } from './resources.ts';
+import type { Call } from './call.ts';
 
 type Step = IteratorResult<WatchEvent>;
 

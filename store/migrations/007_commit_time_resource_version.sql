@@ -5,7 +5,7 @@
 -- order is commit order), stamps the log row and the resources row with it, and
 -- NOTIFYs. No client round trip happens while the counter is locked, so a busy
 -- client process cannot stretch the lock and serialise every writer behind it.
--- The writer reads its resourceVersion back by pending_id after the commit.
+-- How the writer learns its resourceVersion: store/sql.ts `commitStamped`.
 create sequence resource_log_pending;
 alter table resource_log add column pending_id bigint;
 create unique index resource_log_pending_id on resource_log (pending_id);
