@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import {
-  BASE,
-  eventually,
-  type Harness,
-  openWatch,
-  send,
-  startHarness,
-  toolDefinition,
-} from './support.ts';
+import { toolDefinition } from '../support/fixtures.ts';
+import { waitFor } from '../support/wait.ts';
+import { BASE, type Harness, openWatch, send, startHarness } from './support.ts';
 
 let h: Harness;
 before(async () => {
@@ -70,10 +64,14 @@ test('server-sent events carry the same events; the open-watch gauge counts them
   } finally {
     w.close();
   }
-  await eventually(async () => {
-    const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
-    return /berth_api_open_watches 0/.test(m) ? true : undefined;
-  });
+  await waitFor(
+    async () => {
+      const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
+      return /berth_api_open_watches 0/.test(m) ? true : undefined;
+    },
+    10_000,
+    'the condition',
+  );
 });
 
 test('a compacted resourceVersion answers 410 Gone as a Status before streaming', async () => {
@@ -103,14 +101,18 @@ test('open watches per token are capped (429), and a closed watch frees its slot
   assert.equal(other.status, 200);
   other.close();
   open.pop()!.close();
-  await eventually(async () => {
-    const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin);
-    if (w.status === 200) {
-      w.close();
-      return true;
-    }
-    return undefined;
-  });
+  await waitFor(
+    async () => {
+      const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin);
+      if (w.status === 200) {
+        w.close();
+        return true;
+      }
+      return undefined;
+    },
+    10_000,
+    'the condition',
+  );
   for (const w of open) w.close();
 });
 
@@ -147,15 +149,23 @@ test('a client that goes away while its watch is being set up leaves no watch be
   // Until the server has seen all six go, some may still be in set-up and hold a
   // slot (a 429 then is fine); a watch left behind would hold its slot for
   // maxWatchSeconds, and no attempt here would get in.
-  const w = await eventually(async () => {
-    const attempt = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
-    if (attempt.status === 200) return attempt;
-    attempt.close();
-    return undefined;
-  });
+  const w = await waitFor(
+    async () => {
+      const attempt = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
+      if (attempt.status === 200) return attempt;
+      attempt.close();
+      return undefined;
+    },
+    10_000,
+    'the condition',
+  );
   w.close();
-  await eventually(async () => {
-    const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
-    return /berth_api_open_watches 0/.test(m) ? true : undefined;
-  });
+  await waitFor(
+    async () => {
+      const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
+      return /berth_api_open_watches 0/.test(m) ? true : undefined;
+    },
+    10_000,
+    'the condition',
+  );
 });

@@ -10,7 +10,8 @@ import { request } from 'undici';
 import { API_VERSION, KINDS } from '../../crds/index.ts';
 import { Identity, ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { makeReady, startUpstream, toolDefinition, type Upstream } from './support.ts';
+import { toolDefinition } from '../support/fixtures.ts';
+import { makeReady, startUpstream, type Upstream } from './support.ts';
 
 const SIZE = 100 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);

@@ -12,8 +12,9 @@ import { request } from 'undici';
 import { KINDS } from '../../crds/index.ts';
 import { freePort, Identity, ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { toolDefinition } from '../support/fixtures.ts';
 import { waitFor } from '../support/wait.ts';
-import { makeReady, parseHistogram, toolDefinition } from './support.ts';
+import { makeReady, parseHistogram } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let db: TestDatabase;
