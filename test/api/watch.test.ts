@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { toolDefinition } from '../support/fixtures.ts';
+import { metricValue } from '../support/metrics.ts';
 import { waitFor } from '../support/wait.ts';
 import { BASE, type Harness, openWatch, send, startHarness } from './support.ts';
 
@@ -12,6 +13,14 @@ before(async () => {
 after(async () => {
   await h.close();
 });
+
+/** Watches the server holds open, from its /metrics. */
+async function openWatches(): Promise<number> {
+  return metricValue(
+    await fetch(`${h.url}/metrics`).then((r) => r.text()),
+    'berth_api_open_watches',
+  );
+}
 
 test('NDJSON watch streams ADDED, MODIFIED and DELETED after the given resourceVersion', async () => {
   const list = await send(h, 'GET', `${BASE}/tooldefinitions`, { token: h.admin });
@@ -59,19 +68,11 @@ test('server-sent events carry the same events; the open-watch gauge counts them
     const ev = await w.next();
     assert.equal(ev.type, 'ADDED');
     assert.equal(ev.object.metadata.name, 'sse1');
-    const metrics = await fetch(`${h.url}/metrics`).then((r) => r.text());
-    assert.match(metrics, /berth_api_open_watches 1/);
+    assert.equal(await openWatches(), 1);
   } finally {
     w.close();
   }
-  await waitFor(
-    async () => {
-      const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
-      return /berth_api_open_watches 0/.test(m) ? true : undefined;
-    },
-    10_000,
-    'the condition',
-  );
+  await waitFor(async () => (await openWatches()) === 0, 10_000, 'no watch left open');
 });
 
 test('a compacted resourceVersion answers 410 Gone as a Status before streaming', async () => {
@@ -111,7 +112,7 @@ test('open watches per token are capped (429), and a closed watch frees its slot
       return undefined;
     },
     10_000,
-    'the condition',
+    'a watch slot freed by the closed watch',
   );
   for (const w of open) w.close();
 });
@@ -157,15 +158,8 @@ test('a client that goes away while its watch is being set up leaves no watch be
       return undefined;
     },
     10_000,
-    'the condition',
+    'a watch let in',
   );
   w.close();
-  await waitFor(
-    async () => {
-      const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
-      return /berth_api_open_watches 0/.test(m) ? true : undefined;
-    },
-    10_000,
-    'the condition',
-  );
+  await waitFor(async () => (await openWatches()) === 0, 10_000, 'no watch left open');
 });

@@ -13,6 +13,7 @@ import { KINDS } from '../../crds/index.ts';
 import { freePort, Identity, ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { toolDefinition } from '../support/fixtures.ts';
+import { metricValue } from '../support/metrics.ts';
 import { waitFor } from '../support/wait.ts';
 import { makeReady, parseHistogram } from './support.ts';
 
@@ -100,7 +101,7 @@ test('/metrics counts every worker’s requests, whichever worker answers the sc
   for (let i = 0; i < 4; i++) {
     const { status, body } = await get('/metrics', 'localhost', false);
     assert.equal(status, 200);
-    const ok = Number(/^berth_proxy_requests_total\{code="200"\} (\d+)$/m.exec(body)?.[1]);
+    const ok = await metricValue(body, 'berth_proxy_requests_total', { code: '200' });
     assert.ok(ok >= 10, `the ten requests of the test before, whichever worker served them: ${ok}`);
     // The workers' latency histograms are summed too, bucket by bucket.
     const latency = parseHistogram(body, 'berth_proxy_request_duration_seconds');
