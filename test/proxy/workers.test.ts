@@ -79,7 +79,7 @@ before(async () => {
   proxy.stdout!.on('data', (d) => {
     logs += d;
   });
-  await waitFor(() => logs.includes('proxy listening (all workers)'), 20_000, 'both workers');
+  await waitFor(() => logs.includes('proxy listening (all workers)'), 60_000, 'both workers');
 });
 
 after(async () => {
@@ -124,12 +124,12 @@ test('a killed worker is replaced and the proxy keeps answering', async () => {
       const now = workerPids();
       return now.length === 2 && now.includes(survivor!) && !now.includes(victim!);
     },
-    20_000,
+    60_000,
     'a new worker',
   );
   await waitFor(
     () => /"msg":"proxy listening"/.test(logs.split('proxy worker died')[1] ?? ''),
-    20_000,
+    60_000,
     'the new worker listening',
   );
   for (let i = 0; i < 4; i++) assert.equal((await get('/', 'demo--alice.localhost')).status, 200);
