@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import {
   createEcsDriver,
+  createToolControllers,
   type EcsDriver,
   loadEcsConfig,
   ReconcileQueue,
@@ -37,7 +38,6 @@ import {
   reconcileOnWrite,
   startControllers,
 } from '../../controllers/index.ts';
-import { createToolControllers } from '../../controllers/reconcilers/index.ts';
 import type { ToolInstance } from '../../crds/index.ts';
 import { createPool, migrate, type Pool, ResourceStore } from '../../store/index.ts';
 import { testImages } from '../../test/controllers/tiny-tool.ts';

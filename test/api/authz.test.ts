@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { toolDefinition, toolInstance } from '../support/fixtures.ts';
 import type { Json } from './support.ts';
-import {
-  BASE,
-  type Harness,
-  openWatch,
-  send,
-  startHarness,
-  toolDefinition,
-  toolInstance,
-} from './support.ts';
+import { BASE, type Harness, openWatch, send, startHarness } from './support.ts';
 
 let h: Harness;
 before(async () => {

@@ -4,16 +4,9 @@
 // resourceVersion counter matches the change log.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type RawResponse, rawRequest } from './raw-http.ts';
-import {
-  BASE,
-  type Harness,
-  type Json,
-  send,
-  startHarness,
-  toolDefinition,
-  toolInstance,
-} from './support.ts';
+import { toolDefinition, toolInstance } from '../support/fixtures.ts';
+import { type RawResponse, rawRequest } from '../support/raw-http.ts';
+import { BASE, type Harness, type Json, send, startHarness } from './support.ts';
 
 let h: Harness;
 const LIMIT = 1024 * 1024; // the default

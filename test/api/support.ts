@@ -90,45 +90,6 @@ export async function send(
 
 export const BASE = '/apis/berth/v1alpha1';
 
-export function toolDefinition(name: string, extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'berth/v1alpha1',
-    kind: 'ToolDefinition',
-    metadata: { name },
-    spec: {
-      displayName: name,
-      image: 'quay.io/jupyter/minimal-notebook:2025-06-23',
-      port: 8888,
-      sizes: { small: { cpu: 256, memory: 512 } },
-      defaultSize: 'small',
-      ...extra,
-    },
-  };
-}
-
-export function toolInstance(namespace: string, name: string, toolRef = name) {
-  return {
-    apiVersion: 'berth/v1alpha1',
-    kind: 'ToolInstance',
-    metadata: { name, namespace },
-    spec: { toolRef },
-  };
-}
-
-/** Polls until `check` returns a value, or fails after `ms`. */
-export async function eventually<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  ms = 5000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export interface WatchStream {
   status: number;
   contentType: string;

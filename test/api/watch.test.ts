@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import {
-  BASE,
-  eventually,
-  type Harness,
-  openWatch,
-  send,
-  startHarness,
-  toolDefinition,
-} from './support.ts';
+import { toolDefinition } from '../support/fixtures.ts';
+import { metricValue } from '../support/metrics.ts';
+import { waitFor } from '../support/wait.ts';
+import { BASE, type Harness, openWatch, send, startHarness } from './support.ts';
 
 let h: Harness;
 before(async () => {
@@ -18,6 +13,14 @@ before(async () => {
 after(async () => {
   await h.close();
 });
+
+/** Watches the server holds open, from its /metrics. */
+async function openWatches(): Promise<number> {
+  return metricValue(
+    await fetch(`${h.url}/metrics`).then((r) => r.text()),
+    'berth_api_open_watches',
+  );
+}
 
 test('NDJSON watch streams ADDED, MODIFIED and DELETED after the given resourceVersion', async () => {
   const list = await send(h, 'GET', `${BASE}/tooldefinitions`, { token: h.admin });
@@ -65,15 +68,11 @@ test('server-sent events carry the same events; the open-watch gauge counts them
     const ev = await w.next();
     assert.equal(ev.type, 'ADDED');
     assert.equal(ev.object.metadata.name, 'sse1');
-    const metrics = await fetch(`${h.url}/metrics`).then((r) => r.text());
-    assert.match(metrics, /berth_api_open_watches 1/);
+    assert.equal(await openWatches(), 1);
   } finally {
     w.close();
   }
-  await eventually(async () => {
-    const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
-    return /berth_api_open_watches 0/.test(m) ? true : undefined;
-  });
+  await waitFor(async () => (await openWatches()) === 0, 10_000, 'no watch left open');
 });
 
 test('a compacted resourceVersion answers 410 Gone as a Status before streaming', async () => {
@@ -103,14 +102,18 @@ test('open watches per token are capped (429), and a closed watch frees its slot
   assert.equal(other.status, 200);
   other.close();
   open.pop()!.close();
-  await eventually(async () => {
-    const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin);
-    if (w.status === 200) {
-      w.close();
-      return true;
-    }
-    return undefined;
-  });
+  await waitFor(
+    async () => {
+      const w = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin);
+      if (w.status === 200) {
+        w.close();
+        return true;
+      }
+      return undefined;
+    },
+    10_000,
+    'a watch slot freed by the closed watch',
+  );
   for (const w of open) w.close();
 });
 
@@ -147,15 +150,16 @@ test('a client that goes away while its watch is being set up leaves no watch be
   // Until the server has seen all six go, some may still be in set-up and hold a
   // slot (a 429 then is fine); a watch left behind would hold its slot for
   // maxWatchSeconds, and no attempt here would get in.
-  const w = await eventually(async () => {
-    const attempt = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
-    if (attempt.status === 200) return attempt;
-    attempt.close();
-    return undefined;
-  });
+  const w = await waitFor(
+    async () => {
+      const attempt = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);
+      if (attempt.status === 200) return attempt;
+      attempt.close();
+      return undefined;
+    },
+    10_000,
+    'a watch let in',
+  );
   w.close();
-  await eventually(async () => {
-    const m = await fetch(`${h.url}/metrics`).then((r) => r.text());
-    return /berth_api_open_watches 0/.test(m) ? true : undefined;
-  });
+  await waitFor(async () => (await openWatches()) === 0, 10_000, 'no watch left open');
 });

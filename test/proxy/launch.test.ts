@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import type { ToolInstance } from '../../crds/index.ts';
+import { waitFor } from '../support/wait.ts';
 import {
   addDefinition,
   bearer,
@@ -15,7 +16,6 @@ import {
   startHarness,
   startUpstream,
   type Upstream,
-  waitFor,
   waitForRoute,
 } from './support.ts';
 
@@ -77,8 +77,10 @@ test('a stopped instance is set Running; the status endpoint follows it to Ready
       conditions: [{ type: 'Ready', status: 'False', reason: 'Stopped' }],
     },
   });
-  await waitFor('route dropped', () =>
-    h.proxy.routes.get('demo--bob.localhost')?.upstream ? undefined : true,
+  await waitFor(
+    () => (h.proxy.routes.get('demo--bob.localhost')?.upstream ? undefined : true),
+    10_000,
+    'route dropped',
   );
   const r = await get(h.proxy, 'demo--bob.localhost', '/', {
     ...bearer(h.tokens.bob),

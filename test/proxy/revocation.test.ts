@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
+import { waitFor } from '../support/wait.ts';
 import {
   addDefinition,
   bearer,
@@ -15,7 +16,6 @@ import {
   startHarness,
   startUpstream,
   type Upstream,
-  waitFor,
   waitForRoute,
 } from './support.ts';
 
@@ -53,10 +53,14 @@ after(async () => {
 
 /** Waits (well under CACHE_MS) until `proxy` answers `host` with something other than 200. */
 async function refusedBy(proxy: RunningProxy, host: string, headers: Record<string, string>) {
-  return waitFor(`${host} refused`, async () => {
-    const r = await get(proxy, host, '/', { ...headers, 'x-berth-no-launch': '1' });
-    return r.status === 200 ? undefined : r.status;
-  });
+  return waitFor(
+    async () => {
+      const r = await get(proxy, host, '/', { ...headers, 'x-berth-no-launch': '1' });
+      return r.status === 200 ? undefined : r.status;
+    },
+    10_000,
+    `${host} refused`,
+  );
 }
 
 test('a deleted API token stops working on every replica at once', async () => {
@@ -103,10 +107,14 @@ test('after the listening connection is lost, revocations still arrive', async (
   assert.equal(before.length, 2, 'one listening connection per proxy');
   await h.db.pool.query('select pg_terminate_backend(pid) from unnest($1::int[]) pid', [before]);
   // Both reconnect (new backends) on their own.
-  await waitFor('listeners back', async () => {
-    const now = await listeners();
-    return now.length === 2 && now.every((p) => !before.includes(p)) ? true : undefined;
-  });
+  await waitFor(
+    async () => {
+      const now = await listeners();
+      return now.length === 2 && now.every((p) => !before.includes(p)) ? true : undefined;
+    },
+    10_000,
+    'listeners back',
+  );
   await h.identity.revokeToken(id);
   for (const p of [h.proxy, replica]) assert.equal(await refusedBy(p, TOOL, bearer(token)), 401);
 });

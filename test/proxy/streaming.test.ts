@@ -10,7 +10,9 @@ import { request } from 'undici';
 import { API_VERSION, KINDS } from '../../crds/index.ts';
 import { Identity, ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { makeReady, startUpstream, toolDefinition, type Upstream } from './support.ts';
+import { toolDefinition } from '../support/fixtures.ts';
+import { waitFor } from '../support/wait.ts';
+import { makeReady, startUpstream, type Upstream } from './support.ts';
 
 const SIZE = 100 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
@@ -135,16 +137,19 @@ test('backpressure: a stalled client stalls the tool, the proxy holds only socke
   // Stop reading; wait until the upstream has stopped producing (five still samples).
   let last = -1;
   let still = 0;
-  const deadline = Date.now() + 10_000;
-  while (still < 5) {
-    assert.ok(Date.now() < deadline, 'the upstream never stalled');
-    await new Promise((res) => setTimeout(res, 50));
-    if (upstreamSent === last) still++;
-    else {
-      still = 0;
-      last = upstreamSent;
-    }
-  }
+  await waitFor(
+    () => {
+      if (upstreamSent === last) still++;
+      else {
+        still = 0;
+        last = upstreamSent;
+      }
+      return still >= 5;
+    },
+    20_000,
+    'the upstream to stall (five still samples, 50 ms apart)',
+    50,
+  );
   const inFlight = upstreamSent - received;
   const growth = rss(child.pid!) - base;
   console.log(

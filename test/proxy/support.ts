@@ -9,6 +9,8 @@ import type { ProxyConfig } from '../../proxy/index.ts';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import { Identity, ResourceStore, Sessions } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { toolDefinition } from '../support/fixtures.ts';
+import { waitFor } from '../support/wait.ts';
 
 export interface Harness {
   db: TestDatabase;
@@ -51,22 +53,6 @@ export async function startHarness(config: Partial<ProxyConfig> = {}): Promise<H
   };
 }
 
-export function toolDefinition(name: string, extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'ToolDefinition',
-    metadata: { name },
-    spec: {
-      displayName: name,
-      image: 'demo:latest',
-      port: 8888,
-      sizes: { small: { cpu: 256, memory: 512 } },
-      defaultSize: 'small',
-      ...extra,
-    },
-  };
-}
-
 /** Creates (or updates) the instance and writes the status a controller would: Ready=True at `endpoint`. */
 export async function makeReady(
   store: ResourceStore,
@@ -100,29 +86,19 @@ export async function makeReady(
   });
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export async function waitForRoute(
   proxy: RunningProxy,
   hostname: string,
   endpoint?: string,
 ): Promise<void> {
-  await waitFor(`route ${hostname}`, () => {
-    const u = proxy.routes.get(hostname)?.upstream;
-    return u && (!endpoint || u.origin === endpoint) ? true : undefined;
-  });
+  await waitFor(
+    () => {
+      const u = proxy.routes.get(hostname)?.upstream;
+      return u && (!endpoint || u.origin === endpoint) ? true : undefined;
+    },
+    10_000,
+    `route ${hostname}`,
+  );
 }
 
 export interface Upstream {
@@ -196,8 +172,10 @@ export async function addDefinition(
   proxy = h.proxy,
 ): Promise<void> {
   await h.store.create('ToolDefinition', toolDefinition(name, extra));
-  await waitFor(`definition ${name}`, () =>
-    proxy.routes.definitions.has(name) ? true : undefined,
+  await waitFor(
+    () => (proxy.routes.definitions.has(name) ? true : undefined),
+    10_000,
+    `definition ${name}`,
   );
 }
 

@@ -7,14 +7,9 @@ import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
-import {
-  addDefinition,
-  type Harness,
-  makeReady,
-  startHarness,
-  waitFor,
-  waitForRoute,
-} from './support.ts';
+import { metricValue } from '../support/metrics.ts';
+import { waitFor } from '../support/wait.ts';
+import { addDefinition, type Harness, makeReady, startHarness, waitForRoute } from './support.ts';
 
 let h: Harness;
 let proxy: RunningProxy;
@@ -207,9 +202,8 @@ test('open WebSockets are counted in /metrics', async () => {
   await once(ws, 'open');
   const metrics = async () =>
     (await request(`${proxy.url}/metrics`, { headers: { host: 'localhost' } })).body.text();
-  assert.match(await metrics(), /berth_proxy_websockets_open 1/);
+  const gauge = async () => metricValue(await metrics(), 'berth_proxy_websockets_open');
+  assert.equal(await gauge(), 1);
   ws.close();
-  await waitFor('gauge back to 0', async () =>
-    /berth_proxy_websockets_open 0/.test(await metrics()) ? true : undefined,
-  );
+  await waitFor(async () => (await gauge()) === 0, 10_000, 'gauge back to 0');
 });

@@ -12,8 +12,10 @@ import { request } from 'undici';
 import { KINDS } from '../../crds/index.ts';
 import { freePort, Identity, ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { toolDefinition } from '../support/fixtures.ts';
+import { metricValue } from '../support/metrics.ts';
 import { waitFor } from '../support/wait.ts';
-import { makeReady, parseHistogram, toolDefinition } from './support.ts';
+import { makeReady, parseHistogram } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let db: TestDatabase;
@@ -77,7 +79,7 @@ before(async () => {
   proxy.stdout!.on('data', (d) => {
     logs += d;
   });
-  await waitFor(() => logs.includes('proxy listening (all workers)'), 20_000, 'both workers');
+  await waitFor(() => logs.includes('proxy listening (all workers)'), 60_000, 'both workers');
 });
 
 after(async () => {
@@ -99,7 +101,7 @@ test('/metrics counts every worker’s requests, whichever worker answers the sc
   for (let i = 0; i < 4; i++) {
     const { status, body } = await get('/metrics', 'localhost', false);
     assert.equal(status, 200);
-    const ok = Number(/^berth_proxy_requests_total\{code="200"\} (\d+)$/m.exec(body)?.[1]);
+    const ok = await metricValue(body, 'berth_proxy_requests_total', { code: '200' });
     assert.ok(ok >= 10, `the ten requests of the test before, whichever worker served them: ${ok}`);
     // The workers' latency histograms are summed too, bucket by bucket.
     const latency = parseHistogram(body, 'berth_proxy_request_duration_seconds');
@@ -122,12 +124,12 @@ test('a killed worker is replaced and the proxy keeps answering', async () => {
       const now = workerPids();
       return now.length === 2 && now.includes(survivor!) && !now.includes(victim!);
     },
-    20_000,
+    60_000,
     'a new worker',
   );
   await waitFor(
     () => /"msg":"proxy listening"/.test(logs.split('proxy worker died')[1] ?? ''),
-    20_000,
+    60_000,
     'the new worker listening',
   );
   for (let i = 0; i < 4; i++) assert.equal((await get('/', 'demo--alice.localhost')).status, 200);

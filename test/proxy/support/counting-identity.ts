@@ -9,6 +9,8 @@ import { Identity, type Principal } from '../../../store/index.ts';
  */
 export class CountingIdentity extends Identity {
   checks = 0;
+  /** Checks whose answer has been handed back to the caller. */
+  finished = 0;
   /** Date.now() of every check's start. */
   readonly startedAt: number[] = [];
   hold: Promise<void> | undefined;
@@ -33,6 +35,7 @@ export class CountingIdentity extends Identity {
     const answer = await super.verifyToken(token);
     this.#answered?.();
     await hold;
+    this.finished++;
     return answer;
   }
 }

@@ -1,10 +1,13 @@
-// Raw HTTP/1.1 over a socket, for requests fetch refuses to send or rewrites
-// (dot segments, double slashes, bytes that are not valid in a URL).
+// Raw HTTP/1.1 over a socket, for requests fetch and undici refuse to send or
+// rewrite: dot segments, double slashes, bytes not valid in a URL, absolute-form
+// targets, a Host other than the address, hop-by-hop headers.
 import { connect } from 'node:net';
 
 export interface RawResponse {
   status: number;
+  /** Lower-cased names; the last value of a repeated header. */
   headers: Record<string, string>;
+  /** The body, de-chunked, as UTF-8. */
   body: string;
 }
 
@@ -21,14 +24,20 @@ function decodeChunked(text: string): string {
   }
 }
 
+/**
+ * Sends one request to `baseUrl`'s host and port, exactly as given, and reads the
+ * answer until the server closes. `Host` (default: the URL's) and `Connection`
+ * (default: close) are added unless `headers` names them.
+ */
 export function rawRequest(
   baseUrl: string,
   method: string,
-  path: string,
+  target: string,
   headers: Record<string, string> = {},
   body?: string | Buffer,
 ): Promise<RawResponse> {
   const u = new URL(baseUrl);
+  const named = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
   return new Promise((resolve, reject) => {
     const socket = connect(Number(u.port), u.hostname);
     const chunks: Buffer[] = [];
@@ -52,9 +61,9 @@ export function rawRequest(
     const bodyBuf =
       body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
     const head = [
-      `${method} ${path} HTTP/1.1`,
-      `Host: ${u.host}`,
-      'Connection: close',
+      `${method} ${target} HTTP/1.1`,
+      ...(named.has('host') ? [] : [`Host: ${u.host}`]),
+      ...(named.has('connection') ? [] : ['Connection: close']),
       ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
       ...(bodyBuf ? [`Content-Length: ${bodyBuf.length}`] : []),
     ].join('\r\n');
