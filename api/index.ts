@@ -17,7 +17,6 @@ export {
   loadSignInConfig,
   publicOrigin,
   type SignInConfig,
-  SignInConfigError,
   type SignInConfigInput,
 } from './sign-in/index.ts';
 export { type StorePort, storePort } from './store-port.ts';

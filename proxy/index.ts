@@ -22,14 +22,9 @@ import { ProxyServer } from './server.ts';
 import { Upstream } from './upstream.ts';
 import { WebSocketRelays } from './websocket.ts';
 
+export { ConfigError } from '../settings/index.ts';
 export { answerMetricsRequests } from './cluster-metrics.ts';
-export {
-  loadProxyConfig,
-  type ProxyConfig,
-  ProxyConfigError,
-  proxyConfigSchema,
-  workerCount,
-} from './config.ts';
+export { loadProxyConfig, type ProxyConfig, proxyConfigSchema, workerCount } from './config.ts';
 export { normaliseHostname, parseHost, toolHostname } from './host.ts';
 export type { ProxyLogger } from './log.ts';
 
