@@ -18,6 +18,7 @@ export {
   publicOrigin,
   type SignInConfig,
   type SignInConfigInput,
+  signInConfigSchema,
 } from './sign-in/index.ts';
 export { type StorePort, storePort } from './store-port.ts';
 

@@ -9,6 +9,8 @@ import { type SettingMeta, settingMeta } from './meta.ts';
 export interface SettingRow extends SettingMeta {
   key: string;
   default?: unknown;
+  /** Reads true and false. */
+  flag: boolean;
   json: Record<string, unknown>;
 }
 
@@ -19,7 +21,17 @@ export function settingRows(schema: z.ZodObject): SettingRow[] {
     const meta = settingMeta(field as z.ZodType);
     if (!meta) continue;
     const json = z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' });
-    rows.push({ ...meta, key, default: json.default, json: json as Record<string, unknown> });
+    // Parsing nothing gives the default as the component sees it (JSON Schema
+    // cannot say it for transformed fields such as lists and flags).
+    const unset = (field as z.ZodType).safeParse(undefined);
+    const isFlag = [true, false].every((b) => (field as z.ZodType).safeParse(String(b)).data === b);
+    rows.push({
+      ...meta,
+      key,
+      default: unset.success ? unset.data : undefined,
+      flag: isFlag,
+      json: json as Record<string, unknown>,
+    });
   }
   return rows;
 }
@@ -60,6 +72,7 @@ function defaultText(row: SettingRow): string {
     return d.length === 0 ? '(none)' : d.map((x) => `\`${String(x)}\``).join(', ');
   if (typeof d === 'number' && row.env.endsWith('_MS')) return `${d}${humanMs(d)}`;
   if (typeof d === 'string') return `\`${d}\``;
+  if (typeof d === 'boolean') return `\`${d}\``;
   return String(d);
 }
 
@@ -67,8 +80,7 @@ function valueText(row: SettingRow): string {
   if (row.shownValue !== undefined) return row.shownValue;
   const j = row.json;
   if (Array.isArray(j.enum)) return j.enum.map((x) => `\`${String(x)}\``).join(', ');
-  const anyOf = Array.isArray(j.anyOf) ? (j.anyOf as Record<string, unknown>[]) : [];
-  if (anyOf.some((a) => a.type === 'boolean')) return '`true` or `false`';
+  if (row.flag) return '`true` or `false`';
   if (j.type === 'integer' || j.type === 'number') {
     const unit = row.env.endsWith('_MS') ? ' ms' : row.env.endsWith('_BYTES') ? ' bytes' : '';
     const min = typeof j.minimum === 'number' ? j.minimum : undefined;
