@@ -33,23 +33,23 @@ import { onShutdown } from './shutdown.ts';
 
 const root = join(import.meta.dirname, '..');
 
-/** What `berth up` reads besides each component's own settings. */
+/** What `berth up` reads besides each component's own settings (keys are the variables). */
 export const upConfigSchema = z.object({
-  pgPort: setting(integer(1, 65535).default(54329), {
+  BERTH_PG_PORT: setting(integer(1, 65535).default(54329), {
     env: 'BERTH_PG_PORT',
     description: 'Port of the embedded PostgreSQL (not used when DATABASE_URL is set).',
   }),
-  dataDir: setting(z.string().min(1).default(join(root, '.data')), {
+  BERTH_DATA_DIR: setting(z.string().min(1).default(join(root, '.data')), {
     env: 'BERTH_DATA_DIR',
     shownDefault: '`.data/` in the clone',
     shownValue: 'a folder path',
     description: 'Where the embedded PostgreSQL keeps its files (in `postgres/`).',
   }),
-  ecsLocalPort: setting(integer(0, 65535).default(4566), {
+  ECS_LOCAL_PORT: setting(integer(0, 65535).default(4566), {
     env: 'ECS_LOCAL_PORT',
     description: "ecs-local's port, when `berth up` starts it (BERTH_ECS_ENDPOINT not set).",
   }),
-  ecsLocalImageMap: setting(
+  ECS_LOCAL_IMAGE_MAP: setting(
     z
       .string()
       .min(1)
@@ -115,9 +115,9 @@ async function ensureCliAccess(api: RunningApi): Promise<void> {
 
 export async function runUp(): Promise<void> {
   const log = pino({ name: 'berth-up' });
-  let up: z.output<typeof upConfigSchema>;
+  let env: { data: z.output<typeof upConfigSchema> };
   try {
-    up = loadSettings(upConfigSchema, process.env, { component: 'berth up' });
+    env = { data: loadSettings(upConfigSchema, process.env, { component: 'berth up' }) };
     loadApiConfig();
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
@@ -127,16 +127,16 @@ export async function runUp(): Promise<void> {
   let db: EmbeddedDatabase | undefined;
   let url = process.env.DATABASE_URL;
   if (!url) {
-    const dataDir = join(up.dataDir, 'postgres');
+    const dataDir = join(env.data.BERTH_DATA_DIR, 'postgres');
     try {
-      db = await startEmbeddedPostgres({ dataDir, port: up.pgPort });
+      db = await startEmbeddedPostgres({ dataDir, port: env.data.BERTH_PG_PORT });
     } catch (err) {
       fail(
-        `could not start the embedded PostgreSQL on port ${up.pgPort} with data in ${dataDir}: ${(err as Error).message}. Is another berth running? Set BERTH_PG_PORT or DATABASE_URL.`,
+        `could not start the embedded PostgreSQL on port ${env.data.BERTH_PG_PORT} with data in ${dataDir}: ${(err as Error).message}. Is another berth running? Set BERTH_PG_PORT or DATABASE_URL.`,
       );
     }
     url = db.url;
-    log.info({ dataDir, port: up.pgPort }, 'embedded PostgreSQL started');
+    log.info({ dataDir, port: env.data.BERTH_PG_PORT }, 'embedded PostgreSQL started');
   }
 
   let pool: Pool | undefined;
@@ -169,19 +169,19 @@ export async function runUp(): Promise<void> {
       try {
         ecsLocal = await startEcsLocal({
           ...optionsFromEnv(process.env),
-          port: up.ecsLocalPort,
-          imageMapPath: up.ecsLocalImageMap,
+          port: env.data.ECS_LOCAL_PORT,
+          imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
         });
       } catch (err) {
         if ((err as { code?: string }).code === 'EADDRINUSE') {
           throw new Error(
-            `ecs-local's port ${up.ecsLocalPort} is in use; set ECS_LOCAL_PORT (or stop the other ecs-local)`,
+            `ecs-local's port ${env.data.ECS_LOCAL_PORT} is in use; set ECS_LOCAL_PORT (or stop the other ecs-local)`,
           );
         }
         throw err;
       }
       controllerEnv = { ...ECS_LOCAL_DEFAULTS, ...process.env, BERTH_ECS_ENDPOINT: ecsLocal.url };
-      log.info({ url: ecsLocal.url, imageMap: up.ecsLocalImageMap }, 'ecs-local started');
+      log.info({ url: ecsLocal.url, imageMap: env.data.ECS_LOCAL_IMAGE_MAP }, 'ecs-local started');
     }
     controllers = await startControllerStack({
       pool,
