@@ -1,4 +1,4 @@
-// proxy/: the undici reverse proxy. Imports crds/ and store/ only (through their index.ts).
+// proxy/: the undici reverse proxy. Imports crds/, store/ and settings/ only (through their index.ts).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KINDS } from '../crds/index.ts';
