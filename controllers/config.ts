@@ -45,12 +45,13 @@ export const controllerConfigSchema = z.object({
     env: 'BERTH_CONTROLLER_HEARTBEAT_MS',
     replaces: ['BERTH_CONTROLLER_HEARTBEAT_SECONDS'],
     description:
-      "A job whose worker stopped heartbeating (a killed replica) is retried after this long plus one supervise interval (pg-boss's heartbeat, whole seconds).",
+      'A job whose worker stopped heartbeating (a killed replica) is retried after this long plus one supervise interval; a multiple of 1000, as pg-boss counts seconds.',
   }),
   superviseMs: setting(durationMs(1000, 3_600_000).multipleOf(1000).default(5_000), {
     env: 'BERTH_CONTROLLER_SUPERVISE_MS',
     replaces: ['BERTH_CONTROLLER_SUPERVISE_SECONDS'],
-    description: 'How often pg-boss supervises its queues (whole seconds).',
+    description:
+      'How often pg-boss supervises its queues; a multiple of 1000, as pg-boss counts seconds.',
   }),
   queueSchema: setting(
     z

@@ -188,7 +188,7 @@ export const ecsLocalEnvSchema = z.object({
       env: 'ECS_LOCAL_STOP_TIMEOUT_MS',
       replaces: ['ECS_LOCAL_STOP_TIMEOUT_SECONDS'],
       description:
-        'Stop timeout of a container definition that gives none (ECS: 30 s), in whole seconds.',
+        'Stop timeout of a container definition that gives none (ECS: 30 s); a multiple of 1000, as ECS counts seconds.',
     },
   ),
   outputCapBytes: setting(integer(1024, 1024 ** 3).default(defaults.outputCapBytes), {

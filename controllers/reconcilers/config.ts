@@ -38,7 +38,7 @@ export const reconcilerConfigSchema = z.object({
     env: 'BERTH_TOOL_STOP_TIMEOUT_MS',
     replaces: ['BERTH_TOOL_STOP_TIMEOUT_SECONDS'],
     description:
-      "The tool container's stopTimeout: how long between SIGTERM and SIGKILL (ECS allows 2 to 120 whole seconds).",
+      "The tool container's stopTimeout: how long between SIGTERM and SIGKILL; a multiple of 1000, as ECS counts seconds.",
   }),
   pollIntervalMs: setting(durationMs(10, 60_000).default(1000), {
     env: 'BERTH_TASK_POLL_MS',
