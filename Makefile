@@ -17,7 +17,7 @@ endif
 NODE := node --disable-warning=ExperimentalWarning
 DEPS := node_modules/.package-lock.json
 
-.PHONY: help setup run test check typecheck lint format bench crds clean chromium
+.PHONY: help setup run test check typecheck lint format bench crds settings-docs clean chromium
 
 help:
 	@echo "make run     run berth locally (embedded PostgreSQL, no AWS account)"
@@ -25,6 +25,7 @@ help:
 	@echo "make check   typecheck, lint and format check"
 	@echo "make bench   run the benchmarks"
 	@echo "make crds    regenerate crds/generated/ (JSON Schema per kind)"
+	@echo "make settings-docs  regenerate the README tables of settings from the schemas"
 
 .toolchain/node_modules/.bin/node: .toolchain/package.json .toolchain/package-lock.json
 	cd .toolchain && npm ci --no-audit --no-fund
@@ -59,6 +60,9 @@ bench: setup
 
 crds: setup
 	$(NODE) crds/generate.ts
+
+settings-docs: setup
+	$(NODE) bin/settings-docs.ts
 
 # Browser tests use Debian's chromium; CHROMIUM_PATH points at any other.
 chromium:

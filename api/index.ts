@@ -1,4 +1,4 @@
-// api/: the HTTP API server. Imports crds/ and store/ only (through their index.ts).
+// api/: the HTTP API server. Imports crds/, store/ and settings/ only (through their index.ts).
 import { KINDS } from '../crds/index.ts';
 import { Identity, type Pool, ResourceStore } from '../store/index.ts';
 import { type ApiConfig, loadApiConfig } from './config.ts';
@@ -17,8 +17,8 @@ export {
   loadSignInConfig,
   publicOrigin,
   type SignInConfig,
-  SignInConfigError,
   type SignInConfigInput,
+  signInConfigSchema,
 } from './sign-in/index.ts';
 export { type StorePort, storePort } from './store-port.ts';
 

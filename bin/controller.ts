@@ -8,16 +8,15 @@ import { Registry } from 'prom-client';
 import {
   type BucketName,
   type BucketSpec,
+  ConfigError,
   type ControllerConfig,
-  ControllerConfigError,
   createEcsDriver,
   createToolControllers,
-  EcsConfigError,
   type EcsDriver,
   loadControllerConfig,
   loadEcsConfig,
+  loadReconcilerConfig,
   type MetricsServer,
-  ReconcilerConfigError,
   type RunningControllers,
   startControllers,
   startMetricsServer,
@@ -103,17 +102,6 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
   };
 }
 
-function configError(err: unknown): string | undefined {
-  if (
-    err instanceof ControllerConfigError ||
-    err instanceof EcsConfigError ||
-    err instanceof ReconcilerConfigError
-  ) {
-    return err.message;
-  }
-  return undefined;
-}
-
 export async function runController(): Promise<void> {
   const log = pino({ name: 'berth-controller' });
   const url = requireDatabaseUrl('controller');
@@ -121,10 +109,10 @@ export async function runController(): Promise<void> {
   try {
     loadControllerConfig();
     loadEcsConfig(process.env);
+    loadReconcilerConfig();
   } catch (err) {
-    const message = configError(err);
-    if (!message) throw err;
-    console.error(`berth controller: ${message}`);
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`berth controller: ${err.message}`);
     process.exitCode = 2;
     return;
   }
@@ -150,9 +138,8 @@ export async function runController(): Promise<void> {
     });
   } catch (err) {
     await pool.end().catch(() => {});
-    const message = configError(err);
-    if (!message) throw err;
-    console.error(`berth controller: ${message}`);
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`berth controller: ${err.message}`);
     process.exitCode = 2;
   }
 }

@@ -4,8 +4,8 @@
 
 import { Registry } from 'prom-client';
 import {
+  ConfigError,
   createEcsDriver,
-  EcsConfigError,
   type EcsDriverConfig,
   loadEcsConfig,
 } from '../controllers/index.ts';
@@ -18,7 +18,7 @@ export async function runDoctor(
   try {
     config = loadEcsConfig(env);
   } catch (err) {
-    if (!(err instanceof EcsConfigError)) throw err;
+    if (!(err instanceof ConfigError)) throw err;
     out('✗ configuration');
     for (const issue of err.issues) out(`    ${issue}`);
     out(

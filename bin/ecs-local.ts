@@ -1,11 +1,25 @@
 // `berth ecs-local`: runs ecs-local standalone, configured by ECS_LOCAL_* variables
 // (see ecs-local/README.md), until SIGINT/SIGTERM; then stops every container process.
 import { pino } from 'pino';
-import { optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
+import {
+  ConfigError,
+  type EcsLocalOptions,
+  optionsFromEnv,
+  startEcsLocal,
+} from '../ecs-local/index.ts';
 
 export async function runEcsLocal(): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  const ecsLocal = await startEcsLocal({ ...optionsFromEnv(process.env), logger });
+  let options: EcsLocalOptions;
+  try {
+    options = optionsFromEnv(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`berth ecs-local: ${err.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const ecsLocal = await startEcsLocal({ ...options, logger });
   console.log(`ecs-local listening on ${ecsLocal.url}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -4,7 +4,7 @@
 // primary (bin/proxy-primary.ts) and each worker runs this same command.
 import cluster from 'node:cluster';
 import pino from 'pino';
-import { loadProxyConfig, ProxyConfigError, startProxy, workerCount } from '../proxy/index.ts';
+import { ConfigError, loadProxyConfig, startProxy, workerCount } from '../proxy/index.ts';
 import { openMigratedPool, requireDatabaseUrl } from './database.ts';
 import { runProxyPrimary, STOP_MESSAGE } from './proxy-primary.ts';
 import { onShutdown } from './shutdown.ts';
@@ -21,7 +21,7 @@ export async function runProxy(): Promise<void> {
   try {
     config = loadProxyConfig();
   } catch (err) {
-    if (err instanceof ProxyConfigError) {
+    if (err instanceof ConfigError) {
       console.error(`berth proxy: ${err.message}`);
       process.exitCode = 2;
       return;

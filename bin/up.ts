@@ -18,6 +18,7 @@ import { loadConfig, updateConfig } from '../cli/index.ts';
 import { reconcileOnWrite } from '../controllers/index.ts';
 import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
 import { type RunningProxy, startProxy } from '../proxy/index.ts';
+import { integer, loadSettings, setting } from '../settings/index.ts';
 import {
   createPool,
   type EmbeddedDatabase,
@@ -32,17 +33,34 @@ import { onShutdown } from './shutdown.ts';
 
 const root = join(import.meta.dirname, '..');
 
-const upConfigSchema = z.object({
-  /** Port of the embedded PostgreSQL (ignored when DATABASE_URL is set). */
-  BERTH_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
-  /** Where the embedded PostgreSQL keeps its files. */
-  BERTH_DATA_DIR: z.string().min(1).default(join(root, '.data')),
-  /** ecs-local's port (when berth up starts it). */
-  ECS_LOCAL_PORT: z.coerce.number().int().min(0).max(65535).default(4566),
-  ECS_LOCAL_IMAGE_MAP: z
-    .string()
-    .min(1)
-    .default(join(root, 'examples', 'demo', 'images.yaml')),
+/** What `berth up` reads besides each component's own settings (keys are the variables). */
+export const upConfigSchema = z.object({
+  BERTH_PG_PORT: setting(integer(1, 65535).default(54329), {
+    env: 'BERTH_PG_PORT',
+    description: 'Port of the embedded PostgreSQL (not used when DATABASE_URL is set).',
+  }),
+  BERTH_DATA_DIR: setting(z.string().min(1).default(join(root, '.data')), {
+    env: 'BERTH_DATA_DIR',
+    shownDefault: '`.data/` in the clone',
+    shownValue: 'a folder path',
+    description: 'Where the embedded PostgreSQL keeps its files (in `postgres/`).',
+  }),
+  ECS_LOCAL_PORT: setting(integer(0, 65535).default(4566), {
+    env: 'ECS_LOCAL_PORT',
+    description: "ecs-local's port, when `berth up` starts it (BERTH_ECS_ENDPOINT not set).",
+  }),
+  ECS_LOCAL_IMAGE_MAP: setting(
+    z
+      .string()
+      .min(1)
+      .default(join(root, 'examples', 'demo', 'images.yaml')),
+    {
+      env: 'ECS_LOCAL_IMAGE_MAP',
+      shownDefault: '`examples/demo/images.yaml`',
+      shownValue: 'a file path',
+      description: "ecs-local's image map, when `berth up` starts it.",
+    },
+  ),
 });
 
 /** ecs-local's network (see ecs-local/README.md). */
@@ -97,11 +115,9 @@ async function ensureCliAccess(api: RunningApi): Promise<void> {
 
 export async function runUp(): Promise<void> {
   const log = pino({ name: 'berth-up' });
-  const env = upConfigSchema.safeParse(process.env);
-  if (!env.success) {
-    fail(env.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; '));
-  }
+  let env: { data: z.output<typeof upConfigSchema> };
   try {
+    env = { data: loadSettings(upConfigSchema, process.env, { component: 'berth up' }) };
     loadApiConfig();
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);

@@ -1,11 +1,13 @@
 // The CLI's configuration: which API server to talk to and which bearer token to
 // send. Stored as a small YAML file in the user's config directory (mode 0600,
-// since it holds a secret); BERTH_SERVER and BERTH_TOKEN override the file.
+// since it holds a secret); BERTH_SERVER and BERTH_TOKEN override the file. The
+// environment is read by the one settings loader (settings/).
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, loadSettings, setting } from '../settings/index.ts';
 
 /** Where `make run` serves the API unless told otherwise. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -27,17 +29,40 @@ export interface CliConfig {
   source: { server: 'env' | 'file' | 'default'; token: 'env' | 'file' | 'none' };
 }
 
-export function configPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.BERTH_CONFIG) return env.BERTH_CONFIG;
-  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
-  return join(base, 'berth', 'config.yaml');
+/** The CLI's environment: where its config file is, and overrides of what the file says. */
+export const cliEnvSchema = z.object({
+  configFile: setting(z.string().min(1).optional(), {
+    env: 'BERTH_CONFIG',
+    shownDefault: '`$XDG_CONFIG_HOME/berth/config.yaml`',
+    shownValue: 'a file path',
+    description: 'The config file (`berth config set` writes it, mode 0600).',
+  }),
+  xdgConfigHome: setting(z.string().min(1).optional(), {
+    env: 'XDG_CONFIG_HOME',
+    shownDefault: '`~/.config`',
+    shownValue: 'a folder path',
+    description: 'Where the config file is when BERTH_CONFIG is not set.',
+  }),
+  server: setting(z.url({ error: 'must be a URL such as http://127.0.0.1:8080' }).optional(), {
+    env: 'BERTH_SERVER',
+    shownDefault: "the config file's, else `http://127.0.0.1:8080`",
+    description: 'The API server to talk to.',
+  }),
+  token: setting(z.string().min(1).optional(), {
+    env: 'BERTH_TOKEN',
+    shownDefault: "the config file's",
+    description: 'The bearer token to send (never printed).',
+  }),
+});
+
+function cliEnv(env: NodeJS.ProcessEnv) {
+  return loadSettings(cliEnvSchema, env, { component: 'CLI' });
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  const e = cliEnv(env);
+  if (e.configFile) return e.configFile;
+  return join(e.xdgConfigHome ?? join(homedir(), '.config'), 'berth', 'config.yaml');
 }
 
 export async function readConfigFile(path = configPath()): Promise<ConfigFile> {
@@ -46,19 +71,23 @@ export async function readConfigFile(path = configPath()): Promise<ConfigFile> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    throw new ConfigError('CLI config file', [
+      `${path}: cannot read it: ${(err as Error).message}`,
+    ]);
   }
   let data: unknown;
   try {
     data = parse(text) ?? {};
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+    throw new ConfigError('CLI config file', [
+      `${path}: not valid YAML: ${(err as Error).message}`,
+    ]);
   }
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
     throw new ConfigError(
-      `config file ${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      'CLI config file',
+      parsed.error.issues.map((i) => `${path}: ${i.path.join('.') || '(root)'}: ${i.message}`),
     );
   }
   return parsed.data;
@@ -67,16 +96,17 @@ export async function readConfigFile(path = configPath()): Promise<ConfigFile> {
 /** The effective configuration: env over file over defaults. */
 export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<CliConfig> {
   const path = configPath(env);
+  const e = cliEnv(env);
   const file = await readConfigFile(path);
-  const server = env.BERTH_SERVER || file.server;
-  const token = env.BERTH_TOKEN || file.token;
+  const server = e.server ?? file.server;
+  const token = e.token ?? file.token;
   return {
     path,
     server: (server ?? DEFAULT_SERVER).replace(/\/+$/, ''),
     token: token || undefined,
     source: {
-      server: env.BERTH_SERVER ? 'env' : file.server ? 'file' : 'default',
-      token: env.BERTH_TOKEN ? 'env' : file.token ? 'file' : 'none',
+      server: e.server ? 'env' : file.server ? 'file' : 'default',
+      token: e.token ? 'env' : file.token ? 'file' : 'none',
     },
   };
 }

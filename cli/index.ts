@@ -1,3 +1,9 @@
-// cli/: the `berth` command. Depends only on crds/ and the HTTP API.
-export { type CliConfig, configPath, loadConfig, updateConfig } from './config.ts';
+// cli/: the `berth` command. Depends only on crds/, settings/ and the HTTP API.
+export {
+  type CliConfig,
+  cliEnvSchema,
+  configPath,
+  loadConfig,
+  updateConfig,
+} from './config.ts';
 export { buildCli } from './program.ts';

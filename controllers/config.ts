@@ -1,40 +1,77 @@
-// The controllers' settings: one zod schema over the environment, clear errors for
-// bad values (the ECS driver has its own, controllers/ecs/config.ts).
+// The controllers' settings (the queue and the manager), read by the one settings
+// loader (settings/). The ECS driver's are in controllers/ecs/config.ts, the
+// reconcilers' in controllers/reconcilers/config.ts.
 import { z } from 'zod';
-
-const int = (min: number, max: number, def: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+import { durationMs, integer, loadSettings, setting } from '../settings/index.ts';
 
 export const controllerConfigSchema = z.object({
-  /** Reconciles running at once per kind in this process. */
-  BERTH_CONTROLLER_CONCURRENCY: int(1, 1000, 50),
-  /** A reconcile's AbortSignal fires after this long. */
-  BERTH_CONTROLLER_RECONCILE_TIMEOUT_MS: int(10, 3_600_000, 60_000),
-  /** Every object is enqueued at low priority this often (±10% jitter). 0 turns resync off. */
-  BERTH_CONTROLLER_RESYNC_INTERVAL_MS: int(0, 86_400_000, 600_000),
-  /** On SIGTERM: in-flight reconciles get this long to finish before they are aborted. */
-  BERTH_CONTROLLER_SHUTDOWN_DEADLINE_MS: int(0, 600_000, 25_000),
-  /** Backstop fetch when no NOTIFY arrived (jobs deferred by another replica, a lost connection). */
-  BERTH_CONTROLLER_POLL_INTERVAL_MS: int(50, 600_000, 5_000),
-  /** Per-key backoff after a failure: base × 2^n with jitter, capped. */
-  BERTH_CONTROLLER_BACKOFF_BASE_MS: int(1, 60_000, 5),
-  BERTH_CONTROLLER_BACKOFF_MAX_MS: int(1, 3_600_000, 300_000),
-  /** A 409 Conflict (someone else wrote the object) is retried after about this long. */
-  BERTH_CONTROLLER_CONFLICT_REQUEUE_MS: int(0, 60_000, 20),
-  /**
-   * A job whose worker stopped heartbeating (a killed replica) is retried after this
-   * long (pg-boss heartbeatSeconds, at least 10) plus one supervise interval.
-   */
-  BERTH_CONTROLLER_HEARTBEAT_SECONDS: int(10, 3600, 10),
-  BERTH_CONTROLLER_SUPERVISE_SECONDS: int(1, 3600, 5),
-  /** pg-boss's own schema in the berth database. */
-  BERTH_CONTROLLER_QUEUE_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase SQL identifier')
-    .default('pgboss'),
-  BERTH_CONTROLLER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
-  /** /metrics, /healthz, /readyz; 0 picks a free port, -1 turns the server off. */
-  BERTH_CONTROLLER_METRICS_PORT: int(-1, 65535, 9464),
+  concurrency: setting(integer(1, 1000).default(50), {
+    env: 'BERTH_CONTROLLER_CONCURRENCY',
+    description: 'Reconciles running at once per kind in this process.',
+  }),
+  reconcileTimeoutMs: setting(durationMs(10, 3_600_000).default(60_000), {
+    env: 'BERTH_CONTROLLER_RECONCILE_TIMEOUT_MS',
+    description: "A reconcile's AbortSignal fires after this long.",
+  }),
+  resyncIntervalMs: setting(durationMs(0, 86_400_000).default(600_000), {
+    env: 'BERTH_CONTROLLER_RESYNC_INTERVAL_MS',
+    description:
+      'Every object is enqueued at low priority this often (±10% jitter); 0 turns resync off.',
+  }),
+  shutdownDeadlineMs: setting(durationMs(0, 600_000).default(25_000), {
+    env: 'BERTH_CONTROLLER_SHUTDOWN_DEADLINE_MS',
+    description:
+      'On SIGTERM, in-flight reconciles get this long to finish before they are aborted.',
+  }),
+  pollIntervalMs: setting(durationMs(50, 600_000).default(5_000), {
+    env: 'BERTH_CONTROLLER_QUEUE_POLL_MS',
+    replaces: ['BERTH_CONTROLLER_POLL_INTERVAL_MS'],
+    description:
+      'How often the work queue is fetched when no NOTIFY arrived (jobs deferred by another replica, a lost connection).',
+  }),
+  backoffBaseMs: setting(durationMs(1, 60_000).default(5), {
+    env: 'BERTH_CONTROLLER_BACKOFF_BASE_MS',
+    description: 'Per-key backoff after a failure: base × 2^n with jitter, capped.',
+  }),
+  backoffMaxMs: setting(durationMs(1, 3_600_000).default(300_000), {
+    env: 'BERTH_CONTROLLER_BACKOFF_MAX_MS',
+    description: 'The per-key backoff never waits longer than this.',
+  }),
+  conflictRequeueMs: setting(durationMs(0, 60_000).default(20), {
+    env: 'BERTH_CONTROLLER_CONFLICT_REQUEUE_MS',
+    description: 'A 409 Conflict (someone else wrote the object) is retried after about this long.',
+  }),
+  heartbeatMs: setting(durationMs(10_000, 3_600_000).multipleOf(1000).default(10_000), {
+    env: 'BERTH_CONTROLLER_HEARTBEAT_MS',
+    replaces: ['BERTH_CONTROLLER_HEARTBEAT_SECONDS'],
+    description:
+      'A job whose worker stopped heartbeating (a killed replica) is retried after this long plus one supervise interval; a multiple of 1000, as pg-boss counts seconds.',
+  }),
+  superviseMs: setting(durationMs(1000, 3_600_000).multipleOf(1000).default(5_000), {
+    env: 'BERTH_CONTROLLER_SUPERVISE_MS',
+    replaces: ['BERTH_CONTROLLER_SUPERVISE_SECONDS'],
+    description:
+      'How often pg-boss supervises its queues; a multiple of 1000, as pg-boss counts seconds.',
+  }),
+  queueSchema: setting(
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lowercase SQL identifier')
+      .default('pgboss'),
+    {
+      env: 'BERTH_CONTROLLER_QUEUE_SCHEMA',
+      description: "pg-boss's own schema in the berth database.",
+    },
+  ),
+  metricsHost: setting(z.string().min(1).default('0.0.0.0'), {
+    env: 'BERTH_CONTROLLER_METRICS_HOST',
+    description: 'Address of the /metrics, /healthz and /readyz server.',
+  }),
+  metricsPort: setting(integer(-1, 65535).default(9464), {
+    env: 'BERTH_CONTROLLER_METRICS_PORT',
+    description:
+      'Port of /metrics, /healthz, /readyz; 0 picks a free port, -1 turns the server off.',
+  }),
 });
 
 export interface ControllerConfig {
@@ -42,6 +79,7 @@ export interface ControllerConfig {
   reconcileTimeoutMs: number;
   resyncIntervalMs: number;
   shutdownDeadlineMs: number;
+  /** The queue's backstop fetch (BERTH_CONTROLLER_QUEUE_POLL_MS). */
   pollIntervalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -53,35 +91,11 @@ export interface ControllerConfig {
   metricsPort: number;
 }
 
-export class ControllerConfigError extends Error {
-  override name = 'ControllerConfigError';
-}
-
-/** Parses the environment; throws ControllerConfigError naming each bad variable. */
+/** Reads the controllers' settings; throws ConfigError naming each bad variable. */
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const r = controllerConfigSchema.safeParse(present);
-  if (!r.success) {
-    throw new ControllerConfigError(
-      r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; '),
-    );
-  }
-  const e = r.data;
-  return {
-    concurrency: e.BERTH_CONTROLLER_CONCURRENCY,
-    reconcileTimeoutMs: e.BERTH_CONTROLLER_RECONCILE_TIMEOUT_MS,
-    resyncIntervalMs: e.BERTH_CONTROLLER_RESYNC_INTERVAL_MS,
-    shutdownDeadlineMs: e.BERTH_CONTROLLER_SHUTDOWN_DEADLINE_MS,
-    pollIntervalMs: e.BERTH_CONTROLLER_POLL_INTERVAL_MS,
-    backoffBaseMs: e.BERTH_CONTROLLER_BACKOFF_BASE_MS,
-    backoffMaxMs: e.BERTH_CONTROLLER_BACKOFF_MAX_MS,
-    conflictRequeueMs: e.BERTH_CONTROLLER_CONFLICT_REQUEUE_MS,
-    heartbeatSeconds: e.BERTH_CONTROLLER_HEARTBEAT_SECONDS,
-    superviseSeconds: e.BERTH_CONTROLLER_SUPERVISE_SECONDS,
-    queueSchema: e.BERTH_CONTROLLER_QUEUE_SCHEMA,
-    metricsHost: e.BERTH_CONTROLLER_METRICS_HOST,
-    metricsPort: e.BERTH_CONTROLLER_METRICS_PORT,
-  };
+  const { heartbeatMs, superviseMs, ...rest } = loadSettings(controllerConfigSchema, env, {
+    component: 'controller',
+  });
+  // pg-boss counts these in seconds.
+  return { ...rest, heartbeatSeconds: heartbeatMs / 1000, superviseSeconds: superviseMs / 1000 };
 }

@@ -1,11 +1,7 @@
 // controllers/: the reconcilers, the work queue and the ECS driver. Other
 // folders (bin/) import only this file.
-export {
-  type ControllerConfig,
-  ControllerConfigError,
-  controllerConfigSchema,
-  loadControllerConfig,
-} from './config.ts';
+export { ConfigError } from '../settings/index.ts';
+export { type ControllerConfig, controllerConfigSchema, loadControllerConfig } from './config.ts';
 export * from './ecs/index.ts';
 export {
   type RunningControllers,
@@ -31,6 +27,6 @@ export {
   createToolControllers,
   loadReconcilerConfig,
   type ReconcilerConfig,
-  ReconcilerConfigError,
+  reconcilerConfigSchema,
   type ToolControllers,
 } from './reconcilers/index.ts';

@@ -1,7 +1,17 @@
-// ecs-local's configuration: one zod schema over options (embedded use) and
-// ECS_LOCAL_* environment variables (standalone use), with clear errors.
+// ecs-local's configuration: one zod schema over options (embedded use), and
+// ECS_LOCAL_* environment variables (standalone use) read by the one settings
+// loader (settings/, which ecs-local imports as it would a library).
 import { join } from 'node:path';
 import { z } from 'zod';
+import {
+  ConfigError,
+  commaList,
+  durationMs,
+  flag,
+  integer,
+  loadSettings,
+  setting,
+} from '../settings/index.ts';
 import { faultsSchema } from './faults.ts';
 import { imageMapSchema } from './image-map.ts';
 
@@ -95,64 +105,125 @@ export const configSchema = z.strictObject({
 export type EcsLocalConfig = z.infer<typeof configSchema>;
 export type EcsLocalOptions = z.input<typeof configSchema>;
 
+/** Validates embedded options; throws ConfigError naming each bad option. */
 export function parseConfig(options: EcsLocalOptions = {}): EcsLocalConfig {
   const result = configSchema.safeParse(options);
   if (!result.success) {
-    const detail = result.error.issues
-      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-      .join('; ');
-    throw new Error(`ecs-local: invalid configuration: ${detail}`);
+    throw new ConfigError(
+      'ecs-local options',
+      result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
   }
   return result.data;
 }
 
-const envNumber = (env: NodeJS.ProcessEnv, name: string): number | undefined => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n))
-    throw new Error(`ecs-local: ${name} must be a number, got ${JSON.stringify(raw)}`);
-  return n;
-};
-
-const envBool = (env: NodeJS.ProcessEnv, name: string): boolean | undefined => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new Error(`ecs-local: ${name} must be true or false, got ${JSON.stringify(raw)}`);
-};
-
 /** The image map shipped with berth (ecs-local/images.yaml). */
 export const DEFAULT_IMAGE_MAP_PATH = join(import.meta.dirname, 'images.yaml');
 
-/** Options from ECS_LOCAL_* variables (see README); undefined ones take the defaults. */
+const defaults = configSchema.parse({});
+
+/** ECS_LOCAL_* (standalone use): each maps onto the option of the same meaning. */
+export const ecsLocalEnvSchema = z.object({
+  host: setting(z.string().min(1).default(defaults.host), {
+    env: 'ECS_LOCAL_HOST',
+    description: 'Address to listen on.',
+  }),
+  port: setting(integer(0, 65535).default(defaults.port), {
+    env: 'ECS_LOCAL_PORT',
+    description: 'TCP port; 0 picks a free one.',
+  }),
+  region: setting(z.string().min(1).default(defaults.region), {
+    env: 'ECS_LOCAL_REGION',
+    description: 'The region in ARNs and answers.',
+  }),
+  accountId: setting(z.string().min(1).default(defaults.accountId), {
+    env: 'ECS_LOCAL_ACCOUNT_ID',
+    description: 'The account ID in ARNs.',
+  }),
+  clusters: setting(commaList(z.string().min(1)).default(defaults.clusters), {
+    env: 'ECS_LOCAL_CLUSTERS',
+    shownValue: 'cluster names, comma-separated',
+    description: 'Clusters that exist from the start.',
+  }),
+  provisioningMs: setting(durationMs(0, 600_000).default(defaults.delays.provisioningMs), {
+    env: 'ECS_LOCAL_PROVISIONING_MS',
+    description: 'PROVISIONING to PENDING (the ENI is created at the end of it).',
+  }),
+  pendingMs: setting(durationMs(0, 600_000).default(defaults.delays.pendingMs), {
+    env: 'ECS_LOCAL_PENDING_MS',
+    description: 'PENDING to ACTIVATING (image pull; containers start at the end of it).',
+  }),
+  activatingMs: setting(durationMs(0, 600_000).default(defaults.delays.activatingMs), {
+    env: 'ECS_LOCAL_ACTIVATING_MS',
+    description: 'ACTIVATING to RUNNING.',
+  }),
+  deactivatingMs: setting(durationMs(0, 600_000).default(defaults.delays.deactivatingMs), {
+    env: 'ECS_LOCAL_DEACTIVATING_MS',
+    description: 'DEACTIVATING to STOPPING (containers get their stop signal at STOPPING).',
+  }),
+  deprovisioningMs: setting(durationMs(0, 600_000).default(defaults.delays.deprovisioningMs), {
+    env: 'ECS_LOCAL_DEPROVISIONING_MS',
+    description: 'DEPROVISIONING to STOPPED (the ENI is released at the start of it).',
+  }),
+  stoppedRetentionMs: setting(durationMs(0, 7 * 86_400_000).default(defaults.stoppedRetentionMs), {
+    env: 'ECS_LOCAL_STOPPED_RETENTION_MS',
+    replaces: ['ECS_LOCAL_STOPPED_RETENTION_SECONDS'],
+    description: 'How long STOPPED tasks stay describable (ECS: at least an hour).',
+  }),
+  throttling: setting(flag().default(defaults.throttling), {
+    env: 'ECS_LOCAL_THROTTLING',
+    description: "ECS's request rate limits (ThrottlingException past them).",
+  }),
+  imageMapPath: setting(z.string().min(1).default(DEFAULT_IMAGE_MAP_PATH), {
+    env: 'ECS_LOCAL_IMAGE_MAP',
+    shownDefault: '`ecs-local/images.yaml`',
+    shownValue: 'a file path',
+    description: 'The image map: which local command runs for each image.',
+  }),
+  defaultStopTimeoutMs: setting(
+    durationMs(1000, 120_000)
+      .multipleOf(1000)
+      .default(defaults.defaultStopTimeoutSeconds * 1000),
+    {
+      env: 'ECS_LOCAL_STOP_TIMEOUT_MS',
+      replaces: ['ECS_LOCAL_STOP_TIMEOUT_SECONDS'],
+      description:
+        'Stop timeout of a container definition that gives none (ECS: 30 s); a multiple of 1000, as ECS counts seconds.',
+    },
+  ),
+  outputCapBytes: setting(integer(1024, 1024 ** 3).default(defaults.outputCapBytes), {
+    env: 'ECS_LOCAL_OUTPUT_CAP_BYTES',
+    description: 'Output kept per container (the newest bytes win).',
+  }),
+  addressOctet: setting(integer(0, 255).default(defaults.addressOctet), {
+    env: 'ECS_LOCAL_ADDRESS_OCTET',
+    description:
+      'Task addresses are 127.<octet>.x.y (0: 127.0.1.1, 127.0.1.2, …); distinct values let several run at once.',
+  }),
+});
+
+/** Options from ECS_LOCAL_* variables (see README); throws ConfigError naming each bad variable. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): EcsLocalOptions {
-  const delays = {
-    provisioningMs: envNumber(env, 'ECS_LOCAL_PROVISIONING_MS'),
-    pendingMs: envNumber(env, 'ECS_LOCAL_PENDING_MS'),
-    activatingMs: envNumber(env, 'ECS_LOCAL_ACTIVATING_MS'),
-    deactivatingMs: envNumber(env, 'ECS_LOCAL_DEACTIVATING_MS'),
-    deprovisioningMs: envNumber(env, 'ECS_LOCAL_DEPROVISIONING_MS'),
+  const e = loadSettings(ecsLocalEnvSchema, env, { component: 'ecs-local' });
+  return {
+    host: e.host,
+    port: e.port,
+    region: e.region,
+    accountId: e.accountId,
+    clusters: e.clusters,
+    delays: {
+      provisioningMs: e.provisioningMs,
+      pendingMs: e.pendingMs,
+      activatingMs: e.activatingMs,
+      deactivatingMs: e.deactivatingMs,
+      deprovisioningMs: e.deprovisioningMs,
+    },
+    stoppedRetentionMs: e.stoppedRetentionMs,
+    throttling: e.throttling,
+    imageMapPath: e.imageMapPath,
+    // ECS counts stop timeouts in seconds.
+    defaultStopTimeoutSeconds: e.defaultStopTimeoutMs / 1000,
+    outputCapBytes: e.outputCapBytes,
+    addressOctet: e.addressOctet,
   };
-  const retentionSeconds = envNumber(env, 'ECS_LOCAL_STOPPED_RETENTION_SECONDS');
-  const options: Record<string, unknown> = {
-    host: env.ECS_LOCAL_HOST || undefined,
-    port: envNumber(env, 'ECS_LOCAL_PORT'),
-    region: env.ECS_LOCAL_REGION || undefined,
-    accountId: env.ECS_LOCAL_ACCOUNT_ID || undefined,
-    clusters: env.ECS_LOCAL_CLUSTERS
-      ? env.ECS_LOCAL_CLUSTERS.split(',').map((s) => s.trim())
-      : undefined,
-    delays: Object.fromEntries(Object.entries(delays).filter(([, v]) => v !== undefined)),
-    stoppedRetentionMs: retentionSeconds === undefined ? undefined : retentionSeconds * 1000,
-    throttling: envBool(env, 'ECS_LOCAL_THROTTLING'),
-    imageMapPath: env.ECS_LOCAL_IMAGE_MAP || DEFAULT_IMAGE_MAP_PATH,
-    defaultStopTimeoutSeconds: envNumber(env, 'ECS_LOCAL_STOP_TIMEOUT_SECONDS'),
-    outputCapBytes: envNumber(env, 'ECS_LOCAL_OUTPUT_CAP_BYTES'),
-    addressOctet: envNumber(env, 'ECS_LOCAL_ADDRESS_OCTET'),
-  };
-  return Object.fromEntries(
-    Object.entries(options).filter(([, v]) => v !== undefined),
-  ) as EcsLocalOptions;
 }

@@ -1,5 +1,6 @@
 // ecs-local's public surface: start an ECS-compatible endpoint that runs task
-// containers as local processes. It imports nothing of berth's.
+// containers as local processes. It imports nothing of berth's but the settings
+// loader (settings/, a leaf it uses as it would a library).
 import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { AddressPool } from './addresses.ts';
@@ -15,8 +16,9 @@ import { TaskDefinitions } from './task-definitions.ts';
 import { TaskEngine } from './tasks.ts';
 import { Throttle } from './throttle.ts';
 
+export { ConfigError } from '../settings/index.ts';
 export type { EcsLocalConfig, EcsLocalOptions } from './config.ts';
-export { optionsFromEnv, parseConfig } from './config.ts';
+export { ecsLocalEnvSchema, optionsFromEnv, parseConfig } from './config.ts';
 export type { Faults } from './faults.ts';
 
 export interface EcsLocal {

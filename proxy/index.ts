@@ -1,4 +1,4 @@
-// proxy/: the undici reverse proxy. Imports crds/ and store/ only (through their index.ts).
+// proxy/: the undici reverse proxy. Imports crds/, store/ and settings/ only (through their index.ts).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KINDS } from '../crds/index.ts';
@@ -22,14 +22,9 @@ import { ProxyServer } from './server.ts';
 import { Upstream } from './upstream.ts';
 import { WebSocketRelays } from './websocket.ts';
 
+export { ConfigError } from '../settings/index.ts';
 export { answerMetricsRequests } from './cluster-metrics.ts';
-export {
-  loadProxyConfig,
-  type ProxyConfig,
-  ProxyConfigError,
-  proxyConfigSchema,
-  workerCount,
-} from './config.ts';
+export { loadProxyConfig, type ProxyConfig, proxyConfigSchema, workerCount } from './config.ts';
 export { normaliseHostname, parseHost, toolHostname } from './host.ts';
 export type { ProxyLogger } from './log.ts';
 

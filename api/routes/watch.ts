@@ -32,7 +32,7 @@ export async function serveWatch(c: Call, q: ListQuery): Promise<void> {
   deps.watches.track(abort);
   // The client may go away at any moment, also while the watch is being set up
   // (before stream() runs): then 'close' has been emitted already and would never
-  // come again, and the watch would hold its slot until maxWatchSeconds.
+  // come again, and the watch would hold its slot until maxWatchMs.
   if (req.raw.socket.destroyed) abort.abort();
   else c.reply.raw.once('close', () => abort.abort());
   let iterator: AsyncIterator<WatchEvent> | undefined;
@@ -80,7 +80,7 @@ async function stream(
   res.flushHeaders();
   deps.metrics.openWatches.inc();
 
-  const maxSeconds = deps.config.maxWatchSeconds;
+  const maxSeconds = deps.config.maxWatchMs / 1000;
   const seconds = q.timeoutSeconds ? Math.min(q.timeoutSeconds, maxSeconds) : maxSeconds;
   const timer = setTimeout(() => abort.abort(), seconds * 1000);
   const heartbeat = sse

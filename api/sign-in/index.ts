@@ -14,7 +14,6 @@ export {
   loadSignInConfig,
   publicOrigin,
   type SignInConfig,
-  SignInConfigError,
   type SignInConfigInput,
   signInConfigSchema,
 } from './config.ts';

@@ -1,69 +1,125 @@
-// The ECS driver's configuration, read from environment variables by one zod
-// schema. Against real AWS every field comes from the environment; against
-// ecs-local only BERTH_ECS_ENDPOINT (plus subnets and security groups) is needed.
+// The ECS driver's settings, read by the one settings loader (settings/). Against
+// real AWS every field comes from the environment; against ecs-local only
+// BERTH_ECS_ENDPOINT (plus subnets and security groups) is needed.
 import { z } from 'zod';
+import {
+  ConfigError,
+  commaList,
+  durationMs,
+  flag,
+  integer,
+  loadSettings,
+  setting,
+} from '../../settings/index.ts';
 
-const commaList = z
-  .string()
-  .optional()
-  .transform((s) =>
-    (s ?? '')
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x.length > 0),
-  );
+const region = () => z.string().min(1).optional();
 
-const onOff = z
-  .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'must be "on" or "off"' })
-  .optional();
-
-const envSchema = z
-  .object({
-    BERTH_ECS_REGION: z.string().min(1).optional(),
-    AWS_REGION: z.string().min(1).optional(),
-    AWS_DEFAULT_REGION: z.string().min(1).optional(),
-    BERTH_ECS_CLUSTER: z
+export const ecsConfigSchema = z.object({
+  region: setting(region(), {
+    env: 'BERTH_ECS_REGION',
+    shownDefault: '`AWS_REGION`, else `AWS_DEFAULT_REGION`; `us-east-1` with an endpoint override',
+    description: 'AWS region of the ECS cluster.',
+  }),
+  awsRegion: setting(region(), {
+    env: 'AWS_REGION',
+    description: "The AWS SDK's region, used when BERTH_ECS_REGION is not set.",
+  }),
+  awsDefaultRegion: setting(region(), {
+    env: 'AWS_DEFAULT_REGION',
+    description: 'Used when neither BERTH_ECS_REGION nor AWS_REGION is set.',
+  }),
+  cluster: setting(
+    z
       .string()
       .regex(
         /^[A-Za-z0-9_-]{1,255}$|^arn:/,
         'must be a cluster name (letters, digits, "-" and "_") or a cluster ARN',
       )
       .default('default'),
-    BERTH_ECS_SUBNETS: commaList.pipe(
-      z
-        .array(
-          z.string().regex(/^subnet-[0-9a-zA-Z]+$/, 'each subnet must look like "subnet-0abc123"'),
-        )
-        .max(16),
-    ),
-    BERTH_ECS_SECURITY_GROUPS: commaList.pipe(
-      z
-        .array(
-          z.string().regex(/^sg-[0-9a-zA-Z]+$/, 'each security group must look like "sg-0abc123"'),
-        )
-        .max(5),
-    ),
-    BERTH_ECS_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(),
-    BERTH_EC2_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(),
-    BERTH_ECS_ASSIGN_PUBLIC_IP: z
-      .enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' })
-      .default('DISABLED'),
-    BERTH_ECS_PLATFORM_VERSION: z.string().min(1).default('LATEST'),
-    BERTH_ECS_CAPACITY_PROVIDER: z
+    { env: 'BERTH_ECS_CLUSTER', description: 'Cluster name or ARN.' },
+  ),
+  subnets: setting(
+    commaList(
+      z.string().regex(/^subnet-[0-9a-zA-Z]+$/, 'each subnet must look like "subnet-0abc123"'),
+    )
+      .pipe(z.array(z.string()).max(16))
+      .default([]),
+    {
+      env: 'BERTH_ECS_SUBNETS',
+      shownValue: 'subnet IDs, comma-separated (up to 16)',
+      description: "Subnets for the tasks' network interfaces.",
+    },
+  ),
+  securityGroups: setting(
+    commaList(
+      z.string().regex(/^sg-[0-9a-zA-Z]+$/, 'each security group must look like "sg-0abc123"'),
+    )
+      .pipe(z.array(z.string()).max(5))
+      .default([]),
+    {
+      env: 'BERTH_ECS_SECURITY_GROUPS',
+      shownValue: 'security group IDs, comma-separated (up to 5)',
+      description: "Security groups of the tasks' network interfaces.",
+    },
+  ),
+  endpoint: setting(z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(), {
+    env: 'BERTH_ECS_ENDPOINT',
+    shownDefault: 'AWS',
+    description: "ECS endpoint override, e.g. ecs-local's `http://127.0.0.1:4566`.",
+  }),
+  ec2Endpoint: setting(z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(), {
+    env: 'BERTH_EC2_ENDPOINT',
+    shownDefault: '`BERTH_ECS_ENDPOINT`',
+    description: 'EC2 endpoint override (ecs-local answers both).',
+  }),
+  assignPublicIp: setting(
+    z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }).default('DISABLED'),
+    {
+      env: 'BERTH_ECS_ASSIGN_PUBLIC_IP',
+      description: 'ENABLED only for public subnets without NAT.',
+    },
+  ),
+  platformVersion: setting(z.string().min(1).default('LATEST'), {
+    env: 'BERTH_ECS_PLATFORM_VERSION',
+    description: 'Fargate platform version.',
+  }),
+  capacityProvider: setting(
+    z
       .enum(['FARGATE', 'FARGATE_SPOT'], { error: 'must be FARGATE or FARGATE_SPOT' })
       .default('FARGATE'),
-    BERTH_INSTALLATION_ID: z
+    {
+      env: 'BERTH_ECS_CAPACITY_PROVIDER',
+      description: 'The default capacity provider (a ToolDefinition may ask for either per task).',
+    },
+  ),
+  installationId: setting(
+    z
       .string()
       .regex(
         /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/,
         'must be 1 to 40 lowercase letters, digits and "-" (it goes into startedBy and tags)',
       )
       .default('local'),
-    BERTH_ECS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
-    BERTH_ECS_DESCRIBE_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(2),
-    BERTH_ECS_CLIENT_THROTTLE: onOff,
-  })
-  .loose();
+    {
+      env: 'BERTH_INSTALLATION_ID',
+      description:
+        "Names this installation: tasks get `startedBy: berth-<id>` and the tag `berth:installation=<id>`, so two installations sharing a cluster never reap each other's tasks.",
+    },
+  ),
+  maxAttempts: setting(integer(1, 20).default(5), {
+    env: 'BERTH_ECS_MAX_ATTEMPTS',
+    description: 'SDK attempts per call (throttling and 5xx are retried, other 4xx are not).',
+  }),
+  describeWindowMs: setting(durationMs(0, 1000).default(2), {
+    env: 'BERTH_ECS_DESCRIBE_WINDOW_MS',
+    description:
+      'How long describe calls are collected before one DescribeTasks goes out (0: one event-loop turn).',
+  }),
+  clientThrottle: setting(flag().default(true), {
+    env: 'BERTH_ECS_CLIENT_THROTTLE',
+    description: 'The client-side token buckets (switch off only for benchmarks).',
+  }),
+});
 
 export type AssignPublicIp = 'ENABLED' | 'DISABLED';
 export type CapacityProvider = 'FARGATE' | 'FARGATE_SPOT';
@@ -90,56 +146,21 @@ export interface EcsDriverConfig {
   clientThrottle: boolean;
 }
 
-export class EcsConfigError extends Error {
-  readonly issues: string[];
-  constructor(issues: string[]) {
-    super(`invalid ECS driver configuration:\n  ${issues.join('\n  ')}`);
-    this.name = 'EcsConfigError';
-    this.issues = issues;
-  }
-}
-
-/** Parses the driver's configuration from environment variables; throws EcsConfigError naming each bad variable. */
+/** Reads the driver's settings; throws ConfigError naming each bad variable. */
 export function loadEcsConfig(
   env: Record<string, string | undefined> = process.env,
 ): EcsDriverConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new EcsConfigError(
-      parsed.error.issues.map((i) => {
-        const field = i.path.filter((p) => typeof p === 'string').join('.');
-        const index = i.path.find((p) => typeof p === 'number');
-        return `${field}${index === undefined ? '' : ` (item ${index + 1})`}: ${i.message}`;
-      }),
-    );
-  }
-  const e = parsed.data;
-  const endpoint = e.BERTH_ECS_ENDPOINT;
+  const { awsRegion, awsDefaultRegion, ...e } = loadSettings(ecsConfigSchema, env, {
+    component: 'ECS driver',
+  });
   const region =
-    e.BERTH_ECS_REGION ??
-    e.AWS_REGION ??
-    e.AWS_DEFAULT_REGION ??
-    (endpoint ? 'us-east-1' : undefined);
+    e.region ?? awsRegion ?? awsDefaultRegion ?? (e.endpoint ? 'us-east-1' : undefined);
   if (!region) {
-    throw new EcsConfigError([
+    throw new ConfigError('ECS driver settings', [
       'BERTH_ECS_REGION: no AWS region set; set BERTH_ECS_REGION (or AWS_REGION), e.g. eu-west-2, or, to try berth without AWS, start ecs-local (bin/berth ecs-local) and set BERTH_ECS_ENDPOINT to the address it prints',
     ]);
   }
-  return {
-    region,
-    cluster: e.BERTH_ECS_CLUSTER,
-    subnets: e.BERTH_ECS_SUBNETS,
-    securityGroups: e.BERTH_ECS_SECURITY_GROUPS,
-    endpoint,
-    ec2Endpoint: e.BERTH_EC2_ENDPOINT ?? endpoint,
-    assignPublicIp: e.BERTH_ECS_ASSIGN_PUBLIC_IP,
-    platformVersion: e.BERTH_ECS_PLATFORM_VERSION,
-    capacityProvider: e.BERTH_ECS_CAPACITY_PROVIDER,
-    installationId: e.BERTH_INSTALLATION_ID,
-    maxAttempts: e.BERTH_ECS_MAX_ATTEMPTS,
-    describeWindowMs: e.BERTH_ECS_DESCRIBE_WINDOW_MS,
-    clientThrottle: !['off', 'false', '0'].includes(e.BERTH_ECS_CLIENT_THROTTLE ?? 'on'),
-  };
+  return { ...e, region, ec2Endpoint: e.ec2Endpoint ?? e.endpoint };
 }
 
 /** The startedBy value of every task this installation launches (ECS allows letters, digits, "-", "_" and "/"). */

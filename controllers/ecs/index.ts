@@ -1,6 +1,6 @@
 // The ECS driver's public surface; the rest of controllers/ imports only this file.
 export type { AssignPublicIp, CapacityProvider, EcsDriverConfig } from './config.ts';
-export { EcsConfigError, installationStartedBy, loadEcsConfig } from './config.ts';
+export { ecsConfigSchema, installationStartedBy, loadEcsConfig } from './config.ts';
 export type { DescribeResult } from './describe-coalescer.ts';
 export { DESCRIBE_TASKS_MAX, DescribeCoalescer, taskIdOf } from './describe-coalescer.ts';
 export type {

@@ -1,39 +1,67 @@
-// The reconcilers' settings: one zod schema over the environment, the same way
-// controllers/ecs/config.ts reads the driver's. Everything has a default that
+// The reconcilers' settings (tool URLs, task definitions, the task poller, the
+// garbage collector), read by the one settings loader (settings/). Every default
 // works with `make run` (ecs-local, a proxy on localhost:8000).
 import { z } from 'zod';
+import { durationMs, integer, loadSettings, setting } from '../../settings/index.ts';
 
-const seconds = (def: number, max: number) => z.coerce.number().min(0).max(max).default(def);
+const urlTemplate = z.string().regex(/^https?:\/\//, 'must start with http:// or https://');
 
-const envSchema = z.object({
-  /**
-   * The URL a tool is reached at, told to the tool as BERTH_PUBLIC_URL.
-   * Placeholders: {tool}, {namespace}, {name}, {baseDomain}.
-   */
-  BERTH_PUBLIC_URL_TEMPLATE: z
-    .string()
-    .regex(/^https?:\/\//, 'must start with http:// or https://')
-    .optional(),
-  /** URL of a shared tool (ToolDefinition sharing: shared); same placeholders. */
-  BERTH_SHARED_URL_TEMPLATE: z
-    .string()
-    .regex(/^https?:\/\//, 'must start with http:// or https://')
-    .optional(),
-  BERTH_BASE_DOMAIN: z
-    .string()
-    .regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a host name such as "localhost" or "tools.example.org"')
-    .default('localhost'),
-  /** How many ACTIVE revisions of a tool's task definition family to keep. */
-  BERTH_TASK_DEFINITION_KEEP: z.coerce.number().int().min(1).max(100).default(3),
-  /** The tool container's stopTimeout: seconds between SIGTERM and SIGKILL (ECS allows 2-120). */
-  BERTH_TOOL_STOP_TIMEOUT_SECONDS: z.coerce.number().int().min(2).max(120).default(30),
-  /** Poll interval for starting and stopping tasks. */
-  BERTH_POLL_INTERVAL_SECONDS: seconds(1, 60),
-  /** Poll interval for ready tasks (catches crashes and Spot interruptions). */
-  BERTH_READY_POLL_INTERVAL_SECONDS: seconds(30, 3600),
-  BERTH_GC_INTERVAL_SECONDS: seconds(60, 86_400),
-  /** The GC leaves tasks younger than this alone (a launch may not have written its status yet). */
-  BERTH_GC_GRACE_SECONDS: seconds(60, 86_400),
+export const reconcilerConfigSchema = z.object({
+  publicUrlTemplate: setting(urlTemplate.default('http://{tool}--{namespace}.{baseDomain}:8000/'), {
+    env: 'BERTH_PUBLIC_URL_TEMPLATE',
+    description:
+      'The URL a tool is reached at, told to the tool as BERTH_PUBLIC_URL. Placeholders: {tool}, {namespace}, {name}, {baseDomain}.',
+  }),
+  sharedUrlTemplate: setting(urlTemplate.default('http://{tool}.{baseDomain}:8000/'), {
+    env: 'BERTH_SHARED_URL_TEMPLATE',
+    description:
+      'The URL of a shared tool (ToolDefinition `sharing: shared`); the same placeholders.',
+  }),
+  baseDomain: setting(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9.-]+(:\d+)?$/,
+        'must be a host name such as "localhost" or "tools.example.org"',
+      )
+      .default('localhost'),
+    {
+      env: 'BERTH_BASE_DOMAIN',
+      description: "{baseDomain} in the URL templates: berth's own host, the tools' parent domain.",
+    },
+  ),
+  keepRevisions: setting(integer(1, 100).default(3), {
+    env: 'BERTH_TASK_DEFINITION_KEEP',
+    description: "How many ACTIVE revisions of a tool's task definition family to keep.",
+  }),
+  toolStopTimeoutMs: setting(durationMs(2000, 120_000).multipleOf(1000).default(30_000), {
+    env: 'BERTH_TOOL_STOP_TIMEOUT_MS',
+    replaces: ['BERTH_TOOL_STOP_TIMEOUT_SECONDS'],
+    description:
+      "The tool container's stopTimeout: how long between SIGTERM and SIGKILL; a multiple of 1000, as ECS counts seconds.",
+  }),
+  pollIntervalMs: setting(durationMs(10, 60_000).default(1000), {
+    env: 'BERTH_TASK_POLL_MS',
+    replaces: ['BERTH_POLL_INTERVAL_SECONDS'],
+    description: 'How often the task poller describes tasks that are starting or stopping.',
+  }),
+  readyPollIntervalMs: setting(durationMs(10, 3_600_000).default(30_000), {
+    env: 'BERTH_READY_TASK_POLL_MS',
+    replaces: ['BERTH_READY_POLL_INTERVAL_SECONDS'],
+    description:
+      'How often the task poller describes tasks of Ready instances (catches crashes and Spot interruptions).',
+  }),
+  gcIntervalMs: setting(durationMs(10, 86_400_000).default(60_000), {
+    env: 'BERTH_GC_INTERVAL_MS',
+    replaces: ['BERTH_GC_INTERVAL_SECONDS'],
+    description: 'How often the garbage collector looks for orphaned tasks.',
+  }),
+  gcGraceMs: setting(durationMs(0, 86_400_000).default(60_000), {
+    env: 'BERTH_GC_GRACE_MS',
+    replaces: ['BERTH_GC_GRACE_SECONDS'],
+    description:
+      'The garbage collector leaves tasks younger than this alone (a launch may not have written its status yet).',
+  }),
 });
 
 export interface ReconcilerConfig {
@@ -41,40 +69,34 @@ export interface ReconcilerConfig {
   publicUrl(p: { tool: string; namespace: string; name: string; shared: boolean }): string;
   keepRevisions: number;
   toolStopTimeoutSeconds: number;
+  /** Starting and stopping tasks (BERTH_TASK_POLL_MS). */
   pollIntervalMs: number;
+  /** Tasks of Ready instances (BERTH_READY_TASK_POLL_MS). */
   readyPollIntervalMs: number;
   gcIntervalMs: number;
   gcGraceMs: number;
 }
 
-export class ReconcilerConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReconcilerConfigError';
-  }
-}
-
-/** Reads the reconcilers' settings; throws ReconcilerConfigError naming each bad variable. */
+/** Reads the reconcilers' settings; throws ConfigError naming each bad variable. */
 export function loadReconcilerConfig(
   env: Record<string, string | undefined> = process.env,
 ): ReconcilerConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ReconcilerConfigError(`invalid controller configuration:\n  ${lines.join('\n  ')}`);
-  }
-  const e = parsed.data;
-  const perUser = e.BERTH_PUBLIC_URL_TEMPLATE ?? 'http://{tool}--{namespace}.{baseDomain}:8000/';
-  const shared = e.BERTH_SHARED_URL_TEMPLATE ?? 'http://{tool}.{baseDomain}:8000/';
+  const e = loadSettings(reconcilerConfigSchema, env, { component: 'reconciler' });
   return {
-    publicUrl: ({ tool, namespace, name, shared: isShared }) =>
-      fill(isShared ? shared : perUser, { tool, namespace, name, baseDomain: e.BERTH_BASE_DOMAIN }),
-    keepRevisions: e.BERTH_TASK_DEFINITION_KEEP,
-    toolStopTimeoutSeconds: e.BERTH_TOOL_STOP_TIMEOUT_SECONDS,
-    pollIntervalMs: e.BERTH_POLL_INTERVAL_SECONDS * 1000,
-    readyPollIntervalMs: e.BERTH_READY_POLL_INTERVAL_SECONDS * 1000,
-    gcIntervalMs: e.BERTH_GC_INTERVAL_SECONDS * 1000,
-    gcGraceMs: e.BERTH_GC_GRACE_SECONDS * 1000,
+    publicUrl: ({ tool, namespace, name, shared }) =>
+      fill(shared ? e.sharedUrlTemplate : e.publicUrlTemplate, {
+        tool,
+        namespace,
+        name,
+        baseDomain: e.baseDomain,
+      }),
+    keepRevisions: e.keepRevisions,
+    // ECS counts the stop timeout in seconds.
+    toolStopTimeoutSeconds: e.toolStopTimeoutMs / 1000,
+    pollIntervalMs: e.pollIntervalMs,
+    readyPollIntervalMs: e.readyPollIntervalMs,
+    gcIntervalMs: e.gcIntervalMs,
+    gcGraceMs: e.gcGraceMs,
   };
 }
 

@@ -10,7 +10,7 @@ import { createToolDefinitionReconciler } from './tooldefinition.ts';
 import { createToolInstanceReconciler, type ReconcilerHooks } from './toolinstance.ts';
 
 export type { ReconcilerConfig } from './config.ts';
-export { loadReconcilerConfig, ReconcilerConfigError } from './config.ts';
+export { loadReconcilerConfig, reconcilerConfigSchema } from './config.ts';
 export { FINALIZER, STOP_REASON_ANNOTATION, TAG } from './ecs-task.ts';
 export { explainStop, type StopExplanation } from './failure-reason.ts';
 export type { GcPassResult } from './gc.ts';

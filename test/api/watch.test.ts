@@ -149,7 +149,7 @@ test('a client that goes away while its watch is being set up leaves no watch be
   }
   // Until the server has seen all six go, some may still be in set-up and hold a
   // slot (a 429 then is fine); a watch left behind would hold its slot for
-  // maxWatchSeconds, and no attempt here would get in.
+  // maxWatchMs, and no attempt here would get in.
   const w = await waitFor(
     async () => {
       const attempt = await openWatch(h, `${BASE}/tooldefinitions?watch=true`, h.admin, true);

@@ -34,14 +34,14 @@ test('a wrong import is reported as file: imports X (rule)', async () => {
     { path: 'bench/a.ts', text: "import { x } from '../bin/up.ts';" },
   ];
   assert.deepEqual(await importViolations(files), [
-    'cli/a.ts: imports store/index.ts (cli/ may import crds/)',
+    'cli/a.ts: imports store/index.ts (cli/ may import crds/, settings/)',
     'api/a.ts: imports store/resources.ts (another folder is imported only through its index.ts: store/index.ts)',
-    'proxy/a.ts: imports controllers/index.ts (proxy/ may import crds/, store/)',
-    'store/a.ts: imports api/index.ts (store/ may import crds/)',
-    'ecs-local/a.ts: imports crds/index.ts (ecs-local/ may import nothing of ours)',
-    'crds/a.ts: imports store/index.ts (crds/ may import nothing of ours)',
+    'proxy/a.ts: imports controllers/index.ts (proxy/ may import crds/, store/, settings/)',
+    'store/a.ts: imports api/index.ts (store/ may import crds/, settings/)',
+    'ecs-local/a.ts: imports crds/index.ts (ecs-local/ may import settings/)',
+    'crds/a.ts: imports store/index.ts (crds/ may import settings/)',
     'test/api/a.ts: imports proxy/auth.ts (another folder is imported only through its index.ts: proxy/index.ts)',
-    'bench/a.ts: imports bin/up.ts (bench/ may import crds/, store/, api/, controllers/, proxy/, cli/, ecs-local/, sidecars/, test/)',
+    'bench/a.ts: imports bin/up.ts (bench/ may import settings/, crds/, store/, api/, controllers/, proxy/, cli/, ecs-local/, sidecars/, test/)',
   ]);
 });
 
