@@ -27,7 +27,7 @@ export interface ChaosOptions {
   addressOctet: number;
   instances: number;
   chaosSeconds: number;
-  /** Gap between two chaos actions, drawn uniformly from [min, max]. */
+  /** Gap between two chaos actions, drawn uniformly from [min, max]; the actions come in shuffled rounds. */
   gapMs: [number, number];
   /** Each instance's writer waits this long (uniform) between two flips. */
   flipMs: [number, number];
@@ -154,6 +154,7 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
   // ---- chaos ----
   const kills: Record<ChaosAction, number> = { controller: 0, 'ecs-local': 0, postgres: 0 };
   const end = Date.now() + o.chaosSeconds * 1000;
+  const deck: ChaosAction[] = [];
   for (;;) {
     const gap = between(o.gapMs);
     if (Date.now() + gap >= end) {
@@ -161,7 +162,9 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
       break;
     }
     await sleep(gap);
-    const action = o.actions[Math.floor(Math.random() * o.actions.length)]!;
+    // Rounds of every action in a random order, so even a short run has each kind.
+    if (deck.length === 0) deck.push(...[...o.actions].sort(() => Math.random() - 0.5));
+    const action = deck.pop()!;
     const t0 = Date.now();
     try {
       await doAction(system, action);
