@@ -11,6 +11,7 @@
 //   finalizers   every instance deleted at the end is gone within convergeMs
 //   lost writes  an acknowledged write missing from the store
 //   orphans      a task process that outlived the ecs-local that started it
+//                (ecsLocalSignal SIGTERM instead lets ecs-local stop its tasks first)
 //   crashes      a daemon that exited without being told to
 import type { ToolInstance } from '../../../crds/index.ts';
 import { tinyToolDefinition, toolInstance } from './api-client.ts';
@@ -33,6 +34,8 @@ export interface ChaosOptions {
   flipMs: [number, number];
   convergeMs: number;
   actions: ChaosAction[];
+  /** How ecs-local is stopped before its restart: SIGKILL (a crash) or SIGTERM (it stops its tasks first). */
+  ecsLocalSignal?: 'SIGKILL' | 'SIGTERM';
   controllers: number;
   /** Extra controller environment. */
   controllerEnv?: Record<string, string>;
@@ -73,12 +76,12 @@ async function reviveCrashed(system: System): Promise<void> {
   }
 }
 
-async function doAction(system: System, action: ChaosAction): Promise<void> {
+async function doAction(system: System, action: ChaosAction, o: ChaosOptions): Promise<void> {
   if (action === 'controller') {
     const c = system.controllers[Math.floor(Math.random() * system.controllers.length)]!;
     await c.restart('SIGKILL');
   } else if (action === 'ecs-local') {
-    await system.ecsLocal.restart('SIGKILL');
+    await system.ecsLocal.restart(o.ecsLocalSignal ?? 'SIGKILL');
   } else {
     await system.pg.restart();
   }
@@ -167,7 +170,7 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
     const action = deck.pop()!;
     const t0 = Date.now();
     try {
-      await doAction(system, action);
+      await doAction(system, action, o);
       kills[action] += 1;
       log(`chaos: ${action} restarted (${Date.now() - t0} ms)`);
     } catch (err) {
