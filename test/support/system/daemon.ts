@@ -19,7 +19,7 @@ export interface DaemonOptions {
   logDir: string;
   /** A line (stdout or stderr) that says the daemon is serving. */
   ready: RegExp;
-  /** How long start() waits for `ready`. */
+  /** How long start() waits for `ready` (60 s: a loaded 2-core machine starts a daemon in 20-30 s). */
   startTimeoutMs?: number;
   /** Runs before every start (e.g. to rewrite a file the daemon reads). */
   beforeStart?: () => void;
@@ -78,7 +78,7 @@ export class Daemon {
     );
     this.child = child;
     let seen = '';
-    const timeoutMs = this.options.startTimeoutMs ?? 30_000;
+    const timeoutMs = this.options.startTimeoutMs ?? 60_000;
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${this.name} did not start within ${timeoutMs} ms; see ${file}`)),
