@@ -13,6 +13,7 @@
 //   orphans      a task process that outlived the ecs-local that started it
 //                (ecsLocalSignal SIGTERM instead lets ecs-local stop its tasks first)
 //   crashes      a daemon that exited without being told to
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import type { ToolInstance } from '../../../crds/index.ts';
 import { tinyToolDefinition, toolInstance } from './api-client.ts';
 import { describeInstance, judge } from './convergence.ts';
@@ -67,6 +68,8 @@ interface Attempt {
 const NS = 'chaos';
 const TOOL = 'tiny';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleepUnless = (ms: number, signal: AbortSignal) =>
+  setTimeoutPromise(ms, undefined, { signal }).catch(() => {});
 const between = ([a, b]: [number, number]) => a + Math.random() * (b - a);
 
 /** Restarts every daemon that died without being told to (counted in `crashes`). */
@@ -120,6 +123,8 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
   // ---- the writer: each instance flips on its own clock ----
   const attempts = new Map<string, Attempt[]>(names.map((n) => [n, []]));
   let writing = true;
+  // Stopping the writer ends its pauses at once: convergence is timed from the last write.
+  const stopWriting = new AbortController();
   const writers = names.map(async (name) => {
     let next: Attempt['state'] = 'Running';
     while (writing) {
@@ -133,7 +138,7 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
         // not acknowledged: it may or may not have committed
       }
       next = next === 'Running' ? 'Stopped' : 'Running';
-      await sleep(between(o.flipMs));
+      await sleepUnless(between(o.flipMs), stopWriting.signal);
     }
   });
 
@@ -179,6 +184,7 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
     await reviveCrashed(system);
   }
   writing = false;
+  stopWriting.abort();
   await Promise.all(writers);
   await reviveCrashed(system);
   const chaosEnd = Date.now();
