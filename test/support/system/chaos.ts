@@ -28,6 +28,7 @@ export interface ChaosOptions {
   dir: string;
   addressOctet: number;
   instances: number;
+  /** How long the chaos lasts (longer when one round of every action takes longer than this). */
   chaosSeconds: number;
   /** Gap between two chaos actions, drawn uniformly from [min, max]; the actions come in shuffled rounds. */
   gapMs: [number, number];
@@ -163,9 +164,11 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
   const kills: Record<ChaosAction, number> = { controller: 0, 'ecs-local': 0, postgres: 0 };
   const end = Date.now() + o.chaosSeconds * 1000;
   const deck: ChaosAction[] = [];
+  // At least one round of every action, however slowly a loaded machine restarts them.
+  let done = 0;
   for (;;) {
     const gap = between(o.gapMs);
-    if (Date.now() + gap >= end) {
+    if (Date.now() + gap >= end && done >= o.actions.length) {
       await sleep(Math.max(0, end - Date.now()));
       break;
     }
@@ -173,6 +176,7 @@ async function run(system: System, o: ChaosOptions, log: (line: string) => void)
     // Rounds of every action in a random order, so even a short run has each kind.
     if (deck.length === 0) deck.push(...[...o.actions].sort(() => Math.random() - 0.5));
     const action = deck.pop()!;
+    done += 1;
     const t0 = Date.now();
     try {
       await doAction(system, action, o);
