@@ -27,7 +27,7 @@ test('chaos: kills and restarts converge with no duplicate, stray, stuck or lost
   });
   const sorted = [...report.convergenceMs].sort((a, b) => a - b);
   t.diagnostic(
-    `kills ${JSON.stringify(report.kills)}; writes ${JSON.stringify(report.writes)}; convergence p50 ${percentile(sorted, 50)} ms, max ${sorted.at(-1)} ms`,
+    `kills ${JSON.stringify(report.kills)}; writes ${JSON.stringify(report.writes)}; converged ${sorted.length}/${INSTANCES}, p50 ${percentile(sorted, 50)} ms, max ${sorted.at(-1) ?? '-'} ms`,
   );
   assert.ok(report.writes.acknowledged > INSTANCES, 'the writer had writes acknowledged');
   const failed = failedChecks(report, INSTANCES);
