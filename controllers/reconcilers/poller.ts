@@ -2,10 +2,10 @@
 // ToolInstance in phase Starting, Stopping or Ready and describes their tasks
 // in batches (the driver's coalescer: at most 100 per DescribeTasks call).
 // Starting and stopping tasks are looked at every `pollIntervalMs` (1 s);
-// ready ones every `readyPollIntervalMs` (30 s), aligned to a shared grid so
+// ready ones every `readyPollIntervalMs` (10 s), aligned to a shared grid so
 // they go out in full batches. When nothing is due the loop sleeps until the
 // next due time or until the watch reports a change, so 1,000 ready instances
-// cost a few DescribeTasks calls every 30 s and almost no CPU.
+// cost a few DescribeTasks calls every 10 s and almost no CPU.
 //
 // The poller never writes status. When it sees something the reconciler must
 // act on (a task RUNNING whose readiness probe answered, a task stopped or
@@ -139,7 +139,7 @@ class TaskPoller {
       startedAt,
       // Ready (or Stopping) and new to this poller (it just started, or relisted): what
       // status says is a memory from before, maybe from before a restart of ECS or
-      // ecs-local, so look now rather than at the next 30 s grid point.
+      // ecs-local, so look now rather than at the next grid point.
       due: prev || phase === 'Starting' ? this.#nextDue(phase, Date.now()) : Date.now(),
       enqueuedAt: 0,
     });
