@@ -5,7 +5,6 @@
 // `bin/berth get td` works with no extra step. The API's and the controllers'
 // store is one, whose writes enqueue reconciles in their own transaction.
 import { join } from 'node:path';
-import pino from 'pino';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -28,6 +27,7 @@ import {
   startEmbeddedPostgres,
 } from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
+import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -96,7 +96,10 @@ async function ensureCliAccess(api: RunningApi): Promise<void> {
 }
 
 export async function runUp(): Promise<void> {
-  const log = pino({ name: 'berth-up' });
+  const logSettings = loadLogSettings();
+  if (typeof logSettings === 'string') fail(logSettings);
+  const stream = logStream(logSettings);
+  const log = createLogger(logSettings, stream);
   const env = upConfigSchema.safeParse(process.env);
   if (!env.success) {
     fail(env.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; '));
@@ -120,7 +123,10 @@ export async function runUp(): Promise<void> {
       );
     }
     url = db.url;
-    log.info({ dataDir, port: env.data.BERTH_PG_PORT }, 'embedded PostgreSQL started');
+    log.info(
+      { cluster: db.clusterDir, port: env.data.BERTH_PG_PORT },
+      'embedded PostgreSQL started',
+    );
   }
 
   let pool: Pool | undefined;
@@ -129,12 +135,13 @@ export async function runUp(): Promise<void> {
   let controllers: ControllerStack | undefined;
   let store: ResourceStore | undefined;
   let proxy: RunningProxy | undefined;
+  // Users of a part stop before it: PostgreSQL last, so nothing meets a closed database.
   const stop = async () => {
     await proxy?.close();
     await api?.close();
     await controllers?.close();
-    await store?.close();
     await ecsLocal?.close();
+    await store?.close();
     await pool?.end();
     await db?.stop();
   };
@@ -155,6 +162,8 @@ export async function runUp(): Promise<void> {
           ...optionsFromEnv(process.env),
           port: env.data.ECS_LOCAL_PORT,
           imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
+          // Its errors only: up's own line says it started.
+          logger: log.child({ component: 'ecs-local' }, { level: 'warn' }),
         });
       } catch (err) {
         if ((err as { code?: string }).code === 'EADDRINUSE') {
@@ -178,7 +187,12 @@ export async function runUp(): Promise<void> {
       onBackgroundError: (err, what) => log.error({ err, what }, 'store background work failed'),
     });
     try {
-      api = await startApi({ pool, store, signIn: devSignInDefaults(process.env) });
+      api = await startApi({
+        pool,
+        store,
+        signIn: devSignInDefaults(process.env),
+        logStream: stream,
+      });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE')
