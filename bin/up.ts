@@ -27,6 +27,7 @@ import {
   startEmbeddedPostgres,
 } from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
+import { ECS_LOCAL_DEFAULT_PORT, ECS_LOCAL_DEFAULTS } from './local-defaults.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
 
@@ -38,18 +39,12 @@ const upConfigSchema = z.object({
   /** Where the embedded PostgreSQL keeps its files. */
   BERTH_DATA_DIR: z.string().min(1).default(join(root, '.data')),
   /** ecs-local's port (when berth up starts it). */
-  ECS_LOCAL_PORT: z.coerce.number().int().min(0).max(65535).default(4566),
+  ECS_LOCAL_PORT: z.coerce.number().int().min(0).max(65535).default(ECS_LOCAL_DEFAULT_PORT),
   ECS_LOCAL_IMAGE_MAP: z
     .string()
     .min(1)
     .default(join(root, 'examples', 'demo', 'images.yaml')),
 });
-
-/** ecs-local's network (see ecs-local/README.md). */
-const ECS_LOCAL_DEFAULTS = {
-  BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
-  BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
-};
 
 /**
  * `make run` signs people in with the development sign-in (local users, no
