@@ -147,7 +147,7 @@ function sizesOf(td: BerthObject): string[] {
  * spec.toolRef, naming those the user may choose) and, when it sets a size, one
  * of that tool's sizes (422 on spec.size, naming them). A non-admin may only name
  * a ToolDefinition they may use (403). Only what the write sets is checked:
- * `current` gives the stored object for a merge patch that sets a size alone,
+ * `merge.current` gives the stored object for a merge patch that sets a size alone,
  * and a write that leaves both fields out (stop, for one) is never refused here,
  * even when its tool is gone. The controllers and the proxy write through the
  * store, not through here.
@@ -157,15 +157,15 @@ export async function checkToolRef(
   p: Principal,
   kind: KindInfo,
   body: unknown,
-  current?: () => Promise<BerthObject>,
+  merge?: { name: string; current: () => Promise<BerthObject> },
 ): Promise<void> {
   if (kind.kind !== 'ToolInstance') return;
-  const choice = toolChoiceOf(body);
+  const choice = { ...(merge ? { name: merge.name } : {}), ...toolChoiceOf(body) };
   if (choice.toolRef === undefined && choice.size === undefined) return;
   let ref = choice.toolRef;
   if (ref === undefined) {
-    if (!current) return;
-    ref = toolChoiceOf(await current()).toolRef;
+    if (!merge) return;
+    ref = toolChoiceOf(await merge.current()).toolRef;
     if (ref === undefined) return;
   }
   let td: BerthObject;

@@ -406,7 +406,10 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     assert.equal((await alice(['get', 'ti', 'demo'])).code, 1, 'nothing was created');
     const existing = await alice(['launch', 'pgadmin', '--size', 'huge']);
     assert.equal(existing.code, 1, existing.stdout);
-    assert.match(existing.stderr, new RegExp(`tool "pgadmin": ${SIZES}\\n`));
+    assert.match(
+      existing.stderr,
+      new RegExp(`ToolInstance "pgadmin" is invalid: spec\\.size: .*tool "pgadmin": ${SIZES}\\n`),
+    );
     const kept = (await http('GET', `${BASE}/namespaces/alice/toolinstances/pgadmin`)) as {
       spec: Record<string, unknown>;
     };
