@@ -77,6 +77,9 @@ test('berth up: readable lines, no request logs at info, a quiet ordered stop on
     ]) {
       await (await fetch(`${base}${path}`, { headers })).arrayBuffer();
     }
+    // A watch, as `get -w` and `wait` open them, that the server ends after a second.
+    const watched = await fetch(`${base}/tooldefinitions?watch=true&timeoutSeconds=1`, { headers });
+    await watched.arrayBuffer();
     const demo = parse(readFileSync(join(root, 'examples', 'demo.yaml'), 'utf8'));
     const created = await fetch(`${base}/tooldefinitions`, {
       method: 'POST',
@@ -122,7 +125,7 @@ test('berth up: readable lines, no request logs at info, a quiet ordered stop on
     );
     assert.match(out, /INFO.*embedded PostgreSQL started/);
     // Requests are debug lines: none at the default level.
-    assert.doesNotMatch(out, /incoming request|request completed/);
+    assert.doesNotMatch(out, /incoming request|request completed|watch closed/);
     // A clean stop: in order, nothing meets a closed database.
     assert.match(shutdown, /stopping[\s\S]*stopped/);
     assert.doesNotMatch(shutdown, /ECONNREFUSED|WARN|ERROR|terminating connection/i);
