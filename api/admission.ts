@@ -1,7 +1,7 @@
 // Checks between the URL and the body, before the store sees a write: the body's
 // apiVersion, kind, namespace and name must agree with the URL (400 naming the
-// field), and a non-admin may only point a ToolInstance at a ToolDefinition
-// they may use (403), which must exist (422).
+// field); a ToolInstance must name a ToolDefinition that exists and one of its
+// sizes (422, naming the choices), which a non-admin must be allowed to use (403).
 import {
   API_VERSION,
   ApiError,
@@ -92,27 +92,82 @@ export function checkMergePatch(body: unknown, scope: UrlScope): Record<string, 
   return patch;
 }
 
-/** The ToolDefinition name a ToolInstance body refers to, when it names one. */
-function toolRefOf(obj: unknown): string | undefined {
-  if (!isRecord(obj) || !isRecord(obj.spec)) return undefined;
-  const ref = obj.spec.toolRef;
-  return typeof ref === 'string' ? ref : undefined;
+/** What a ToolInstance write says about its tool: the fields it sets, when it sets them. */
+interface ToolChoice {
+  name?: string;
+  toolRef?: string;
+  size?: string;
+}
+
+function toolChoiceOf(obj: unknown): ToolChoice {
+  if (!isRecord(obj)) return {};
+  const md = isRecord(obj.metadata) ? obj.metadata : {};
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  return {
+    ...(typeof md.name === 'string' ? { name: md.name } : {}),
+    ...(typeof spec.toolRef === 'string' ? { toolRef: spec.toolRef } : {}),
+    ...(typeof spec.size === 'string' ? { size: spec.size } : {}),
+  };
+}
+
+function invalid(c: ToolChoice, field: string, message: string, reason: string): ApiError {
+  const what = c.name ? `ToolInstance "${c.name}"` : 'ToolInstance';
+  return new ApiError('Invalid', `${what} is invalid: ${field}: ${message}`, {
+    kind: 'ToolInstance',
+    ...(c.name ? { name: c.name } : {}),
+    causes: [{ field, message, reason }],
+  });
+}
+
+/** Names, at most `max` of them, as a sentence's end. */
+function choices(names: string[], max = 20): string {
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+/** The ToolDefinitions `p` may use, by name, for the message that names the choices. */
+async function usableTools(store: StorePort, p: Principal): Promise<string[]> {
+  const { items } = await store.list('ToolDefinition', {});
+  return items
+    .filter((td) => canUseToolDefinition(p, td))
+    .map((td) => td.metadata.name)
+    .sort();
+}
+
+/** A ToolDefinition's sizes, smallest first. */
+function sizesOf(td: BerthObject): string[] {
+  const sizes = (td.spec as { sizes?: Record<string, { cpu?: number; memory?: number }> }).sizes;
+  return Object.entries(sizes ?? {})
+    .sort(([, a], [, b]) => (a.cpu ?? 0) - (b.cpu ?? 0) || (a.memory ?? 0) - (b.memory ?? 0))
+    .map(([name]) => name);
 }
 
 /**
- * A non-admin's ToolInstance may only name a ToolDefinition they may use.
- * Unknown: 422 on spec.toolRef. Not theirs to use: 403. Admins are not checked,
- * so that `apply -f dir/` works in any file order.
+ * A ToolInstance write must name a ToolDefinition that exists (422 on
+ * spec.toolRef, naming those the user may choose) and, when it sets a size, one
+ * of that tool's sizes (422 on spec.size, naming them). A non-admin may only name
+ * a ToolDefinition they may use (403). Only what the write sets is checked:
+ * `merge.current` gives the stored object for a merge patch that sets a size alone,
+ * and a write that leaves both fields out (stop, for one) is never refused here,
+ * even when its tool is gone. The controllers and the proxy write through the
+ * store, not through here.
  */
 export async function checkToolRef(
   store: StorePort,
   p: Principal,
   kind: KindInfo,
   body: unknown,
+  merge?: { name: string; current: () => Promise<BerthObject> },
 ): Promise<void> {
-  if (p.admin || kind.kind !== 'ToolInstance') return;
-  const ref = toolRefOf(body);
-  if (ref === undefined) return;
+  if (kind.kind !== 'ToolInstance') return;
+  const choice = { ...(merge ? { name: merge.name } : {}), ...toolChoiceOf(body) };
+  if (choice.toolRef === undefined && choice.size === undefined) return;
+  let ref = choice.toolRef;
+  if (ref === undefined) {
+    if (!merge) return;
+    ref = toolChoiceOf(await merge.current()).toolRef;
+    if (ref === undefined) return;
+  }
   let td: BerthObject;
   try {
     td = await store.get('ToolDefinition', { name: ref });
@@ -122,11 +177,13 @@ export async function checkToolRef(
       isApiError(err, 'BadRequest') ||
       isApiError(err, 'Invalid')
     ) {
-      const message = `ToolDefinition "${ref}" does not exist`;
-      throw new ApiError('Invalid', `ToolInstance is invalid: spec.toolRef: ${message}`, {
-        kind: 'ToolInstance',
-        causes: [{ field: 'spec.toolRef', message, reason: 'FieldValueNotFound' }],
-      });
+      const usable = await usableTools(store, p);
+      const message = `ToolDefinition "${ref}" does not exist; ${
+        usable.length
+          ? `choose one of: ${choices(usable)}`
+          : 'there are none you may use yet (an admin adds them, e.g. berth apply -f examples/)'
+      }`;
+      throw invalid(choice, 'spec.toolRef', message, 'FieldValueNotFound');
     }
     throw err;
   }
@@ -138,5 +195,12 @@ export async function checkToolRef(
       namespaced: false,
     };
     throw forbidden(p, 'use', { kind: tdKind, name: ref }, 'not in its access list');
+  }
+  if (choice.size !== undefined) {
+    const sizes = sizesOf(td);
+    if (!sizes.includes(choice.size)) {
+      const message = `size "${choice.size}" is not one of the sizes of tool "${ref}": ${choices(sizes)}`;
+      throw invalid(choice, 'spec.size', message, 'FieldValueNotSupported');
+    }
   }
 }

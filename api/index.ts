@@ -2,7 +2,7 @@
 import { KINDS } from '../crds/index.ts';
 import { Identity, type Pool, ResourceStore } from '../store/index.ts';
 import { type ApiConfig, loadApiConfig } from './config.ts';
-import { buildApiServer } from './server.ts';
+import { type ApiServerOptions, buildApiServer } from './server.ts';
 import {
   createSignIn,
   loadSignInConfig,
@@ -35,6 +35,8 @@ export interface StartApiOptions {
    * environment; `false` turns the sign-in routes and the UI off.
    */
   signIn?: Partial<SignInConfigInput> | false;
+  /** Where log lines go; stdout by default. */
+  logStream?: ApiServerOptions['logStream'];
 }
 
 export interface RunningApi {
@@ -75,6 +77,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     identity,
     config,
     ...(signIn ? { signIn } : {}),
+    ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   const stopMaintenance =
     config.maintenanceIntervalMs > 0

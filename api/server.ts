@@ -1,6 +1,7 @@
 // The fastify server: body handling, authentication, errors as Status objects,
 // metrics, and the routes. No business logic here; it lives in routes/.
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { ApiError, KINDS, type KindInfo } from '../crds/index.ts';
 import type { Identity, Pool } from '../store/index.ts';
 import { authenticate, WWW_AUTHENTICATE } from './auth.ts';
@@ -8,6 +9,7 @@ import type { ApiConfig } from './config.ts';
 import type { ApiDeps } from './context.ts';
 import { toApiError } from './errors.ts';
 import { type ApiMetrics, createMetrics } from './metrics.ts';
+import { DebugRequestLogs } from './request-logs.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
@@ -26,6 +28,8 @@ export interface ApiServerOptions {
   kinds?: readonly KindInfo[];
   /** Browser sign-in, sessions and the web UI; without it only bearer tokens work. */
   signIn?: SignInDeps;
+  /** Where log lines go (`berth up` pretty-prints them in a terminal); stdout by default. */
+  logStream?: DestinationStream;
 }
 
 export interface ApiServer {
@@ -57,6 +61,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
         ],
         censor: '[redacted]',
       },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
       // One-time secrets ride in query strings (the OIDC callback's code and state):
       // log the path and which parameters there were, never their values.
       serializers: {
@@ -67,6 +72,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
         }),
       },
     },
+    logController: new DebugRequestLogs(),
     bodyLimit: config.bodyLimitBytes,
     // Time to receive a whole request (slow clients); responses (watches) are not limited by it.
     requestTimeout: config.receiveTimeoutMs,

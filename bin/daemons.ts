@@ -46,7 +46,9 @@ export function registerDaemons(program: Command): void {
     });
   program
     .command('doctor')
-    .description('check the AWS (or ecs-local) setup: cluster, subnets, security groups')
+    .description(
+      'check the setup: beside make run, the API, database, CLI token, ecs-local and proxy; with AWS settings (or BERTH_ECS_ENDPOINT), the ECS cluster, subnets and security groups',
+    )
     .action(async () => {
       const { runDoctor } = await import('./doctor.ts');
       await runDoctor();

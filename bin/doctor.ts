@@ -1,7 +1,8 @@
-// `berth doctor`: reads the ECS driver's configuration from the environment,
-// runs the preflight and prints each check with what to do about failures.
-// Exit status 1 when anything is wrong, so scripts can gate on it.
-
+// `berth doctor`: with AWS settings (or BERTH_ECS_ENDPOINT) it reads the ECS
+// driver's configuration from the environment and runs the preflight; with none,
+// it checks the local setup `make run` runs (doctor-local.ts). Each check prints
+// with what to do about failures; exit status 1 when anything is wrong, so
+// scripts can gate on it.
 import { Registry } from 'prom-client';
 import {
   ConfigError,
@@ -9,11 +10,30 @@ import {
   type EcsDriverConfig,
   loadEcsConfig,
 } from '../controllers/index.ts';
+import { type Finding, isLocalSetup, localFindings } from './doctor-local.ts';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+function report(findings: Finding[]): void {
+  for (const f of findings) {
+    out(`${f.ok ? '✓' : '✗'} ${f.check}: ${f.message}`);
+    if (!f.ok && f.fix) out(`    fix: ${f.fix}`);
+  }
+  const failed = findings.filter((f) => !f.ok).length;
+  out(failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
+  if (failed > 0) process.exitCode = 1;
+}
 
 export async function runDoctor(
   env: Record<string, string | undefined> = process.env,
 ): Promise<void> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (isLocalSetup(env)) {
+    out(
+      'berth doctor: no AWS settings, so checking the local setup (make run); set BERTH_ECS_REGION (or AWS_REGION) to check AWS',
+    );
+    report(await localFindings(env));
+    return;
+  }
   let config: EcsDriverConfig;
   try {
     config = loadEcsConfig(env);
@@ -32,14 +52,7 @@ export async function runDoctor(
   // Its own registry: the doctor's calls are not the daemon's metrics.
   const driver = createEcsDriver({ config, registry: new Registry() });
   try {
-    const findings = await driver.preflight();
-    for (const f of findings) {
-      out(`${f.ok ? '✓' : '✗'} ${f.check}: ${f.message}`);
-      if (!f.ok && f.fix) out(`    fix: ${f.fix}`);
-    }
-    const failed = findings.filter((f) => !f.ok).length;
-    out(failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
-    if (failed > 0) process.exitCode = 1;
+    report(await driver.preflight());
   } finally {
     driver.close();
   }

@@ -5,7 +5,6 @@
 // `bin/berth get td` works with no extra step. The API's and the controllers'
 // store is one, whose writes enqueue reconciles in their own transaction.
 import { join } from 'node:path';
-import pino from 'pino';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -29,6 +28,8 @@ import {
   startEmbeddedPostgres,
 } from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
+import { ECS_LOCAL_DEFAULT_PORT, ECS_LOCAL_DEFAULTS } from './local-defaults.ts';
+import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -45,7 +46,7 @@ export const upConfigSchema = z.object({
     shownValue: 'a folder path',
     description: 'Where the embedded PostgreSQL keeps its files (in `postgres/`).',
   }),
-  ECS_LOCAL_PORT: setting(integer(0, 65535).default(4566), {
+  ECS_LOCAL_PORT: setting(integer(0, 65535).default(ECS_LOCAL_DEFAULT_PORT), {
     env: 'ECS_LOCAL_PORT',
     description: "ecs-local's port, when `berth up` starts it (BERTH_ECS_ENDPOINT not set).",
   }),
@@ -62,12 +63,6 @@ export const upConfigSchema = z.object({
     },
   ),
 });
-
-/** ecs-local's network (see ecs-local/README.md). */
-const ECS_LOCAL_DEFAULTS = {
-  BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
-  BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
-};
 
 /**
  * `make run` signs people in with the development sign-in (local users, no
@@ -114,7 +109,10 @@ async function ensureCliAccess(api: RunningApi): Promise<void> {
 }
 
 export async function runUp(): Promise<void> {
-  const log = pino({ name: 'berth-up' });
+  const logSettings = loadLogSettings();
+  if (typeof logSettings === 'string') fail(logSettings);
+  const stream = logStream(logSettings);
+  const log = createLogger(logSettings, stream);
   let env: { data: z.output<typeof upConfigSchema> };
   try {
     env = { data: loadSettings(upConfigSchema, process.env, { component: 'berth up' }) };
@@ -136,7 +134,10 @@ export async function runUp(): Promise<void> {
       );
     }
     url = db.url;
-    log.info({ dataDir, port: env.data.BERTH_PG_PORT }, 'embedded PostgreSQL started');
+    log.info(
+      { cluster: db.clusterDir, port: env.data.BERTH_PG_PORT },
+      'embedded PostgreSQL started',
+    );
   }
 
   let pool: Pool | undefined;
@@ -145,12 +146,13 @@ export async function runUp(): Promise<void> {
   let controllers: ControllerStack | undefined;
   let store: ResourceStore | undefined;
   let proxy: RunningProxy | undefined;
+  // Users of a part stop before it: PostgreSQL last, so nothing meets a closed database.
   const stop = async () => {
     await proxy?.close();
     await api?.close();
     await controllers?.close();
-    await store?.close();
     await ecsLocal?.close();
+    await store?.close();
     await pool?.end();
     await db?.stop();
   };
@@ -171,6 +173,8 @@ export async function runUp(): Promise<void> {
           ...optionsFromEnv(process.env),
           port: env.data.ECS_LOCAL_PORT,
           imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
+          // Its errors only: up's own line says it started.
+          logger: log.child({ component: 'ecs-local' }, { level: 'warn' }),
         });
       } catch (err) {
         if ((err as { code?: string }).code === 'EADDRINUSE') {
@@ -194,7 +198,12 @@ export async function runUp(): Promise<void> {
       onBackgroundError: (err, what) => log.error({ err, what }, 'store background work failed'),
     });
     try {
-      api = await startApi({ pool, store, signIn: devSignInDefaults(process.env) });
+      api = await startApi({
+        pool,
+        store,
+        signIn: devSignInDefaults(process.env),
+        logStream: stream,
+      });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE')

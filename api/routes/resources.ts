@@ -241,7 +241,10 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     delete md.resourceVersion;
   }
   if (status) return await c.deps.store.patchStatus(c.kind.kind, c.key, mergePatch, opts);
-  await checkToolRef(c.deps.store, c.p, c.kind, mergePatch);
+  await checkToolRef(c.deps.store, c.p, c.kind, mergePatch, {
+    name: c.key.name,
+    current: () => c.deps.store.get(c.kind.kind, c.key),
+  });
   return await c.deps.store.patch(c.kind.kind, c.key, mergePatch, opts);
 }
 

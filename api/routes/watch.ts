@@ -136,7 +136,10 @@ async function stream(
     release();
     deps.metrics.openWatches.dec();
     deps.metrics.requests.inc({ method: 'GET', route: routeOf(req), code: '200' });
-    req.log.info({ watchSeconds: Number(process.hrtime.bigint() - started) / 1e9 }, 'watch closed');
+    req.log.debug(
+      { watchSeconds: Number(process.hrtime.bigint() - started) / 1e9 },
+      'watch closed',
+    );
     if (!res.writableEnded) res.end();
   }
 }

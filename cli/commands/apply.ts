@@ -139,6 +139,19 @@ export function batches(manifests: Manifest[]): Manifest[][] {
   return out;
 }
 
+/** Kinds other objects name (a ToolInstance's spec.toolRef), applied before the rest. */
+const REFERENCED_KINDS: readonly unknown[] = ['ToolDefinition'];
+
+/**
+ * The documents with those other objects refer to first, otherwise in their
+ * order: the API refuses a ToolInstance whose ToolDefinition does not exist, so
+ * `apply -f dir/` works whatever the files are called.
+ */
+export function referencedFirst(manifests: Manifest[]): Manifest[] {
+  const first = manifests.filter((m) => REFERENCED_KINDS.includes(m.object.kind));
+  return [...first, ...manifests.filter((m) => !REFERENCED_KINDS.includes(m.object.kind))];
+}
+
 /** How many documents of one batch are in flight at once. */
 const CONCURRENCY = 8;
 
@@ -173,7 +186,7 @@ export function registerApply(program: Command): void {
             };
           }
         };
-        for (const batch of batches(manifests)) {
+        for (const batch of batches(referencedFirst(manifests))) {
           // Results print in document order, each as soon as those before it are done.
           const done: ((() => void) | undefined)[] = new Array(batch.length);
           let printed = 0;

@@ -55,7 +55,7 @@ export function registerLaunch(program: Command): void {
     .command('launch')
     .description('launch a tool: set your ToolInstance of it to Running (created if needed)')
     .argument('<tool>', 'the ToolDefinition name, e.g. jupyterlab')
-    .option('--size <size>', "one of the tool's sizes, e.g. Large (default: its defaultSize)")
+    .option('--size <size>', "one of the tool's sizes, e.g. large (default: its defaultSize)")
     .option('-n, --namespace <ns>', 'namespace (default: your own; admins may name another)')
     .action(
       action(async (tool: string, opts: { size?: string; namespace?: string }) => {

@@ -157,6 +157,12 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
       r.stderr,
       'error: the server doesn\'t have a resource type "tooldefintion"; did you mean "tooldefinition"?\n',
     );
+    const shortened = await admin(['get', 'tooldefs']);
+    assert.equal(shortened.code, 1);
+    assert.equal(
+      shortened.stderr,
+      'error: the server doesn\'t have a resource type "tooldefs"; did you mean "tooldefinitions"?\n',
+    );
     const missing = await admin(['get', 'td', 'nope']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error: .*nope.* not found/);
@@ -376,6 +382,56 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
       spec: Record<string, unknown>;
     };
     assert.deepEqual([stopped.spec.state, stopped.spec.size], ['Stopped', 'small']);
+  });
+
+  test('launch: an unknown tool or size fails at once, naming the choices', async () => {
+    const SIZES = 'small, medium, large, xl, 2xl, 3xl';
+    const unknown = await alice(['launch', 'nosuchtool']);
+    assert.equal(unknown.code, 1, unknown.stdout);
+    assert.equal(unknown.stdout, '');
+    assert.match(
+      unknown.stderr,
+      /spec\.toolRef: ToolDefinition "nosuchtool" does not exist; choose one of: demo, (.+, )?jupyterlab, pgadmin, rstudio, vscode\n/,
+    );
+    assert.doesNotMatch(unknown.stderr, /\n\s+at /);
+    assert.equal((await alice(['get', 'ti', 'nosuchtool'])).code, 1, 'nothing was created');
+
+    // A new instance (created by apply) and an existing one (a merge patch of its size).
+    const fresh = await alice(['launch', 'demo', '--size', 'huge']);
+    assert.equal(fresh.code, 1, fresh.stdout);
+    assert.match(
+      fresh.stderr,
+      new RegExp(`spec\\.size: size "huge" is not one of the sizes of tool "demo": ${SIZES}\\n`),
+    );
+    assert.equal((await alice(['get', 'ti', 'demo'])).code, 1, 'nothing was created');
+    const existing = await alice(['launch', 'pgadmin', '--size', 'huge']);
+    assert.equal(existing.code, 1, existing.stdout);
+    assert.match(
+      existing.stderr,
+      new RegExp(`ToolInstance "pgadmin" is invalid: spec\\.size: .*tool "pgadmin": ${SIZES}\\n`),
+    );
+    const kept = (await http('GET', `${BASE}/namespaces/alice/toolinstances/pgadmin`)) as {
+      spec: Record<string, unknown>;
+    };
+    assert.equal(kept.spec.size, 'small', 'the refused size was not written');
+    // Admins are held to the same (access lists aside).
+    const adminUnknown = await admin(['launch', 'nosuchtool']);
+    assert.equal(adminUnknown.code, 1);
+    assert.match(adminUnknown.stderr, /ToolDefinition "nosuchtool" does not exist; choose one of/);
+  });
+
+  test('apply -f DIR: ToolDefinitions go first, whatever the files are called', async () => {
+    const sub = await mkdtemp(join(dir, 'ordered-'));
+    await writeFile(
+      join(sub, 'a-instance.yaml'),
+      'apiVersion: berth/v1alpha1\nkind: ToolInstance\nmetadata: {name: late, namespace: alice}\nspec: {toolRef: late}\n',
+    );
+    await writeFile(
+      join(sub, 'b-tool.yaml'),
+      (await readFile('examples/demo.yaml', 'utf8')).replace('name: demo', 'name: late'),
+    );
+    const r = ok(await admin(['apply', '-f', sub]));
+    assert.equal(r.stdout, 'tooldefinition/late created\ntoolinstance/late created\n');
   });
 
   test('delete --wait returns only once finalizers let the object go', async () => {

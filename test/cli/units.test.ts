@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { batches } from '../../cli/commands/apply.ts';
+import { batches, referencedFirst } from '../../cli/commands/apply.ts';
 import { parseFor } from '../../cli/commands/wait.ts';
 import { configPath, loadConfig, updateConfig } from '../../cli/config.ts';
 import { eventsFor, renderDescribe, titleCase } from '../../cli/describe.ts';
@@ -249,6 +249,14 @@ describe('kinds, describe, merge patch, wait --for, timeouts', () => {
       () => kindOrThrow('tooldefintion'),
       /doesn't have a resource type "tooldefintion"; did you mean "tooldefinition"\?/,
     );
+    // A shortening, too far from any name for the typo rule, names the kind it starts.
+    assert.throws(
+      () => kindOrThrow('tooldefs'),
+      /doesn't have a resource type "tooldefs"; did you mean "tooldefinitions"\?/,
+    );
+    assert.throws(() => kindOrThrow('toolinst'), /did you mean "toolinstances"\?/);
+    // The start of two kinds' names names neither.
+    assert.throws(() => kindOrThrow('tools'), /resource type "tools"$/);
     const { info, targets } = parseTargets(['ti/a', 'ti/b']);
     assert.equal(info?.kind, 'ToolInstance');
     assert.deepEqual(
@@ -333,6 +341,24 @@ describe('kinds, describe, merge patch, wait --for, timeouts', () => {
         b.map((m) => `${m.object.kind}/${(m.object.metadata as { name: string }).name}`),
       ),
       [['TD/a', 'TD/b'], ['TI/a', 'TI/b'], ['TI/a'], ['TD/c']],
+    );
+  });
+  test('apply order: ToolDefinitions first, the rest in document order', () => {
+    const doc = (kind: string, name: string) => ({
+      file: 'f',
+      index: 1,
+      object: { kind, metadata: { name } },
+    });
+    const got = referencedFirst([
+      doc('ToolInstance', 'a'),
+      doc('ToolDefinition', 'a'),
+      doc('Event', 'e'),
+      doc('ToolInstance', 'b'),
+      doc('ToolDefinition', 'b'),
+    ]);
+    assert.deepEqual(
+      got.map((m) => `${m.object.kind}/${(m.object.metadata as { name: string }).name}`),
+      ['ToolDefinition/a', 'ToolDefinition/b', 'ToolInstance/a', 'Event/e', 'ToolInstance/b'],
     );
   });
   test('merge patch (RFC 7386)', () => {
