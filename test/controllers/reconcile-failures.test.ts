@@ -55,18 +55,12 @@ async function waitForEvent(
   type: string,
   reason: string,
 ): Promise<{ message: string }> {
-  let found: { message: string } | undefined;
-  await waitFor(
-    async () => {
-      found = (await eventsFor(env.store, ns, name)).find(
-        (e) => e.type === type && e.reason === reason,
-      );
-      return found !== undefined;
-    },
+  return waitFor(
+    async () =>
+      (await eventsFor(env.store, ns, name)).find((e) => e.type === type && e.reason === reason),
     5_000,
     `a ${type} Event ${reason} on ${ns}/${name}`,
   );
-  return found!;
 }
 
 test('an image that cannot be pulled fails at once, with the pull error in plain words', async () => {

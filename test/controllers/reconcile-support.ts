@@ -228,21 +228,19 @@ export async function waitForPhase(
   phase: string,
   timeoutMs = 15_000,
 ): Promise<ToolInstance> {
-  const deadline = Date.now() + timeoutMs;
   let last: ToolInstance | undefined;
-  for (;;) {
-    try {
-      last = await getInstance(store, namespace, name);
-      if (last.status?.phase === phase) return last;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${namespace}/${name} to be ${phase}; status: ${JSON.stringify(last?.status)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 25));
+  try {
+    return await waitFor(
+      async () => {
+        last = await getInstance(store, namespace, name).catch(() => undefined);
+        return last?.status?.phase === phase ? last : undefined;
+      },
+      timeoutMs,
+      `${namespace}/${name} to be ${phase}`,
+      25,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; status: ${JSON.stringify(last?.status)}`);
   }
 }
 
@@ -262,4 +260,6 @@ export async function liveTasks(driver: EcsDriver): Promise<string[]> {
   return driver.listTasks({ startedBy: driver.startedBy });
 }
 
-export { waitFor } from '../support/wait.ts';
+import { waitFor } from '../support/wait.ts';
+
+export { waitFor };
