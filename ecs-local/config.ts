@@ -88,6 +88,11 @@ export const configSchema = z.strictObject({
     .default(1024 * 1024),
   /** Task addresses are 127.<addressOctet>.x.y; choose distinct values to run several instances. */
   addressOctet: z.number().int().min(0).max(255).default(0),
+  /**
+   * Where records of running task processes are kept, so that the next start
+   * kills what an ecs-local that died uncleanly left running; none when absent.
+   */
+  stateDir: z.string().min(1).optional(),
   network: networkSchema.default(networkSchema.parse({})),
   faults: faultsSchema.default(faultsSchema.parse({})),
 });
@@ -151,6 +156,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): EcsLocalOp
     defaultStopTimeoutSeconds: envNumber(env, 'ECS_LOCAL_STOP_TIMEOUT_SECONDS'),
     outputCapBytes: envNumber(env, 'ECS_LOCAL_OUTPUT_CAP_BYTES'),
     addressOctet: envNumber(env, 'ECS_LOCAL_ADDRESS_OCTET'),
+    stateDir: env.ECS_LOCAL_STATE_DIR || undefined,
   };
   return Object.fromEntries(
     Object.entries(options).filter(([, v]) => v !== undefined),
