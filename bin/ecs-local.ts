@@ -1,11 +1,17 @@
 // `berth ecs-local`: runs ecs-local standalone, configured by ECS_LOCAL_* variables
 // (see ecs-local/README.md), until SIGINT/SIGTERM; then stops every container process.
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
 
 export async function runEcsLocal(): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  const ecsLocal = await startEcsLocal({ ...optionsFromEnv(process.env), logger });
+  const ecsLocal = await startEcsLocal({
+    // As `berth up` does: the next start kills tasks a crashed ecs-local left running.
+    stateDir: join(import.meta.dirname, '..', '.data', 'ecs-local'),
+    ...optionsFromEnv(process.env),
+    logger,
+  });
   console.log(`ecs-local listening on ${ecsLocal.url}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
