@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { recordStarter, stopOrphanedPostmaster } from './embedded-orphan.ts';
 
 export interface EmbeddedDatabase {
   /** Connection string for the `postgres` superuser on loopback. Never log it. */
@@ -108,6 +109,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     await pg.initialise();
   }
+  // A starter that died uncleanly can leave its postmaster running; stop it first.
+  await stopOrphanedPostmaster(opts.dataDir, clusterDir);
   // A crash can leave postmaster.pid behind; PostgreSQL refuses to start over it.
   const pidFile = join(clusterDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
@@ -115,6 +118,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     if (!Number.isFinite(pid) || !isAlive(pid)) await rm(pidFile, { force: true });
   }
   await pg.start();
+  recordStarter(opts.dataDir);
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return {
     url,
