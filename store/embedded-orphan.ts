@@ -64,13 +64,21 @@ export async function stopOrphanedPostmaster(
 ): Promise<boolean> {
   const pid = runningPostmaster(clusterDir);
   if (pid === undefined || starterAlive(dataDir)) return false;
-  process.kill(pid, 'SIGINT');
+  try {
+    process.kill(pid, 'SIGINT'); // fast shutdown
+  } catch {
+    return true; // gone in the meantime
+  }
   const deadline = Date.now() + graceMs;
   let killed = false;
   while (startTimeOf(pid) !== undefined) {
     if (!killed && Date.now() > deadline) {
       killed = true;
-      process.kill(pid, 'SIGKILL');
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone in the meantime
+      }
     }
     await new Promise((r) => setTimeout(r, 50));
   }
