@@ -1,5 +1,6 @@
 // `berth ecs-local`: runs ecs-local standalone, configured by ECS_LOCAL_* variables
 // (see ecs-local/README.md), until SIGINT/SIGTERM; then stops every container process.
+import { join } from 'node:path';
 import { pino } from 'pino';
 import {
   ConfigError,
@@ -19,7 +20,12 @@ export async function runEcsLocal(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const ecsLocal = await startEcsLocal({ ...options, logger });
+  const ecsLocal = await startEcsLocal({
+    // As `berth up` does: the next start kills tasks a crashed ecs-local left running.
+    stateDir: join(import.meta.dirname, '..', '.data', 'ecs-local'),
+    ...options,
+    logger,
+  });
   console.log(`ecs-local listening on ${ecsLocal.url}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -170,12 +170,17 @@ export async function runUp(): Promise<void> {
     if (!process.env.BERTH_ECS_ENDPOINT) {
       try {
         ecsLocal = await startEcsLocal({
+          // Process records here let the next start kill tasks a crashed berth up left running.
+          stateDir: join(env.data.BERTH_DATA_DIR, 'ecs-local'),
           ...optionsFromEnv(process.env),
           port: env.data.ECS_LOCAL_PORT,
           imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
           // Its errors only: up's own line says it started.
           logger: log.child({ component: 'ecs-local' }, { level: 'warn' }),
         });
+        for (const r of ecsLocal.reaped) {
+          log.warn(r, 'killed a task process an earlier berth up left running');
+        }
       } catch (err) {
         if ((err as { code?: string }).code === 'EADDRINUSE') {
           throw new Error(

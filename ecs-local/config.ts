@@ -98,6 +98,11 @@ export const configSchema = z.strictObject({
     .default(1024 * 1024),
   /** Task addresses are 127.<addressOctet>.x.y; choose distinct values to run several instances. */
   addressOctet: z.number().int().min(0).max(255).default(0),
+  /**
+   * Where records of running task processes are kept, so that the next start
+   * kills what an ecs-local that died uncleanly left running; none when absent.
+   */
+  stateDir: z.string().min(1).optional(),
   network: networkSchema.default(networkSchema.parse({})),
   faults: faultsSchema.default(faultsSchema.parse({})),
 });
@@ -200,6 +205,13 @@ export const ecsLocalEnvSchema = z.object({
     description:
       'Task addresses are 127.<octet>.x.y (0: 127.0.1.1, 127.0.1.2, …); distinct values let several run at once.',
   }),
+  stateDir: setting(z.string().min(1).optional(), {
+    env: 'ECS_LOCAL_STATE_DIR',
+    shownDefault: '`.data/ecs-local` (`berth up`: `<BERTH_DATA_DIR>/ecs-local`)',
+    shownValue: 'a folder path',
+    description:
+      'Where ecs-local records its task processes, so the next start reaps those a crashed ecs-local left running.',
+  }),
 });
 
 /** Options from ECS_LOCAL_* variables (see README); throws ConfigError naming each bad variable. */
@@ -225,5 +237,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): EcsLocalOp
     defaultStopTimeoutSeconds: e.defaultStopTimeoutMs / 1000,
     outputCapBytes: e.outputCapBytes,
     addressOctet: e.addressOctet,
+    ...(e.stateDir ? { stateDir: e.stateDir } : {}),
   };
 }

@@ -11,6 +11,8 @@ import type { EcsContext } from './context.ts';
 import { FaultState } from './faults.ts';
 import { ImageResolver } from './image-map.ts';
 import { MetadataEndpoint } from './metadata-endpoint.ts';
+import { OrphanGuard } from './orphan-guard.ts';
+import { ProcessRecords } from './process-records.ts';
 import { createEcsServer } from './server.ts';
 import { TaskDefinitions } from './task-definitions.ts';
 import { TaskEngine } from './tasks.ts';
@@ -30,6 +32,8 @@ export interface EcsLocal {
   setThrottling(enabled: boolean): void;
   /** Pids of every container process started so far, with whether each still runs. */
   processes(): { pid: number; running: boolean }[];
+  /** Task processes an earlier ecs-local on the same `stateDir` left running, killed at start. */
+  reaped: { pids: number[]; taskArn: string; container: string }[];
   /** Stops every container process (SIGTERM, then SIGKILL after `graceMs`), then the server. */
   close(graceMs?: number): Promise<void>;
 }
@@ -44,6 +48,14 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
   const logger = givenLogger ?? pino({ level: 'silent' });
   const arns = new Arns(config.region, config.accountId);
   const faults = new FaultState(config.faults);
+  // Before anything runs: what a crashed predecessor left must not keep its addresses.
+  const records = config.stateDir ? new ProcessRecords(config.stateDir) : undefined;
+  const reaped = (await records?.reapLeftovers()) ?? [];
+  if (reaped.length > 0) {
+    const pids = reaped.flatMap((r) => r.killed);
+    logger.warn({ pids }, 'killed task processes left running by an earlier ecs-local');
+  }
+  const guard = new OrphanGuard();
   let baseUrl = '';
   const engine = new TaskEngine({
     config,
@@ -52,6 +64,21 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     images: new ImageResolver(config.imageMapPath, config.imageMap),
     faults,
     metadataBaseUrl: () => baseUrl,
+    lifetimes: {
+      started: (p, task, container) => {
+        guard.watch(p.pid);
+        records?.add({
+          pid: p.pid,
+          runtimeId: container.runtimeId,
+          taskArn: task.arn,
+          container: container.name,
+        });
+      },
+      ended: (p) => {
+        guard.forget(p.pid);
+        records?.remove(p.pid);
+      },
+    },
   });
   const ctx: EcsContext = {
     config,
@@ -64,10 +91,15 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
   };
   const throttle = new Throttle(config.throttling);
   const server = createEcsServer({ ctx, throttle, metadata: new MetadataEndpoint(engine), logger });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    await guard.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   baseUrl = `http://${host}:${port}`;
@@ -81,9 +113,15 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
       throttle.enabled = enabled;
     },
     processes: () => engine.processes().map((p) => ({ pid: p.pid, running: p.running })),
+    reaped: reaped.map((r) => ({
+      pids: r.killed,
+      taskArn: r.record.taskArn,
+      container: r.record.container,
+    })),
     close: (graceMs = 2000) => {
       closing ??= (async () => {
         await engine.close(graceMs);
+        await guard.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       })();

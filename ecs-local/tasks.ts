@@ -4,7 +4,7 @@
 // end of PROVISIONING, containers started as local processes, and stop codes and
 // reasons worded as ECS words them.
 import { randomBytes } from 'node:crypto';
-import type { AddressPool } from './addresses.ts';
+import { AddressError, type AddressPool } from './addresses.ts';
 import { type Arns, newTaskId } from './arns.ts';
 import type { ClusterRecord } from './clusters.ts';
 import type { EcsLocalConfig } from './config.ts';
@@ -135,6 +135,13 @@ export interface TaskEngineDeps {
   faults: FaultState;
   /** Base URL of the metadata endpoint, e.g. http://127.0.0.1:4566 (known once listening). */
   metadataBaseUrl: () => string;
+  /** Told of each container process once it runs, and once its process group is gone. */
+  lifetimes?: ContainerLifetimes;
+}
+
+export interface ContainerLifetimes {
+  started(process: ContainerProcess, task: TaskRecord, container: ContainerRecord): void;
+  ended(process: ContainerProcess): void;
 }
 
 const SPOT_REASON = 'Your Spot Task was interrupted.';
@@ -229,7 +236,7 @@ export class TaskEngine {
     this.tasks.set(id, task);
     const provisioning =
       config.delays.provisioningMs + this.deps.faults.current.provisioningDelayMs;
-    this.after(task, provisioning, () => this.provisioned(task));
+    this.after(task, provisioning, () => void this.provisioned(task));
     return task;
   }
 
@@ -282,8 +289,25 @@ export class TaskEngine {
     }
   }
 
-  private provisioned(task: TaskRecord): void {
-    task.eni.ip = this.deps.addresses.allocate();
+  private async provisioned(task: TaskRecord): Promise<void> {
+    let ip: string;
+    try {
+      ip = await this.deps.addresses.allocate(containerPorts(task));
+    } catch (err) {
+      if (!(err instanceof AddressError)) throw err;
+      this.requestStop(
+        task,
+        'TaskFailedToStart',
+        `ResourceInitializationError: unable to assign a private IPv4 address: ${err.message}`,
+      );
+      return;
+    }
+    if (stopRequested(task) || this.closed) {
+      // Stopped (and deprovisioned) while its address was being checked.
+      this.deps.addresses.release(ip);
+      return;
+    }
+    task.eni.ip = ip;
     task.eni.status = 'ATTACHED';
     task.connectivityAt = Date.now();
     task.pullStartedAt = Date.now();
@@ -327,7 +351,12 @@ export class TaskEngine {
       }
       c.lastStatus = 'RUNNING';
       c.startedAt = c.process.startedAt;
-      void c.process.exited.then((exit) => this.containerExited(task, c, exit.exitCode));
+      const started = c.process;
+      this.deps.lifetimes?.started(started, task, c);
+      void started.exited.then((exit) => {
+        this.deps.lifetimes?.ended(started);
+        this.containerExited(task, c, exit.exitCode);
+      });
       if (stopRequested(task)) {
         // Stopped while this one was starting: if the stop already went past it, stop it here.
         if (task.lastStatus !== 'DEACTIVATING') void c.process.stop(c.stopTimeoutMs);
@@ -540,6 +569,13 @@ export class TaskEngine {
       version: task.version,
     });
   }
+}
+
+/** Every port the task's containers listen on (awsvpc: all on the task's one address). */
+function containerPorts(task: TaskRecord): number[] {
+  return task.containers.flatMap((c) =>
+    (c.def.portMappings ?? []).flatMap((p) => (p.containerPort ? [p.containerPort] : [])),
+  );
 }
 
 // A function, not an inline comparison: the status changes across awaits.

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { recordStarter, stopOrphanedPostmaster } from './embedded-orphan.ts';
 import {
   type Programs,
   placeCluster,
@@ -158,6 +159,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     await initdb(programs, clusterDir, password, user, log);
   }
+  // A starter that died uncleanly can leave its postmaster running; stop it first.
+  await stopOrphanedPostmaster(opts.dataDir, clusterDir);
   // A crash can leave postmaster.pid behind; PostgreSQL refuses to start over it.
   const pidFile = join(clusterDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
@@ -172,6 +175,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     if (postmaster.exitCode === null && postmaster.signalCode === null) postmaster.kill('SIGINT');
   };
   process.on('exit', stopOnExit);
+  recordStarter(opts.dataDir);
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return {
     url,

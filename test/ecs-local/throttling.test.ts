@@ -44,6 +44,27 @@ async function burst(
   return { ok, throttled, ms };
 }
 
+/**
+ * Fires bursts of `n` until one call is throttled (at most `rounds` bursts): on a
+ * loaded machine one burst can take long enough for the refill to cover its excess.
+ * Counts add up over the bursts, `ms` runs from the first call to the last answer.
+ */
+async function burstUntilThrottled(
+  n: number,
+  call: () => Promise<unknown>,
+  rounds = 10,
+): Promise<{ ok: number; throttled: number; ms: number }> {
+  const t0 = performance.now();
+  const total = { ok: 0, throttled: 0, ms: 0 };
+  for (let i = 0; i < rounds && total.throttled === 0; i++) {
+    const r = await burst(n, call);
+    total.ok += r.ok;
+    total.throttled += r.throttled;
+  }
+  total.ms = performance.now() - t0;
+  return total;
+}
+
 /** Burst served in full, then no more than what the refill rate adds during the burst. */
 function assertBucket(
   r: { ok: number; throttled: number; ms: number },
@@ -61,7 +82,7 @@ function assertBucket(
 
 test('cluster read bucket: burst 100, 20/s', async () => {
   const { ecs } = await fresh();
-  const r = await burst(130, () =>
+  const r = await burstUntilThrottled(130, () =>
     ecs.send(new DescribeClustersCommand({ clusters: ['default'] })),
   );
   assertBucket(r, 100, 20);
@@ -70,7 +91,7 @@ test('cluster read bucket: burst 100, 20/s', async () => {
 test('cluster modify bucket: burst 100, 40/s', async () => {
   const { ecs, ecsLocal } = await fresh();
   const arn = `arn:aws:ecs:${ecsLocal.config.region}:000000000000:cluster/default`;
-  const r = await burst(150, () =>
+  const r = await burstUntilThrottled(150, () =>
     ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: 'k', value: 'v' }] })),
   );
   assertBucket(r, 100, 40);
@@ -88,14 +109,14 @@ const registration = (family: string) =>
 
 test('task definition modify bucket: burst 20, 1/s', async () => {
   const { ecs } = await fresh();
-  const r = await burst(30, () => ecs.send(registration('throttled')));
+  const r = await burstUntilThrottled(30, () => ecs.send(registration('throttled')));
   assertBucket(r, 20, 1);
 });
 
 test('Fargate RunTask calls: 20/s, burst and sustained, one token per call', async () => {
   const { ecs } = await fresh();
   await ecs.send(registration('runner'));
-  const r = await burst(30, () =>
+  const r = await burstUntilThrottled(30, () =>
     ecs.send(
       new RunTaskCommand({
         taskDefinition: 'runner',
