@@ -45,14 +45,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A process that runs: present and not a zombie (a SIGKILLed postmaster may linger as one until reaped). */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
-    return false;
+    try {
+      process.kill(pid, 0); // no /proc (not Linux)
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
+
+/**
+ * What PostgreSQL answers while a killed postmaster's leftovers are still going:
+ * its pid not yet reaped, or its children still attached to the shared memory.
+ */
+const LEFTOVERS = /lock file ".*" already exists|shared memory block is still in use/;
 
 // Messages in English whatever the machine's locale: readiness is read from them.
 const ENV = { ...process.env, LC_MESSAGES: 'C' };
@@ -110,7 +122,12 @@ async function startPostmaster(
   user: RunAs | undefined,
   log: (line: string) => void,
 ): Promise<ChildProcess> {
-  const flags = ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off'];
+  // fsync off: a write reaches the OS at commit and survives any process being killed
+  // (only a machine crash could lose it). synchronous_commit stays on: with it off, a
+  // SIGKILLed PostgreSQL lost writes it had acknowledged. TCP on loopback only (berth
+  // connects to 127.0.0.1): no socket file in /tmp whose lock a killed postmaster
+  // would leave behind.
+  const flags = ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'unix_socket_directories='];
   const child = spawn(programs.postgres, ['-D', clusterDir, '-p', String(port), ...flags], {
     ...user,
     cwd: '/',
@@ -167,7 +184,20 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     if (!Number.isFinite(pid) || !isAlive(pid)) await rm(pidFile, { force: true });
   }
-  const postmaster = await startPostmaster(programs, clusterDir, port, user, log);
+  // After a SIGKILL of the postmaster, its children take a moment to notice and go.
+  let postmaster: ChildProcess | undefined;
+  for (let tries = 1; !postmaster; tries++) {
+    try {
+      postmaster = await startPostmaster(programs, clusterDir, port, user, log);
+    } catch (err) {
+      if (tries >= 40 || !LEFTOVERS.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+        if (!Number.isFinite(pid) || !isAlive(pid)) await rm(pidFile, { force: true });
+      }
+    }
+  }
   const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
   // Its own process group means no terminal signal stops it: if berth exits without
   // stop() (a second Ctrl-C, a crash), it is told to stop here.
