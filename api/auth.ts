@@ -11,7 +11,7 @@ export function unauthorized(message: string): ApiError {
 }
 
 /** The bearer token in an Authorization header, or a 401 saying what is wrong with it. */
-export function bearerToken(header: string | string[] | undefined): string {
+function bearerToken(header: string | string[] | undefined): string {
   if (header === undefined || header === '') {
     throw unauthorized('authentication required: send "Authorization: Bearer <token>"');
   }

@@ -11,16 +11,8 @@ import type { Principal } from '../store/index.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
-export const READ_VERBS: readonly Verb[] = ['get', 'list', 'watch'];
-export const ALL_VERBS: readonly Verb[] = [
-  'get',
-  'list',
-  'watch',
-  'create',
-  'update',
-  'patch',
-  'delete',
-];
+const READ_VERBS: readonly Verb[] = ['get', 'list', 'watch'];
+const ALL_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 
 export interface Target {
   kind: KindInfo;

@@ -71,7 +71,7 @@ function checkString(s: string, path: (string | number)[], what: string): void {
 }
 
 /** Refuses values the rest of berth cannot hold safely. */
-export function inspectValue(value: unknown, maxDepth: number): void {
+function inspectValue(value: unknown, maxDepth: number): void {
   const stack: { v: unknown; depth: number; path: (string | number)[] }[] = [
     { v: value, depth: 0, path: [] },
   ];

@@ -2,9 +2,9 @@
 // flavours apart by Content-Type; berth supports JSON merge patch and apply.
 import { ApiError } from '../crds/index.ts';
 
-export const MERGE_PATCH = 'application/merge-patch+json';
-export const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
-export const APPLY_PATCH_JSON = 'application/apply-patch+json';
+const MERGE_PATCH = 'application/merge-patch+json';
+const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
+const APPLY_PATCH_JSON = 'application/apply-patch+json';
 
 export type BodyFormat = 'json' | 'yaml';
 export type PatchKind = 'merge' | 'apply';
@@ -16,7 +16,7 @@ export interface MediaType {
 }
 
 /** Parses a Content-Type header; undefined when absent or empty. */
-export function parseMediaType(header: string | undefined): MediaType | undefined {
+function parseMediaType(header: string | undefined): MediaType | undefined {
   if (!header?.trim()) return undefined;
   const [first, ...params] = header.split(';');
   const essence = first!.trim().toLowerCase();

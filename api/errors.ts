@@ -36,11 +36,6 @@ interface ErrorLike {
   message?: unknown;
 }
 
-/** True when the error is the server's fault and should be logged as such. */
-export function isServerError(err: ApiError): boolean {
-  return err.code >= 500;
-}
-
 /** Maps any thrown value to an ApiError that is safe to send. */
 export function toApiError(err: unknown, limits: { bodyLimitBytes: number }): ApiError {
   if (err instanceof ApiError) return err;

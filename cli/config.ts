@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConfigError, loadSettings, setting } from '../settings/index.ts';
 
 /** Where `make run` serves the API unless told otherwise. */
-export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
 const fileSchema = z
   .object({
@@ -65,7 +65,7 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(e.xdgConfigHome ?? join(homedir(), '.config'), 'berth', 'config.yaml');
 }
 
-export async function readConfigFile(path = configPath()): Promise<ConfigFile> {
+async function readConfigFile(path = configPath()): Promise<ConfigFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -27,7 +27,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** A nested value as an indented block, keys Title Cased and scalar values aligned per block. */
-export function describeBlock(value: unknown, indent: number, out: string[]): void {
+function describeBlock(value: unknown, indent: number, out: string[]): void {
   const pad = ' '.repeat(indent);
   if (Array.isArray(value)) {
     for (const item of value) {

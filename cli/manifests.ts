@@ -24,7 +24,7 @@ export function describeSource(m: Pick<Manifest, 'file' | 'index' | 'item'>): st
   return `${m.file} (document ${m.index}${m.item ? `, item ${m.item}` : ''})`;
 }
 
-export async function readStdin(stream: NodeJS.ReadableStream = process.stdin): Promise<string> {
+async function readStdin(stream: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream)
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -32,7 +32,7 @@ export async function readStdin(stream: NodeJS.ReadableStream = process.stdin): 
 }
 
 /** Every file a -f argument names, sorted within each directory. */
-export async function expandPath(path: string, recursive: boolean): Promise<string[]> {
+async function expandPath(path: string, recursive: boolean): Promise<string[]> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);

@@ -51,7 +51,7 @@ export function age(timestamp: unknown, now = Date.now()): string {
 }
 
 /** The columns `get` prints for a kind: NAME, then its printer columns (wide adds priority 1). */
-export function columnsFor(info: KindInfo, wide: boolean): PrinterColumn[] {
+function columnsFor(info: KindInfo, wide: boolean): PrinterColumn[] {
   const cols = info.printerColumns.filter((c) => wide || (c.priority ?? 0) === 0);
   const hasAge = cols.some((c) => c.name.toUpperCase() === 'AGE');
   const name: PrinterColumn = { name: 'NAME', type: 'string', jsonPath: '.metadata.name' };

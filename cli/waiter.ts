@@ -9,7 +9,7 @@ import { CliError } from './errors.ts';
 /** Given the object (undefined once it is gone), true when the wait is over. */
 export type Check = (obj: BerthObject | undefined) => boolean;
 
-export class WaitTimeout extends CliError {
+class WaitTimeout extends CliError {
   constructor(info: KindInfo, name: string) {
     super(`timed out waiting for the condition on ${info.plural}/${name}`);
   }

@@ -10,9 +10,9 @@ import type { ObjectKey } from '../store/index.ts';
 import type { ReconcileContext } from './reconcile.ts';
 import { RetryLater } from './reconcile.ts';
 
-export const RECONCILED = 'Reconciled';
+const RECONCILED = 'Reconciled';
 /** From this many failures in a row on, each failure also writes (bumps) a Warning Event. */
-export const EVENT_FROM_FAILURE = 3;
+const EVENT_FROM_FAILURE = 3;
 const MAX_MESSAGE = 500;
 
 const NETWORK_CODES = new Set([

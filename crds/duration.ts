@@ -15,8 +15,7 @@ const UNIT_MS: Record<string, number> = {
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 const WHOLE = /^(\d+(?:\.\d+)?(ms|s|m|h|d))+$/;
 
-export const DURATION_HINT =
-  'a duration such as "90s", "5m", "1h30m" or "2d" (units: ms, s, m, h, d)';
+const DURATION_HINT = 'a duration such as "90s", "5m", "1h30m" or "2d" (units: ms, s, m, h, d)';
 
 /** Milliseconds in a duration string; throws a RangeError naming the accepted form. */
 export function parseDuration(text: string): number {

@@ -17,7 +17,7 @@ export const involvedObject = z.strictObject({
 });
 export type InvolvedObject = z.infer<typeof involvedObject>;
 
-export const EVENT_MESSAGE_MAX = 4096;
+const EVENT_MESSAGE_MAX = 4096;
 
 export const eventSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),

@@ -4,7 +4,7 @@
 // Source: the Amazon ECS developer guide, "Task CPU and memory" for Fargate.
 import { z } from 'zod';
 
-export const FARGATE_CPU_UNITS = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
+const FARGATE_CPU_UNITS = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
 export type FargateCpu = (typeof FARGATE_CPU_UNITS)[number];
 
 function steps(from: number, to: number, step: number): number[] {
@@ -34,7 +34,7 @@ const RANGES: Record<FargateCpu, string> = {
   16384: '32768 to 122880 in steps of 8192',
 };
 
-export function isFargateCpu(cpu: number): cpu is FargateCpu {
+function isFargateCpu(cpu: number): cpu is FargateCpu {
   return (FARGATE_CPU_UNITS as readonly number[]).includes(cpu);
 }
 
@@ -43,7 +43,7 @@ export function isFargateCombination(cpu: number, memory: number): boolean {
 }
 
 /** `memory 3000 MiB is not allowed with cpu 1024; Fargate accepts 2048 to 8192 in steps of 1024`. */
-export function describeAllowedMemory(cpu: FargateCpu): string {
+function describeAllowedMemory(cpu: FargateCpu): string {
   return RANGES[cpu];
 }
 

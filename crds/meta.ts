@@ -47,11 +47,11 @@ export function isValidLabelValue(value: string): boolean {
   return value.length <= 63 && LABEL_VALUE.test(value);
 }
 
-export const labelKey = z.string().refine(isValidLabelKey, {
+const labelKey = z.string().refine(isValidLabelKey, {
   message:
     'must be a qualified name: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
 });
-export const labelValue = z.string().refine(isValidLabelValue, {
+const labelValue = z.string().refine(isValidLabelValue, {
   message:
     'must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
 });
@@ -63,7 +63,7 @@ export const annotations = z
     message: 'annotations must total at most 256 KiB',
   });
 
-export const ownerReference = z.strictObject({
+const ownerReference = z.strictObject({
   apiVersion: z.string(),
   kind: z.string(),
   name: objectName,
@@ -95,7 +95,7 @@ export const objectMeta = z.strictObject({
 });
 export type ObjectMeta = z.infer<typeof objectMeta>;
 
-export const conditionStatus = z.enum(['True', 'False', 'Unknown']);
+const conditionStatus = z.enum(['True', 'False', 'Unknown']);
 
 export const condition = z.strictObject({
   type: z.string().regex(/^[A-Z][A-Za-z0-9]*$/, 'must be CamelCase'),

@@ -20,7 +20,7 @@ export type StatusReason =
   | 'Timeout'
   | 'ServiceUnavailable';
 
-export const REASON_CODES: Record<StatusReason, number> = {
+const REASON_CODES: Record<StatusReason, number> = {
   BadRequest: 400,
   Unauthorized: 401,
   Forbidden: 403,

@@ -11,7 +11,7 @@ import type { KindInfo } from './registry.ts';
  * Tool names appear in hostnames as `<tool>--<user>.<base-domain>`, so they are
  * DNS labels and must not themselves contain `--`.
  */
-export const toolName = z
+const toolName = z
   .string()
   .min(1, 'must not be empty')
   .max(63, 'must be at most 63 characters (it becomes part of a hostname)')
@@ -42,12 +42,12 @@ export const envVar = z.strictObject({
 export type EnvVar = z.infer<typeof envVar>;
 
 /** Environment variables as Kubernetes writes them; names must be unique. */
-export const envList = z
+const envList = z
   .array(envVar)
   .max(200)
   .superRefine((list, ctx) => uniqueBy(list, (e) => e.name, 'name', ctx));
 
-export const imageRef = z
+const imageRef = z
   .string()
   .min(1, 'must not be empty')
   .max(1024)
@@ -73,7 +73,7 @@ export const sidecar = z.strictObject({
 });
 export type Sidecar = z.infer<typeof sidecar>;
 
-export const readinessProbe = z.strictObject({
+const readinessProbe = z.strictObject({
   /** HTTP GET on the tool's port; any 2xx or 3xx answer means ready. */
   path: z
     .string()
@@ -85,20 +85,20 @@ export const readinessProbe = z.strictObject({
   periodSeconds: z.number().int().min(1).max(300).default(1),
 });
 
-export const idlePolicy = z.strictObject({
+const idlePolicy = z.strictObject({
   /** Stop an instance that saw no traffic and stayed under cpuThreshold for this long. */
   idleAfter: duration.default('1h'),
   /** CPU use (percent of the task's CPU) below which the task counts as idle. */
   cpuThreshold: z.number().min(0).max(100).default(5),
 });
 
-export const accessRule = z.strictObject({
+const accessRule = z.strictObject({
   /** User slugs (the namespaces of their instances). */
   users: z.array(z.string().min(1).max(253)).default([]),
   groups: z.array(z.string().min(1).max(253)).default([]),
 });
 
-export const toolDefinitionSpec = z
+const toolDefinitionSpec = z
   .strictObject({
     displayName: z.string().min(1).max(100).describe('Name shown in the web UI and CLI'),
     description: z.string().max(4096).default(''),
@@ -161,7 +161,7 @@ export const toolDefinitionSpec = z
     }
   });
 
-export const toolDefinitionStatus = z.strictObject({
+const toolDefinitionStatus = z.strictObject({
   observedGeneration: z.number().int().optional(),
   conditions: z.array(condition).default([]),
   /** The ECS task definition registered for the current generation. */

@@ -9,7 +9,7 @@ import { sizeName } from './tooldefinition.ts';
 
 const timestamp = z.iso.datetime({ offset: true });
 
-export const TOOL_INSTANCE_PHASES = [
+const TOOL_INSTANCE_PHASES = [
   'Pending',
   'Starting',
   'Ready',
@@ -19,7 +19,7 @@ export const TOOL_INSTANCE_PHASES = [
 ] as const;
 export type ToolInstancePhase = (typeof TOOL_INSTANCE_PHASES)[number];
 
-export const toolInstanceSpec = z.strictObject({
+const toolInstanceSpec = z.strictObject({
   /** metadata.name of the ToolDefinition to run. */
   toolRef: objectName,
   /** A key of the ToolDefinition's spec.sizes; absent means its defaultSize. */
@@ -33,7 +33,7 @@ export const toolInstanceSpec = z.strictObject({
   launchRequestedAt: timestamp.optional(),
 });
 
-export const toolInstanceStatus = z.strictObject({
+const toolInstanceStatus = z.strictObject({
   phase: z.enum(TOOL_INSTANCE_PHASES).optional(),
   conditions: z.array(condition).default([]),
   observedGeneration: z.number().int().optional(),

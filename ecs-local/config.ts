@@ -17,7 +17,7 @@ import { imageMapSchema } from './image-map.ts';
 
 const ms = z.number().int().min(0);
 
-export const delaysSchema = z.strictObject({
+const delaysSchema = z.strictObject({
   /** PROVISIONING -> PENDING (the ENI is created at the end of it). */
   provisioningMs: ms.default(100),
   /** PENDING -> ACTIVATING (image pull; containers start at the end of it). */
@@ -30,19 +30,19 @@ export const delaysSchema = z.strictObject({
   deprovisioningMs: ms.default(100),
 });
 
-export const subnetSchema = z.strictObject({
+const subnetSchema = z.strictObject({
   subnetId: z.string().regex(/^subnet-[0-9a-f]+$/),
   availabilityZone: z.string(),
   cidrBlock: z.string(),
 });
 
-export const securityGroupSchema = z.strictObject({
+const securityGroupSchema = z.strictObject({
   groupId: z.string().regex(/^sg-[0-9a-f]+$/),
   groupName: z.string(),
   description: z.string().default(''),
 });
 
-export const networkSchema = z.strictObject({
+const networkSchema = z.strictObject({
   vpcId: z
     .string()
     .regex(/^vpc-[0-9a-f]+$/)
@@ -67,7 +67,7 @@ export const networkSchema = z.strictObject({
     ]),
 });
 
-export const configSchema = z.strictObject({
+const configSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   /** 0 picks a free port. */
   port: z.number().int().min(0).max(65535).default(4566),
@@ -123,7 +123,7 @@ export function parseConfig(options: EcsLocalOptions = {}): EcsLocalConfig {
 }
 
 /** The image map shipped with berth (ecs-local/images.yaml). */
-export const DEFAULT_IMAGE_MAP_PATH = join(import.meta.dirname, 'images.yaml');
+const DEFAULT_IMAGE_MAP_PATH = join(import.meta.dirname, 'images.yaml');
 
 const defaults = configSchema.parse({});
 

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
-export const imageEntrySchema = z.strictObject({
+const imageEntrySchema = z.strictObject({
   /**
    * The image's ENTRYPOINT: an executable, or an executable and its fixed leading
    * arguments. `${node}` is this Node binary, `${dir}` the map file's folder.

@@ -2,11 +2,11 @@
 // an offset, so tasks that change state between pages do not shift the pages.
 import { invalidParameter } from './protocol.ts';
 
-export function encodeToken(position: number): string {
+function encodeToken(position: number): string {
   return Buffer.from(JSON.stringify({ p: position })).toString('base64url');
 }
 
-export function decodeToken(token: string | undefined): number {
+function decodeToken(token: string | undefined): number {
   if (token === undefined) return 0;
   try {
     const p = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { p?: unknown }).p;

@@ -32,7 +32,7 @@ export interface ProcStatus {
   startTime: number;
 }
 
-export function procStatus(pid: number): ProcStatus | undefined {
+function procStatus(pid: number): ProcStatus | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses; fields resume after the last ')'.

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 
-export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /** An error answered to the client as ECS would answer it. */
 export class AwsError extends Error {

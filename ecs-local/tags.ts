@@ -6,7 +6,7 @@ import { invalidParameter } from './protocol.ts';
 export const tagSchema = z.object({ key: z.string(), value: z.string().default('') });
 export type Tag = { key: string; value: string };
 
-export const MAX_TAGS = 50;
+const MAX_TAGS = 50;
 
 export function validateTags(tags: Tag[]): void {
   if (tags.length > MAX_TAGS) {

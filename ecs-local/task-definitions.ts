@@ -1,12 +1,12 @@
 // Task definitions: families of immutable revisions, as ECS keeps them.
 import { z } from 'zod';
 import type { Arns } from './arns.ts';
-import { clientError, compact, epochSeconds, invalidParameter } from './protocol.ts';
+import { clientError, compact, epochSeconds } from './protocol.ts';
 import { type Tag, tagSchema, validateTags } from './tags.ts';
 
 const keyValue = z.object({ name: z.string(), value: z.string() });
 
-export const containerDefinitionSchema = z.looseObject({
+const containerDefinitionSchema = z.looseObject({
   name: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,255}$/, 'letters, numbers, hyphens and underscores, up to 255'),
@@ -227,8 +227,4 @@ function withContainerDefaults(
       protocol: p.protocol ?? 'tcp',
     })),
   };
-}
-
-export function invalidTaskDefinition(): Error {
-  return invalidParameter('TaskDefinition not found.');
 }

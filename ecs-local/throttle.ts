@@ -24,7 +24,7 @@ export const ECS_BUCKETS: Record<BucketName, BucketSpec> = {
   taskDefinitionModify: { burst: 20, perSecond: 1 },
 };
 
-export const OPERATION_BUCKETS: Record<string, BucketName> = {
+const OPERATION_BUCKETS: Record<string, BucketName> = {
   CreateCluster: 'clusterModify',
   StopTask: 'clusterModify',
   TagResource: 'clusterModify',

@@ -44,7 +44,7 @@ function connectionTokens(value: string | undefined, into: Set<string>): void {
 }
 
 /** The Cookie header without berth's cookies, or undefined when nothing is left. */
-export function stripCookies(cookie: string, names: readonly string[]): string | undefined {
+function stripCookies(cookie: string, names: readonly string[]): string | undefined {
   if (!names.some((n) => cookie.includes(n))) return cookie;
   const kept = cookie
     .split(';')

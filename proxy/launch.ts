@@ -23,7 +23,7 @@ function asInstance(o: BerthObject): ToolInstance {
 }
 
 /** True when the instance's latest spec has been seen by the controller and it failed. */
-export function hasFailed(ti: ToolInstance): boolean {
+function hasFailed(ti: ToolInstance): boolean {
   return ti.status?.phase === 'Failed' && observedLatest(ti);
 }
 

@@ -265,7 +265,7 @@ export class RouteTable {
 }
 
 /** The origin to send traffic to, when the instance should get any. */
-export function routableEndpoint(ti: ToolInstance): string | undefined {
+function routableEndpoint(ti: ToolInstance): string | undefined {
   if (ti.metadata.deletionTimestamp || ti.spec.state !== 'Running') return undefined;
   const endpoint = ti.status?.endpoint;
   if (!endpoint || getCondition(ti.status?.conditions, 'Ready')?.status !== 'True')

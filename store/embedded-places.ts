@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Root-owned, mode 0755: copies of the programs and clusters `postgres` could not reach. */
-export const SYSTEM_DIR = '/var/lib/berth';
+const SYSTEM_DIR = '/var/lib/berth';
 
 /** The user and group PostgreSQL runs as; undefined when this process is not root. */
 export interface RunAs {

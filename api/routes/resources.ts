@@ -26,7 +26,7 @@ import { serveWatch } from './watch.ts';
 
 type Shape = 'allNamespaces' | 'collection' | 'item' | 'status';
 
-export const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const ALLOWED: Record<Shape, string[]> = {
   allNamespaces: ['GET'],
@@ -38,7 +38,7 @@ const ALLOWED: Record<Shape, string[]> = {
 export const API_BASE = `/apis/${API_VERSION}`;
 
 /** The URL templates of one kind. */
-export function kindRoutes(kind: KindInfo): { url: string; shape: Shape }[] {
+function kindRoutes(kind: KindInfo): { url: string; shape: Shape }[] {
   const routes: { url: string; shape: Shape }[] = [];
   const prefix = kind.namespaced
     ? `${API_BASE}/namespaces/:namespace/${kind.plural}`

@@ -13,7 +13,7 @@ const PAGE_CSP =
  * on a tool host (a sign-in that began at a tool link), and browsers hold every
  * redirect after a submit to form-action.
  */
-export function pageCsp(formTargets?: string): string {
+function pageCsp(formTargets?: string): string {
   return formTargets
     ? PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${formTargets}`)
     : PAGE_CSP;

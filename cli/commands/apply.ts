@@ -65,10 +65,7 @@ async function getOrUndefined(client: ApiClient, path: string): Promise<BerthObj
  * saves a GET per document. Undefined when the list is not allowed; then each
  * document is read before it is applied.
  */
-export async function storeResourceVersion(
-  client: ApiClient,
-  r: Resolved,
-): Promise<number | undefined> {
+async function storeResourceVersion(client: ApiClient, r: Resolved): Promise<number | undefined> {
   try {
     const head = await client.get<ListResult>(resourcePath(r.info, r.namespace), { limit: 1 });
     const rv = Number(head.metadata?.resourceVersion);
@@ -85,7 +82,7 @@ export async function storeResourceVersion(
  * `startRv`, or with the object as read just before). A change someone else
  * makes between the start of the run and this apply reads as configured.
  */
-export async function applyObject(
+async function applyObject(
   client: ApiClient,
   r: Resolved,
   startRv?: number,

@@ -23,7 +23,7 @@ const SERVER_METADATA = [
 ];
 
 /** The parts of an object a manifest controls, with the kind's defaults applied. */
-export function comparable(info: KindInfo, obj: unknown): Record<string, unknown> | undefined {
+function comparable(info: KindInfo, obj: unknown): Record<string, unknown> | undefined {
   if (obj === undefined) return undefined;
   let value = obj as Record<string, unknown>;
   const parsed = info.schema.safeParse(value);

@@ -30,7 +30,7 @@ interface GetOptions {
   headers?: boolean;
 }
 
-export function parseOutput(output: string | undefined): OutputFormat {
+function parseOutput(output: string | undefined): OutputFormat {
   if (output === undefined) return 'table';
   if (!OUTPUT_FORMATS.includes(output)) {
     throw new CliError(

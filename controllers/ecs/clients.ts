@@ -24,7 +24,7 @@ function endpointOptions(endpoint: string | undefined) {
   return isLoopback(endpoint) ? { endpoint, credentials: LOCAL_CREDENTIALS } : { endpoint };
 }
 
-export function isLoopback(url: string): boolean {
+function isLoopback(url: string): boolean {
   const host = new URL(url).hostname;
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -471,7 +471,7 @@ function revisionOf(arn: string): number {
 }
 
 /** StopTask's answer for a task ECS does not know: InvalidParameterException "The referenced task was not found." */
-export function isTaskNotFound(err: unknown): boolean {
+function isTaskNotFound(err: unknown): boolean {
   const e = err as { name?: string; message?: string };
   return e?.name === 'InvalidParameterException' && /task was not found/i.test(e.message ?? '');
 }

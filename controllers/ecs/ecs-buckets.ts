@@ -33,7 +33,7 @@ export type EcsBuckets = Record<BucketName, TokenBucket>;
  * 2-core CI machine where one (50 ms) did not. It costs part of the burst, never
  * the sustained rate.
  */
-export function withHeadroom(spec: BucketSpec): BucketSpec {
+function withHeadroom(spec: BucketSpec): BucketSpec {
   const headroom = Math.max(2, Math.ceil(spec.capacity * 0.25));
   return { capacity: Math.max(1, spec.capacity - headroom), refillPerSecond: spec.refillPerSecond };
 }

@@ -224,7 +224,7 @@ async function registerTaskDefinition(run: Run, td: ToolDefinition): Promise<str
 }
 
 /** RunTask's answer for a task definition revision that does not exist or was deregistered. */
-export function isTaskDefinitionGone(err: unknown): boolean {
+function isTaskDefinitionGone(err: unknown): boolean {
   const e = err as { name?: string; message?: string };
   return (
     e?.name === 'ClientException' &&

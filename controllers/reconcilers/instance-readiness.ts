@@ -114,7 +114,7 @@ export async function watchReady(run: Run): Promise<ReconcileResult> {
 }
 
 /** The task vanished from ECS (not even STOPPED): the instance is Stopped with reason TaskMissing. */
-export async function markGone(run: Run, arn: string): Promise<ReconcileResult> {
+async function markGone(run: Run, arn: string): Promise<ReconcileResult> {
   await transition(run, {
     phase: 'Stopped',
     reason: 'TaskMissing',

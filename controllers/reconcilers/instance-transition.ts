@@ -76,7 +76,7 @@ export async function writeStatus(
 }
 
 /** The next `conditions` with Ready set (lastTransitionTime kept when the status did not change). */
-export function withReady(
+function withReady(
   ti: ToolInstance,
   status: 'True' | 'False' | 'Unknown',
   reason: string,

@@ -122,6 +122,6 @@ function involved(td: ToolDefinition) {
 }
 
 /** `arn:…:task-definition/berth-local-demo:3` -> `berth-local-demo:3`. */
-export function revisionName(arn: string): string {
+function revisionName(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
 }

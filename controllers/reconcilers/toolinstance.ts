@@ -110,7 +110,7 @@ async function settle(run: Run, result: ReconcileResult): Promise<ReconcileResul
 }
 
 /** Stopped or Failed, spec Running, and either the task was lost or a person asked again since. */
-export function wantsNewAttempt(ti: ToolInstance): boolean {
+function wantsNewAttempt(ti: ToolInstance): boolean {
   const status = ti.status;
   if (ti.spec.state !== 'Running' || (status?.phase !== 'Stopped' && status?.phase !== 'Failed'))
     return false;
