@@ -3,26 +3,15 @@
 // snapshot a watch from "0" starts with, and a page of the change log.
 import { API_VERSION, ApiError, type BerthObject, type KindInfo } from '../crds/index.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
-import type { Pool, PoolClient } from './db.ts';
+import { type Pool, type PoolClient, withTransaction } from './db.ts';
 import { parseSelector, type Requirement } from './selectors.ts';
 import * as sql from './sql.ts';
 import type { ListOptions, ListResult } from './types.ts';
 import type { LogPage, LogReader, LogRow } from './watch.ts';
 
 /** Runs `fn` in a read-only snapshot on one client. */
-async function inSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query(sql.beginSnapshot);
-    const result = await fn(client);
-    await client.query('commit');
-    return result;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+function inSnapshot<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  return withTransaction(pool, fn, sql.beginSnapshot);
 }
 
 interface Filter {

@@ -3,6 +3,7 @@
 // the task runs, and writes Ready with the endpoint. A task that stopped, or that
 // ECS no longer knows, ends the attempt; the dispatcher decides whether to
 // launch again (toolinstance.ts).
+import type { Task } from '@aws-sdk/client-ecs';
 import { parseDuration } from '../../crds/index.ts';
 import { done, type ReconcileResult, requeueAfter } from '../reconcile.ts';
 import { isStopping, privateIp, taskId } from './ecs-task.ts';
@@ -31,18 +32,7 @@ export async function watchStart(run: Run): Promise<ReconcileResult> {
     if (now - startedAt < MISSING_GRACE_MS) return requeueAfter(1000);
     return markGone(run, arn);
   }
-  if (isStopping(task) && task.stopCode) {
-    const why = explainStop(task, true);
-    await transition(run, {
-      phase: why.phase,
-      reason: why.reason,
-      stopReason: true,
-      message: why.message,
-      fields: { endpoint: null },
-      event: { type: 'Warning' },
-    });
-    return done();
-  }
+  if (isStopping(task) && task.stopCode) return endAttempt(run, task, true);
   const readiness = td?.spec.readiness ?? { path: '/', timeoutSeconds: 5, periodSeconds: 1 };
   if (now >= deadline) {
     await ctx.driver.stopTask(arn, 'berth: SpawnTimeout');
@@ -101,7 +91,12 @@ export async function watchReady(run: Run): Promise<ReconcileResult> {
   const task = await observe(run, arn, run.deps.config.readyPollIntervalMs + 5_000);
   if (!task) return markGone(run, arn);
   if (!isStopping(task)) return done();
-  const why = explainStop(task, false);
+  return endAttempt(run, task, false);
+}
+
+/** The task stopped (before or after Ready): Stopped or Failed with the reason in plain words, and a Warning Event. */
+async function endAttempt(run: Run, task: Task, beforeReady: boolean): Promise<ReconcileResult> {
+  const why = explainStop(task, beforeReady);
   await transition(run, {
     phase: why.phase,
     reason: why.reason,

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startApi } from '../../api/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { metricValue } from '../support/metrics.ts';
+import { waitFor } from '../support/wait.ts';
 import { type Run, type RunOptions, runBerth, startBerth } from './harness.ts';
 
 let db: TestDatabase;
@@ -57,11 +59,7 @@ async function openWatches(): Promise<number> {
   const res = await fetch(`${api.url}/metrics`, {
     headers: { authorization: `Bearer ${adminToken}` },
   });
-  const text = await res.text();
-  let total = 0;
-  for (const m of text.matchAll(/^berth_api_open_watches(?:\{[^}]*\})? (\d+)/gm))
-    total += Number(m[1]);
-  return total;
+  return metricValue(await res.text(), 'berth_api_open_watches');
 }
 
 function ok(r: Run): Run {
@@ -282,11 +280,11 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
       '--timeout=20s',
     ]);
     // Both commands must be watching before the change, so that it reaches them by watch.
-    const deadline = Date.now() + 10_000;
-    while ((await openWatches()) < 2) {
-      assert.ok(Date.now() < deadline, 'the wait commands never opened their watches');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      async () => (await openWatches()) >= 2,
+      30_000,
+      'the wait commands to open their watches',
+    );
     await http(
       'PATCH',
       `${BASE}/namespaces/alice/toolinstances/jupyterlab/status`,
@@ -325,11 +323,7 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     const watching = startBerth(['get', 'ti', '-w'], { env });
     try {
       await watching.waitForStdout(/^NAME\s+TOOL.*\n(.*\n)*jupyterlab\s+jupyterlab/m);
-      const deadline = Date.now() + 10_000;
-      while ((await openWatches()) < 1) {
-        assert.ok(Date.now() < deadline, 'get -w never opened its watch');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitFor(async () => (await openWatches()) >= 1, 30_000, 'get -w to open its watch');
       await http(
         'PATCH',
         `${BASE}/namespaces/alice/toolinstances/jupyterlab/status`,
@@ -443,15 +437,16 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     );
     const deleting = alice(['delete', 'ti', 'rstudio', '--wait', '--timeout', '20s']);
     // The object stays (with deletionTimestamp) until the finalizer is removed.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const o = (await http('GET', `${BASE}/namespaces/alice/toolinstances/rstudio`)) as {
-        metadata: { deletionTimestamp?: string };
-      };
-      if (o.metadata.deletionTimestamp) break;
-      assert.ok(Date.now() < deadline, 'deletionTimestamp never set');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      async () => {
+        const o = (await http('GET', `${BASE}/namespaces/alice/toolinstances/rstudio`)) as {
+          metadata: { deletionTimestamp?: string };
+        };
+        return Boolean(o.metadata.deletionTimestamp);
+      },
+      30_000,
+      'deletionTimestamp to be set',
+    );
     await http(
       'PATCH',
       `${BASE}/namespaces/alice/toolinstances/rstudio`,
@@ -472,11 +467,11 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     );
     assert.equal(ok(await alice(['apply', '-f', path])).stdout, 'toolinstance/vscode created\n');
     const waiting = alice(['wait', 'ti/vscode', '--for=delete', '--timeout=20s']);
-    const deadline = Date.now() + 10_000;
-    while ((await openWatches()) < 1) {
-      assert.ok(Date.now() < deadline, 'wait --for=delete never opened its watch');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      async () => (await openWatches()) >= 1,
+      30_000,
+      'wait --for=delete to open its watch',
+    );
     assert.equal(ok(await alice(['delete', '-f', path])).stdout, 'toolinstance "vscode" deleted\n');
     assert.equal(ok(await waiting).stdout, 'toolinstance/vscode condition met\n');
     const again = await alice(['delete', '-f', path]);

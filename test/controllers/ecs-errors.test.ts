@@ -65,7 +65,7 @@ async function waitForReconcileError(ns: string, name: string, reason: string): 
   return getCondition(last!.status?.conditions, 'Reconciled')!.message ?? '';
 }
 
-async function waitForReadyAttempt(ns: string, name: string): Promise<ToolInstance> {
+async function waitForReady(ns: string, name: string): Promise<ToolInstance> {
   let ti: ToolInstance | undefined;
   await waitFor(
     async () => {
@@ -98,7 +98,7 @@ async function transientRow(ns: string, code: string, message: string, status: n
   } finally {
     await clearFaults();
   }
-  const ti = await waitForReadyAttempt(ns, 'tiny');
+  const ti = await waitForReady(ns, 'tiny');
   await waitFor(
     async () => {
       const c = getCondition(
@@ -136,7 +136,7 @@ async function permanentRow(ns: string, code: string, message: string, seesRetry
   await env.store.patch('ToolInstance', ns, 'brief', {
     spec: { launchRequestedAt: new Date().toISOString() },
   });
-  await waitForReadyAttempt(ns, 'brief');
+  await waitForReady(ns, 'brief');
 }
 
 test('AccessDeniedException: Failed with that reason by the spawn timeout, and a launch request after the fix runs it', async () => {
@@ -178,7 +178,7 @@ test('ClientException "TaskDefinition is inactive" (a revision deregistered behi
     .taskDefinitionArn!;
   await env.driver.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
   await createInstance(env.store, 'e-inactive', 'tiny', 'tiny');
-  const ti = await waitForReadyAttempt('e-inactive', 'tiny');
+  const ti = await waitForReady('e-inactive', 'tiny');
   const { tasks } = await env.driver.describeTasks([ti.status!.taskArn!]);
   assert.notEqual(tasks[0]?.taskDefinitionArn, arn);
   assert.ok(td.metadata.uid);
@@ -199,7 +199,7 @@ test('ClientException "TaskDefinition not found" (ecs-local restarted and forgot
     status: { taskDefinitionArn: gone },
   });
   await createInstance(env.store, 'e-notfound', 'tiny', 'tiny');
-  const ti = await waitForReadyAttempt('e-notfound', 'tiny');
+  const ti = await waitForReady('e-notfound', 'tiny');
   const { tasks } = await env.driver.describeTasks([ti.status!.taskArn!]);
   assert.notEqual(tasks[0]?.taskDefinitionArn, gone);
 });
@@ -207,8 +207,8 @@ test('ClientException "TaskDefinition not found" (ecs-local restarted and forgot
 test('InvalidParameterException "The referenced task was not found" on StopTask: stop and delete complete', async () => {
   await createInstance(env.store, 'e-stop', 'tiny', 'tiny');
   await createInstance(env.store, 'e-stop', 'other', 'tiny');
-  await waitForReadyAttempt('e-stop', 'tiny');
-  await waitForReadyAttempt('e-stop', 'other');
+  await waitForReady('e-stop', 'tiny');
+  await waitForReady('e-stop', 'other');
   const ghost = 'arn:aws:ecs:eu-west-2:000000000000:task/default/feedfeedfeedfeedfeedfeedfeedfeed';
   // ECS forgot both tasks; one is stopped, the other deleted.
   for (const name of ['tiny', 'other']) {
@@ -234,7 +234,7 @@ test('InvalidParameterException "The referenced task was not found" on StopTask:
 
 test('ConflictException (a clientToken reused with other parameters): the token’s task is adopted, and the instance converges', async () => {
   await createInstance(env.store, 'e-conflict', 'tiny', 'tiny');
-  const first = await waitForReadyAttempt('e-conflict', 'tiny');
+  const first = await waitForReady('e-conflict', 'tiny');
   // As after a crash between RunTask and the status write of attempt 1, with the
   // tool's definition changed since: the same token now comes with other parameters.
   await env.driver.stopTask(first.status!.taskArn!, 'test: make way');

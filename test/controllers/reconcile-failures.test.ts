@@ -17,6 +17,7 @@ import {
   tinySpec,
   waitFor,
   waitForPhase,
+  waitForReadyAttempt,
 } from './reconcile-support.ts';
 
 let env: Env;
@@ -122,14 +123,7 @@ test('a Spot interruption of a ready tool: reason SpotInterruption, a Warning Ev
   assert.ok(res.ok, await res.text());
   await waitForEvent('u2', 'tiny', 'Warning', 'SpotInterruption');
   // Level-triggered: the task was lost, not ended, so the instance runs again by itself.
-  await waitFor(
-    async () => {
-      const ti = await getInstance(env.store, 'u2', 'tiny');
-      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
-    },
-    15_000,
-    'attempt 2 to be Ready',
-  );
+  await waitForReadyAttempt(env.store, 'u2', 'tiny', 2);
   const ti = await getInstance(env.store, 'u2', 'tiny');
   assert.notEqual(ti.status?.taskArn, ready.status?.taskArn);
 });
@@ -140,14 +134,7 @@ test('a task stopped behind berth’s back: a Warning Event naming who stopped i
   await env.driver.stopTask(ready.status!.taskArn!, 'an operator in the console');
   const event = await waitForEvent('u3', 'tiny', 'Warning', 'TaskStopped');
   assert.equal(event.message, 'The task was stopped outside berth: an operator in the console');
-  await waitFor(
-    async () => {
-      const ti = await getInstance(env.store, 'u3', 'tiny');
-      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
-    },
-    15_000,
-    'attempt 2 to be Ready',
-  );
+  await waitForReadyAttempt(env.store, 'u3', 'tiny', 2);
 });
 
 test('a tool that exits by itself stays Stopped until someone asks again (one write of spec.launchRequestedAt)', async () => {
@@ -163,14 +150,7 @@ test('a tool that exits by itself stays Stopped until someone asks again (one wr
   await env.store.patch('ToolInstance', 'u6', 'tiny', {
     spec: { launchRequestedAt: new Date().toISOString() },
   });
-  await waitFor(
-    async () => {
-      const ti = await getInstance(env.store, 'u6', 'tiny');
-      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
-    },
-    15_000,
-    'attempt 2 to be Ready',
-  );
+  await waitForReadyAttempt(env.store, 'u6', 'tiny', 2);
 });
 
 test('an unknown size fails with a clear message until the spec names a real one', async () => {

@@ -15,6 +15,7 @@ import {
   tinySpec,
   waitFor,
   waitForPhase,
+  waitForReadyAttempt,
 } from './reconcile-support.ts';
 
 let env: Env;
@@ -112,14 +113,7 @@ test('an instance whose task vanished from ECS gets TaskMissing and a new task; 
     'a TaskMissing Event',
   );
   // The spec still says Running: a new attempt, Ready.
-  await waitFor(
-    async () => {
-      const ti = await getInstance(env.store, 'u2', 'tiny');
-      return ti.status?.phase === 'Ready' && ti.status.attempt === 2;
-    },
-    15_000,
-    'attempt 2 to be Ready',
-  );
+  await waitForReadyAttempt(env.store, 'u2', 'tiny', 2);
   const ti = await getInstance(env.store, 'u2', 'tiny');
   // Its first task no longer matches what the instance expects, so the GC stops it: one task left.
   await waitFor(

@@ -244,6 +244,24 @@ export async function waitForPhase(
   }
 }
 
+/** Waits until the instance is Ready on attempt `attempt` (a relaunch happened). */
+export async function waitForReadyAttempt(
+  store: ResourceStore,
+  namespace: string,
+  name: string,
+  attempt: number,
+  timeoutMs = 15_000,
+): Promise<ToolInstance> {
+  return waitFor(
+    async () => {
+      const ti = await getInstance(store, namespace, name);
+      return ti.status?.phase === 'Ready' && ti.status.attempt === attempt ? ti : undefined;
+    },
+    timeoutMs,
+    `${namespace}/${name} to be Ready on attempt ${attempt}`,
+  );
+}
+
 export async function eventsFor(
   store: ResourceStore,
   namespace: string,

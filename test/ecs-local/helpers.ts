@@ -10,6 +10,7 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { type EcsLocal, type StartOptions, startEcsLocal } from '../../ecs-local/index.ts';
+import { waitFor as kitWaitFor } from '../support/wait.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 // The script is part of the ENTRYPOINT, so a definition's `command` only replaces its arguments.
@@ -64,18 +65,13 @@ export function ec2Client(ecsLocal: EcsLocal): EC2Client {
   });
 }
 
-export async function waitFor<T>(
+/** The kit's waitFor (test/support/wait.ts), in the argument order these tests read best in. */
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return kitWaitFor(probe, timeoutMs, what, 10);
 }
 
 export async function describeTask(ecs: ECSClient, arn: string): Promise<Task> {
