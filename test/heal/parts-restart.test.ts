@@ -15,13 +15,12 @@ import { tinyToolDefinition, toolInstance } from '../support/system/api-client.t
 import { describeInstance, judge } from '../support/system/convergence.ts';
 import { type System, startSystem } from '../support/system/system.ts';
 import { taskProcesses } from '../support/system/task-processes.ts';
+import { waitFor } from '../support/wait.ts';
 
 const NS = 'alice';
 const WITHIN_MS = 30_000;
 let system: System;
 let passed = true;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   system = await startSystem({
@@ -84,18 +83,21 @@ async function notConverged(): Promise<string[]> {
 }
 
 async function converged(what: string): Promise<void> {
-  const deadline = Date.now() + WITHIN_MS;
   let why: string[] = ['(not checked yet)'];
-  for (;;) {
-    try {
-      why = await notConverged();
-    } catch (err) {
-      why = [`(the check failed: ${(err as Error).message})`];
-    }
-    if (why.length === 0) return;
-    if (Date.now() > deadline) break;
-    await sleep(500);
-  }
+  const ok = await waitFor(
+    async () => {
+      try {
+        why = await notConverged();
+      } catch (err) {
+        why = [`(the check failed: ${(err as Error).message})`];
+      }
+      return why.length === 0;
+    },
+    WITHIN_MS,
+    what,
+    500,
+  ).catch(() => false);
+  if (ok) return;
   passed = false;
   assert.fail(
     `${what}: not converged within ${WITHIN_MS / 1000} s:\n  ${why.join('\n  ')}\nlogs: ${system.logDir}`,
@@ -103,23 +105,25 @@ async function converged(what: string): Promise<void> {
 }
 
 async function gone(names: string[]): Promise<void> {
-  const deadline = Date.now() + WITHIN_MS;
   let left: ToolInstance[] = [];
-  for (;;) {
-    try {
-      left = (await system.admin.instances(NS)).filter((ti) => names.includes(ti.metadata.name));
-    } catch {
-      // the API is restarting
-    }
-    if (left.length === 0) break;
-    if (Date.now() > deadline) {
-      passed = false;
-      assert.fail(
-        `deleted instances still there after ${WITHIN_MS / 1000} s:\n  ${left.map((ti) => `${ti.metadata.name}: ${describeInstance(ti)}`).join('\n  ')}\nlogs: ${system.logDir}`,
-      );
-    }
-    await sleep(500);
-  }
+  const ok = await waitFor(
+    async () => {
+      try {
+        left = (await system.admin.instances(NS)).filter((ti) => names.includes(ti.metadata.name));
+      } catch {
+        return false; // the API is restarting
+      }
+      return left.length === 0;
+    },
+    WITHIN_MS,
+    'the deleted instances to go',
+    500,
+  ).catch(() => false);
+  if (ok) return;
+  passed = false;
+  assert.fail(
+    `deleted instances still there after ${WITHIN_MS / 1000} s:\n  ${left.map((ti) => `${ti.metadata.name}: ${describeInstance(ti)}`).join('\n  ')}\nlogs: ${system.logDir}`,
+  );
 }
 
 const oldestRunning = async (except: string[]): Promise<string> => {
