@@ -53,7 +53,9 @@ test('close() leaves no stray process, no live process group and no zombie', asy
   const t0 = performance.now();
   await ecsLocal.close(300);
   const closeMs = performance.now() - t0;
-  assert.ok(closeMs < 3000, `close took ${closeMs.toFixed(0)} ms`);
+  // Generous (a loaded machine): it rules out close() waiting for the containers' 30 s
+  // default stop timeout instead of its own 300 ms grace.
+  assert.ok(closeMs < 15_000, `close took ${closeMs.toFixed(0)} ms`);
 
   // Our own children are reaped by Node as they exit; the grandchild by init. Allow for that.
   await waitFor(

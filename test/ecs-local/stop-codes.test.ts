@@ -71,7 +71,12 @@ test('StopTask sends SIGTERM, then SIGKILL after the container stopTimeout (not 
   const killedAt = final.executionStoppedAt!.getTime();
   const waited = killedAt - sigtermAt;
   assert.ok(waited >= 1900, `SIGKILL not before the 2 s stop timeout (waited ${waited} ms)`);
-  assert.ok(waited < 3000, `SIGKILL soon after the stop timeout (waited ${waited} ms)`);
+  // Not a tight bound (a loaded machine delays timers): what it rules out is the
+  // 30 s default stop timeout being used instead of the container's 2 s.
+  assert.ok(
+    waited < 15_000,
+    `SIGKILL after the 2 s stop timeout, not the 30 s default (waited ${waited} ms)`,
+  );
   assert.equal(final.containers![0]!.exitCode, 137, 'killed by SIGKILL: 128 + 9');
   assert.equal(final.stopCode, 'UserInitiated');
 });
