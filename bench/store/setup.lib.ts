@@ -1,6 +1,9 @@
 // Shared set-up for the store benchmarks: a PostgreSQL (DATABASE_URL or an
 // ephemeral embedded one), a fresh migrated database, the API on a free port and an
 // admin token. Everything is torn down by `close()`.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { type RunningApi, startApi } from '../../api/index.ts';
 import { createPool, migrate, type Pool } from '../../store/index.ts';
 import { startBenchPostgres } from '../postgres.lib.ts';
@@ -24,6 +27,16 @@ export async function setUp(): Promise<BenchEnv> {
     config: { maintenanceIntervalMs: 0, logLevel: 'warn' },
   });
   const { token } = await api.identity.createToken({ user: 'bench-admin', admin: true });
+  // The tool the instances name: the API refuses an instance of a tool that does not exist.
+  const tool = parse(
+    await readFile(join(import.meta.dirname, '..', '..', 'examples', 'jupyterlab.yaml'), 'utf8'),
+  );
+  const res = await fetch(`${api.url}/apis/berth/v1alpha1/tooldefinitions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(tool),
+  });
+  if (!res.ok) throw new Error(`creating the jupyterlab ToolDefinition: ${await res.text()}`);
   return {
     api,
     pool,
