@@ -368,6 +368,11 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
       [obj.spec.toolRef, obj.spec.state, obj.spec.size],
       ['pgadmin', 'Running', 'small'],
     );
+    // A launch says when it was asked for: an instance whose attempt ended gets a new one.
+    assert.ok(
+      Date.now() - Date.parse(String(obj.spec.launchRequestedAt)) < 600_000,
+      `spec.launchRequestedAt is a recent time: ${obj.spec.launchRequestedAt}`,
+    );
     assert.equal(
       ok(await alice(['stop', 'pgadmin'])).stdout,
       'toolinstance/pgadmin stopped (namespace alice)\n',
