@@ -21,7 +21,7 @@
 // ports chosen once, kept across restarts; the controller metrics port is 0, any free one),
 // berth.addressOctet, berth.pid.
 //
-// Options: `env` (extra variables, e.g. BERTH_POLL_INTERVAL_SECONDS), `dataDir`
+// Options: `env` (extra variables, e.g. BERTH_TASK_POLL_MS), `dataDir`
 // (kept afterwards), `startTimeoutMs` (default 90 s: PostgreSQL's first initdb
 // is slow on a loaded machine). Task addresses get a random 127.<octet> block
 // (ECS_LOCAL_ADDRESS_OCTET), so parallel runs never share an address.
