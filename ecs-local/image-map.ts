@@ -1,9 +1,11 @@
 // The image map: which local command stands in for a container image. An image
 // missing from the map fails the task as an image that cannot be pulled would.
+
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import type { ContainerRecord } from './task-record.ts';
 
 const imageEntrySchema = z.strictObject({
   /**
@@ -98,4 +100,19 @@ export function canonicalReference(image: string): string {
     ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
   if (!hasRegistry) ref = ref.includes('/') ? `docker.io/${ref}` : `docker.io/library/${ref}`;
   return ref;
+}
+
+/**
+ * Docker's rule: the container definition's entryPoint replaces the image's
+ * ENTRYPOINT (our `command`), its command replaces the image's CMD (our `args`);
+ * a containerOverride's command replaces both commands.
+ */
+export function commandLine(
+  imageCommand: string[],
+  imageArgs: string[],
+  c: ContainerRecord,
+): { command: string; args: string[] } {
+  const entry = c.def.entryPoint?.length ? c.def.entryPoint : imageCommand;
+  const cmd = c.override?.command ?? c.def.command ?? (c.def.entryPoint?.length ? [] : imageArgs);
+  return { command: entry[0]!, args: [...entry.slice(1), ...cmd] };
 }

@@ -4,7 +4,8 @@
 import type { ServerResponse } from 'node:http';
 import { onlineCpus, systemCpuNs, treeUsage } from './proc-stats.ts';
 import { cpuUnits, memoryMiB } from './task-definitions.ts';
-import type { ContainerRecord, TaskEngine, TaskRecord } from './tasks.ts';
+import type { ContainerRecord, TaskRecord } from './task-record.ts';
+import type { TaskEngine } from './tasks.ts';
 
 interface CpuSample {
   read: string;

@@ -7,7 +7,7 @@ import { page } from './pagination.ts';
 import { clientError, conflict, invalidParameter } from './protocol.ts';
 import { type Tag, tagSchema, validateTags } from './tags.ts';
 import { checkFargateSize } from './task-definitions.ts';
-import type { TaskRecord } from './tasks.ts';
+import type { TaskRecord } from './task-record.ts';
 import { parseInput } from './validation.ts';
 
 const keyValue = z.object({ name: z.string(), value: z.string() });

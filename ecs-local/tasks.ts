@@ -6,126 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { AddressError, type AddressPool } from './addresses.ts';
 import { type Arns, newTaskId } from './arns.ts';
-import type { ClusterRecord } from './clusters.ts';
 import type { EcsLocalConfig } from './config.ts';
+import { describeTask } from './describe-task.ts';
 import type { FaultState } from './faults.ts';
-import { canonicalReference, type ImageResolver } from './image-map.ts';
-import { compact, epochSeconds } from './protocol.ts';
+import { canonicalReference, commandLine, type ImageResolver } from './image-map.ts';
 import { ContainerProcess } from './runner.ts';
-import type { Tag } from './tags.ts';
-import type { ContainerDefinition, TaskDefinitionRecord } from './task-definitions.ts';
-
-export type TaskStatus =
-  | 'PROVISIONING'
-  | 'PENDING'
-  | 'ACTIVATING'
-  | 'RUNNING'
-  | 'DEACTIVATING'
-  | 'STOPPING'
-  | 'DEPROVISIONING'
-  | 'STOPPED';
-
-export type StopCode =
-  | 'TaskFailedToStart'
-  | 'EssentialContainerExited'
-  | 'UserInitiated'
-  | 'ServiceSchedulerInitiated'
-  | 'SpotInterruption'
-  | 'TerminationNotice';
-
-export interface ContainerOverride {
-  name: string;
-  command?: string[] | undefined;
-  environment?: { name: string; value: string }[] | undefined;
-  cpu?: number | undefined;
-  memory?: number | undefined;
-  memoryReservation?: number | undefined;
-}
-
-export interface TaskOverrides {
-  containerOverrides?: ContainerOverride[] | undefined;
-  cpu?: string | undefined;
-  memory?: string | undefined;
-  [key: string]: unknown;
-}
-
-export interface ContainerRecord {
-  name: string;
-  def: ContainerDefinition;
-  runtimeId: string;
-  arn: string;
-  image: string;
-  essential: boolean;
-  stopTimeoutMs: number;
-  override: ContainerOverride | undefined;
-  lastStatus: 'PENDING' | 'RUNNING' | 'STOPPED';
-  exitCode: number | undefined;
-  reason: string | undefined;
-  process: ContainerProcess | undefined;
-  /** The port it is told to bind (first port mapping), if any. */
-  port: number | undefined;
-  /** Environment it was started with (kept for the metadata endpoint). */
-  env: Record<string, string>;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-}
-
-export interface Eni {
-  attachmentId: string;
-  status: 'PRECREATED' | 'ATTACHED' | 'DETACHING' | 'DELETED';
-  eniId: string;
-  mac: string;
-  subnetId: string;
-  availabilityZone: string;
-  securityGroups: string[];
-  ip: string | undefined;
-}
-
-export interface TaskRecord {
-  seq: number;
-  id: string;
-  arn: string;
-  cluster: ClusterRecord;
-  definition: TaskDefinitionRecord;
-  overrides: TaskOverrides;
-  startedBy: string | undefined;
-  group: string;
-  launchType: 'FARGATE';
-  capacityProviderName: string;
-  platformVersion: string;
-  cpu: string | undefined;
-  memory: string | undefined;
-  tags: Tag[];
-  lastStatus: TaskStatus;
-  desiredStatus: 'RUNNING' | 'STOPPED';
-  stopCode: StopCode | undefined;
-  stoppedReason: string | undefined;
-  createdAt: number;
-  pullStartedAt: number | undefined;
-  pullStoppedAt: number | undefined;
-  connectivityAt: number | undefined;
-  startedAt: number | undefined;
-  stoppingAt: number | undefined;
-  executionStoppedAt: number | undefined;
-  stoppedAt: number | undefined;
-  version: number;
-  eni: Eni;
-  containers: ContainerRecord[];
-  timer: NodeJS.Timeout | undefined;
-}
-
-export interface NewTask {
-  cluster: ClusterRecord;
-  definition: TaskDefinitionRecord;
-  overrides: TaskOverrides;
-  startedBy: string | undefined;
-  group: string | undefined;
-  capacityProviderName: string;
-  platformVersion: string | undefined;
-  tags: Tag[];
-  subnetId: string;
-  securityGroups: string[];
-}
+import type { ContainerRecord, NewTask, StopCode, TaskRecord, TaskStatus } from './task-record.ts';
 
 export interface TaskEngineDeps {
   config: EcsLocalConfig;
@@ -487,87 +373,9 @@ export class TaskEngine {
     await Promise.all(this.processes().map((p) => p.stop(graceMs)));
   }
 
+  /** The task as DescribeTasks/RunTask answer it (describe-task.ts). */
   describe(task: TaskRecord, includeTags: boolean): Record<string, unknown> {
-    const { arns } = this.deps;
-    const eni = task.eni;
-    const eniCreated = eni.ip !== undefined;
-    const details = [{ name: 'subnetId', value: eni.subnetId }];
-    if (eniCreated) {
-      details.push(
-        { name: 'networkInterfaceId', value: eni.eniId },
-        { name: 'macAddress', value: eni.mac },
-        {
-          name: 'privateDnsName',
-          value: `ip-${eni.ip!.replaceAll('.', '-')}.${arns.region}.compute.internal`,
-        },
-        { name: 'privateIPv4Address', value: eni.ip! },
-      );
-    }
-    return compact({
-      attachments: [
-        { id: eni.attachmentId, type: 'ElasticNetworkInterface', status: eni.status, details },
-      ],
-      attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
-      availabilityZone: eni.availabilityZone,
-      capacityProviderName: task.capacityProviderName,
-      clusterArn: task.cluster.arn,
-      connectivity: eniCreated ? 'CONNECTED' : undefined,
-      connectivityAt: epochSeconds(task.connectivityAt),
-      containers: task.containers.map((c) =>
-        compact({
-          containerArn: c.arn,
-          taskArn: task.arn,
-          name: c.name,
-          image: c.image,
-          runtimeId: c.process ? c.runtimeId : undefined,
-          lastStatus: c.lastStatus,
-          exitCode: c.exitCode,
-          reason: c.reason,
-          networkBindings: [],
-          networkInterfaces: eniCreated
-            ? [{ attachmentId: eni.attachmentId, privateIpv4Address: eni.ip }]
-            : [],
-          healthStatus: 'UNKNOWN',
-          cpu: String(c.override?.cpu ?? c.def.cpu ?? 0),
-          memory:
-            (c.override?.memory ?? c.def.memory) === undefined
-              ? undefined
-              : String(c.override?.memory ?? c.def.memory),
-        }),
-      ),
-      cpu: task.cpu,
-      createdAt: epochSeconds(task.createdAt),
-      desiredStatus: task.desiredStatus,
-      enableExecuteCommand: false,
-      ephemeralStorage: { sizeInGiB: 20 },
-      executionStoppedAt: epochSeconds(task.executionStoppedAt),
-      group: task.group,
-      healthStatus: 'UNKNOWN',
-      lastStatus: task.lastStatus,
-      launchType: task.launchType,
-      memory: task.memory,
-      overrides: {
-        containerOverrides:
-          task.overrides.containerOverrides ?? task.containers.map((c) => ({ name: c.name })),
-        inferenceAcceleratorOverrides: [],
-        ...(task.overrides.cpu ? { cpu: task.overrides.cpu } : {}),
-        ...(task.overrides.memory ? { memory: task.overrides.memory } : {}),
-      },
-      platformVersion: task.platformVersion,
-      platformFamily: 'Linux',
-      pullStartedAt: epochSeconds(task.pullStartedAt),
-      pullStoppedAt: epochSeconds(task.pullStoppedAt),
-      startedAt: epochSeconds(task.startedAt),
-      startedBy: task.startedBy,
-      stopCode: task.stopCode,
-      stoppedAt: epochSeconds(task.stoppedAt),
-      stoppedReason: task.stoppedReason,
-      stoppingAt: epochSeconds(task.stoppingAt),
-      tags: includeTags ? task.tags : undefined,
-      taskArn: task.arn,
-      taskDefinitionArn: task.definition.arn,
-      version: task.version,
-    });
+    return describeTask(task, this.deps.arns.region, includeTags);
   }
 }
 
@@ -581,19 +389,4 @@ function containerPorts(task: TaskRecord): number[] {
 // A function, not an inline comparison: the status changes across awaits.
 function stopRequested(task: TaskRecord): boolean {
   return task.desiredStatus === 'STOPPED';
-}
-
-/**
- * Docker's rule: the container definition's entryPoint replaces the image's
- * ENTRYPOINT (our `command`), its command replaces the image's CMD (our `args`);
- * a containerOverride's command replaces both commands.
- */
-function commandLine(
-  imageCommand: string[],
-  imageArgs: string[],
-  c: ContainerRecord,
-): { command: string; args: string[] } {
-  const entry = c.def.entryPoint?.length ? c.def.entryPoint : imageCommand;
-  const cmd = c.override?.command ?? c.def.command ?? (c.def.entryPoint?.length ? [] : imageArgs);
-  return { command: entry[0]!, args: [...entry.slice(1), ...cmd] };
 }

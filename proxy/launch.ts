@@ -14,7 +14,11 @@ import {
   type ToolInstance,
 } from '../crds/index.ts';
 import type { ResourceStore } from '../store/index.ts';
+import { accessAllows } from './authorize.ts';
+import type { ProxyContext } from './context.ts';
+import type { ParsedHost } from './host.ts';
 import type { LaunchStatus } from './pages/starting.ts';
+import type { Route } from './route-table.ts';
 
 export type LaunchOutcome = 'created' | 'started' | 'relaunched' | 'in-progress';
 
@@ -142,4 +146,35 @@ export async function launchStatus(
     conditions: ti?.status?.conditions ?? [],
     events,
   };
+}
+
+/**
+ * A visit (or "Try again") by someone who may use the tool: launch or relaunch
+ * it as launchOnVisit decides, count it and log it.
+ */
+export async function launchForVisitor(
+  ctx: ProxyContext,
+  host: Extract<ParsedHost, { kind: 'tool' }>,
+  route: Route | undefined,
+  def: Parameters<typeof accessAllows>[1] | undefined,
+  principal: Parameters<typeof accessAllows>[0],
+  retry: boolean,
+): Promise<void> {
+  if (!def || !accessAllows(principal, def)) return;
+  if (retry && route && hasEnded(route.instance)) {
+    await relaunch(ctx.store, host.namespace, host.instance);
+  } else {
+    const outcome = await launchOnVisit(
+      ctx.store,
+      host.namespace,
+      host.instance,
+      def.metadata.name,
+    );
+    if (outcome === 'in-progress') return;
+  }
+  ctx.metrics.launches.inc();
+  ctx.log.info(
+    { namespace: host.namespace, instance: host.instance, user: principal.name },
+    'launch on visit',
+  );
 }

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RequestPrincipal, SESSION_COOKIE_NAMES } from './auth.ts';
-import { accessAllows, mayOpen } from './authorize.ts';
+import { mayOpen } from './authorize.ts';
 import type { ProxyContext } from './context.ts';
 import { classifyError, type ForwardHooks, forward, type UpstreamErrorKind } from './forward.ts';
 import {
@@ -18,13 +18,13 @@ import {
   handoffLocation,
 } from './handoff.ts';
 import { type ForwardContext, upstreamRequestHeaders } from './headers.ts';
-import { normaliseHostname, type ParsedHost, parseHost } from './host.ts';
-import { hasEnded, launchOnVisit, launchStatus, relaunch } from './launch.ts';
+import { type ParsedHost, parseHost } from './host.ts';
+import { launchForVisitor, launchStatus } from './launch.ts';
 import { serveAsset } from './pages/assets.ts';
 import { sendError } from './pages/errors.ts';
 import { sendJson, sendPage } from './pages/layout.ts';
 import { renderStarting } from './pages/starting.ts';
-import type { Route } from './route-table.ts';
+import { pathOnly, requestPath, wantsHtml } from './request-target.ts';
 import type { Upstream } from './upstream.ts';
 import { isSameOrigin } from './urls.ts';
 import { rejectUpgrade } from './websocket.ts';
@@ -49,32 +49,6 @@ interface Decision {
 }
 
 const MAX_DECISIONS = 50_000;
-
-/** The origin-form path of the request; undefined when an absolute-form target names another host than Host. */
-function requestPath(req: IncomingMessage): string | undefined {
-  const url = req.url ?? '/';
-  if (url[0] === '/') return url;
-  if (url === '*') return undefined;
-  try {
-    const u = new URL(url);
-    if (normaliseHostname(u.host) !== normaliseHostname(req.headers.host)) return undefined;
-    return `${u.pathname}${u.search}`;
-  } catch {
-    return undefined;
-  }
-}
-
-function pathOnly(path: string): string {
-  const q = path.indexOf('?');
-  return q < 0 ? path : path.slice(0, q);
-}
-
-function wantsHtml(req: IncomingMessage): boolean {
-  return (
-    (req.method === 'GET' || req.method === 'HEAD') &&
-    (req.headers.accept ?? '').includes('text/html')
-  );
-}
 
 export class ProxyServer {
   readonly #ctx: ProxyContext;
@@ -349,7 +323,7 @@ export class ProxyServer {
         sendError(res, 403, 'This form was sent from another site.');
         return;
       }
-      await this.#launch(host, route, def, principal, true);
+      await launchForVisitor(this.#ctx, host, route, def, principal, true);
       res
         .writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' })
         .end();
@@ -369,36 +343,9 @@ export class ProxyServer {
       sendError(res, 404, 'There is no such tool.');
       return;
     }
-    await this.#launch(host, route, def, principal, false);
+    await launchForVisitor(this.#ctx, host, route, def, principal, false);
     const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
     sendPage(res, 202, renderStarting(status));
-  }
-
-  async #launch(
-    host: ToolHost,
-    route: Route | undefined,
-    def: Parameters<typeof accessAllows>[1] | undefined,
-    principal: Parameters<typeof accessAllows>[0],
-    retry: boolean,
-  ): Promise<void> {
-    if (!def || !accessAllows(principal, def)) return;
-    const ctx = this.#ctx;
-    if (retry && route && hasEnded(route.instance)) {
-      await relaunch(ctx.store, host.namespace, host.instance);
-    } else {
-      const outcome = await launchOnVisit(
-        ctx.store,
-        host.namespace,
-        host.instance,
-        def.metadata.name,
-      );
-      if (outcome === 'in-progress') return;
-    }
-    ctx.metrics.launches.inc();
-    ctx.log.info(
-      { namespace: host.namespace, instance: host.instance, user: principal.name },
-      'launch on visit',
-    );
   }
 
   // ---- WebSocket upgrades ----
