@@ -18,19 +18,12 @@ import { reconcileOnWrite } from '../controllers/index.ts';
 import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
 import { type RunningProxy, startProxy } from '../proxy/index.ts';
 import { integer, loadSettings, setting } from '../settings/index.ts';
-import {
-  createPool,
-  type EmbeddedDatabase,
-  migrate,
-  type Pool,
-  ResourceStore,
-  redactUrl,
-  startEmbeddedPostgres,
-} from '../store/index.ts';
+import { createPool, migrate, type Pool, ResourceStore, redactUrl } from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
 import { ECS_LOCAL_DEFAULT_PORT, ECS_LOCAL_DEFAULTS } from './local-defaults.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
+import { type SupervisedPostgres, startSupervisedPostgres } from './supervised-postgres.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -122,12 +115,15 @@ export async function runUp(): Promise<void> {
     throw err;
   }
 
-  let db: EmbeddedDatabase | undefined;
+  let db: SupervisedPostgres | undefined;
   let url = process.env.DATABASE_URL;
   if (!url) {
     const dataDir = join(env.data.BERTH_DATA_DIR, 'postgres');
     try {
-      db = await startEmbeddedPostgres({ dataDir, port: env.data.BERTH_PG_PORT });
+      db = await startSupervisedPostgres({ dataDir, port: env.data.BERTH_PG_PORT }, log, (why) => {
+        log.error({ why }, 'stopping berth: its database is gone');
+        process.kill(process.pid, 'SIGTERM'); // the ordered stop of onShutdown
+      });
     } catch (err) {
       fail(
         `could not start the embedded PostgreSQL on port ${env.data.BERTH_PG_PORT} with data in ${dataDir}: ${(err as Error).message}. Is another berth running? Set BERTH_PG_PORT or DATABASE_URL.`,

@@ -18,6 +18,8 @@ export interface EmbeddedDatabase {
   url: string;
   /** PostgreSQL's data directory (see embedded-places.ts for where it lives). */
   clusterDir: string;
+  /** Called once if PostgreSQL exits without stop() (killed, crashed). */
+  onUnexpectedExit(listener: (why: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -198,7 +200,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       }
     }
   }
-  const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
+  let stopping = false;
+  const unexpected: Array<(why: string) => void> = [];
+  const exited = new Promise<void>((resolve) =>
+    postmaster.once('exit', (code, signal) => {
+      resolve();
+      if (stopping) return;
+      for (const listener of unexpected)
+        listener(signal ? `signal ${signal}` : `exit code ${code}`);
+    }),
+  );
   // Its own process group means no terminal signal stops it: if berth exits without
   // stop() (a second Ctrl-C, a crash), it is told to stop here.
   const stopOnExit = () => {
@@ -210,7 +221,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   return {
     url,
     clusterDir,
+    onUnexpectedExit(listener) {
+      unexpected.push(listener);
+    },
     async stop() {
+      stopping = true;
       process.removeListener('exit', stopOnExit);
       stopOnExit(); // SIGINT: PostgreSQL's fast shutdown.
       await exited;

@@ -165,3 +165,35 @@ test('SIGTERM, then berth up again: the same', async () => {
 test('every process of berth up SIGKILLed, then berth up again: the same', async () => {
   await scenario('SIGKILL every process');
 });
+
+test('PostgreSQL killed under a running berth up: started again, and berth works on', async () => {
+  const postmaster = processTree(berth.pid).find((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[0]?.endsWith('/postgres') && argv.includes('-D');
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(postmaster, 'berth up runs its PostgreSQL');
+  process.kill(postmaster, 'SIGKILL');
+  // Writes and launches work again once it is back (the parts reconnect by themselves).
+  await waitFor(
+    async () => {
+      const res = await berth
+        .api('POST', `${BASE}/namespaces/pg-killed/toolinstances`, {
+          apiVersion: 'berth/v1alpha1',
+          kind: 'ToolInstance',
+          metadata: { name: 'demo', namespace: 'pg-killed' },
+          spec: { toolRef: 'demo', state: 'Running' },
+        })
+        .catch(() => undefined);
+      return res?.status === 201;
+    },
+    CONVERGE_MS,
+    'a create to succeed after PostgreSQL was killed',
+    250,
+  );
+  await waitPhase('pg-killed', 'Ready', CONVERGE_MS, 'the new instance Ready');
+  assert.match(berth.output(), /the embedded PostgreSQL exited unexpectedly; starting it again/);
+});
