@@ -6,6 +6,7 @@ export * from './hostname.ts';
 export * from './kinds.ts';
 export * from './meta.ts';
 export * from './registry.ts';
+export * from './reserved-names.ts';
 export * from './status.ts';
 export * from './tooldefinition.ts';
 export * from './toolinstance.ts';
