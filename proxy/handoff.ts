@@ -1,14 +1,22 @@
 // The sign-in handoff (DESIGN.md, Proxy), as JupyterHub does for each server:
-//   tool host, no session  -> 302 berth host /_berth/handoff?to=<tool host>&path=<path>
-//   berth host, signed in  -> one-time code bound to that tool host (60 s)
+//   tool host, no session  -> a random state in a host-only cookie (one per flow),
+//                             302 berth host /_berth/handoff?to=<tool host>&path=<path>&state=<SHA-256 of the state>
+//   berth host, signed in  -> one-time code bound to that tool host and that hash (60 s)
 //                          -> 302 tool host /_berth/callback?code=...&path=...
-//   tool host callback     -> code redeemed (once, on this host only), a child
-//                             session created, host-only cookie set, 302 to path.
-// Cookies never carry a Domain attribute, so each is sent to its own host alone.
+//   tool host callback     -> code redeemed (once, on this host only, only if one of
+//                             the browser's state cookies hashes to it), a child
+//                             session created, host-only cookie set, state cookie
+//                             cleared, 302 to path.
+// The state binds the code to the browser that asked for it (login CSRF: an
+// attacker's own code, sent to a victim's browser, signs nobody in), as
+// JupyterHub's OAuth state cookie does. Cookies never carry a Domain attribute,
+// so each is sent to its own host alone.
 // Until OIDC sign-in lands, /_berth/sign-in on berth's host starts a session from
 // an API token (SameSite=Lax cookie plus an Origin check on the POST).
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toolHostsCspSource } from '../crds/index.ts';
+import { handoffStateHash, isHandoffStateHash } from '../store/index.ts';
 import type { ProxyContext } from './context.ts';
 import { parseHost } from './host.ts';
 import { sendError } from './pages/errors.ts';
@@ -17,6 +25,45 @@ import { renderSignIn, renderSignOut } from './pages/sign-in.ts';
 import { isSameOrigin, originFor, safePath } from './urls.ts';
 
 const MAX_FORM_BYTES = 8 * 1024;
+/**
+ * A handoff state cookie lives this long: the sign-in between may go through an
+ * identity provider (password, second factor). Cleared by the callback.
+ */
+const STATE_MAX_AGE_S = 600;
+/** State cookies looked at per callback: a browser has one per handoff in flight on this host. */
+const MAX_STATE_COOKIES = 32;
+
+/**
+ * Name prefix of the handoff state cookies: one cookie per flow, so several
+ * tabs opening the same tool at once each keep their own. Under https the
+ * `__Host-` prefix stops a sibling host (another tool) from setting one with a
+ * Domain attribute for this host (cookie tossing), which would let it choose
+ * the state. Removed before a request reaches a tool (proxy/auth.ts).
+ */
+export function stateCookiePrefix(scheme: 'http' | 'https'): string {
+  return scheme === 'https' ? '__Host-berth_handoff_' : 'berth_handoff_';
+}
+
+function stateCookie(ctx: ProxyContext, name: string, value: string, maxAgeS: number): string {
+  const secure = ctx.config.publicScheme === 'https' ? '; Secure' : '';
+  // Lax: the redirect back from berth's host (or an identity provider) is a top-level GET, which carries it.
+  return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax${secure}; Max-Age=${maxAgeS}`;
+}
+
+/** The browser's handoff state cookies on this host: name -> state. */
+function stateCookies(ctx: ProxyContext, header: string | undefined): Map<string, string> {
+  const found = new Map<string, string>();
+  if (!header) return found;
+  const prefix = stateCookiePrefix(ctx.config.publicScheme);
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    const name = part.slice(0, eq).trim();
+    if (eq < 0 || !name.startsWith(prefix)) continue;
+    found.set(name, part.slice(eq + 1).trim());
+    if (found.size >= MAX_STATE_COOKIES) break;
+  }
+  return found;
+}
 
 export function sessionCookie(ctx: ProxyContext, value: string, maxAgeS: number): string {
   const secure = ctx.config.publicScheme === 'https' ? '; Secure' : '';
@@ -28,7 +75,12 @@ function toolOrigins(ctx: ProxyContext): string {
   return toolHostsCspSource(ctx.config.publicScheme, ctx.config.baseDomain);
 }
 
-function redirect(res: ServerResponse, status: 302 | 303, location: string, cookie?: string): void {
+function redirect(
+  res: ServerResponse,
+  status: 302 | 303,
+  location: string,
+  cookie?: string | string[],
+): void {
   res.writeHead(status, {
     location,
     'cache-control': 'no-store',
@@ -39,16 +91,29 @@ function redirect(res: ServerResponse, status: 302 | 303, location: string, cook
   res.end();
 }
 
-/** Tool host without a session: where to send the browser. */
-export function handoffLocation(
+/**
+ * Tool host without a session: a fresh state in a cookie for this host, and a
+ * redirect to berth's host carrying its hash.
+ */
+export function redirectToHandoff(
   ctx: ProxyContext,
   req: IncomingMessage,
+  res: ServerResponse,
   toolHostname: string,
   path: string,
-): string {
+): void {
+  const state = randomBytes(32).toString('base64url');
+  const hash = handoffStateHash(state);
+  // The name is the flow's own (from its hash, which is no secret: it is in the URL).
+  const name = `${stateCookiePrefix(ctx.config.publicScheme)}${hash.slice(0, 16)}`;
   const berth = originFor(ctx.config.publicScheme, ctx.config.baseDomain, req);
-  const q = new URLSearchParams({ to: toolHostname, path: safePath(path) });
-  return `${berth}/_berth/handoff?${q}`;
+  const q = new URLSearchParams({ to: toolHostname, path: safePath(path), state: hash });
+  redirect(
+    res,
+    302,
+    `${berth}/_berth/handoff?${q}`,
+    stateCookie(ctx, name, state, STATE_MAX_AGE_S),
+  );
 }
 
 /** GET /_berth/handoff on berth's host. */
@@ -65,6 +130,18 @@ export async function handleHandoff(
     return;
   }
   const path = safePath(url.searchParams.get('path'));
+  const toolOrigin = originFor(ctx.config.publicScheme, target.hostname, req);
+  const state = url.searchParams.get('state');
+  if (!isHandoffStateHash(state)) {
+    // Only a tool host's own redirect makes a handoff URL; a link, never a redirect (no loop).
+    sendError(
+      res,
+      400,
+      'This sign-in link is incomplete.',
+      `<p><a href="${escapeHtml(toolOrigin + path)}">Open the tool again</a></p>`,
+    );
+    return;
+  }
   const principal = await ctx.auth.authenticate(req, ctx.config.baseDomain);
   if (!principal?.sessionId) {
     redirect(
@@ -78,26 +155,28 @@ export async function handleHandoff(
   const code = await ctx.sessions.createHandoffCode(
     principal.sessionId,
     target.hostname,
+    state,
     ctx.config.handoffCodeTtlMs,
   );
-  const toolOrigin = originFor(ctx.config.publicScheme, target.hostname, req);
   redirect(res, 302, `${toolOrigin}/_berth/callback?${new URLSearchParams({ code, path })}`);
 }
 
 /** GET /_berth/callback on a tool host. */
 export async function handleCallback(
   ctx: ProxyContext,
-  _req: IncomingMessage,
+  req: IncomingMessage,
   res: ServerResponse,
   hostname: string,
   url: URL,
 ): Promise<void> {
   const path = safePath(url.searchParams.get('path'));
+  const states = stateCookies(ctx, req.headers.cookie);
   const redeemed = await ctx.sessions.redeemHandoffCode(
     url.searchParams.get('code') ?? '',
     hostname,
+    [...states.values()],
   );
-  const session = redeemed
+  const session = redeemed.ok
     ? await ctx.sessions.createSession({
         user: redeemed.user,
         host: hostname,
@@ -106,18 +185,25 @@ export async function handleCallback(
         absoluteMs: ctx.config.sessionAbsoluteMs,
       })
     : undefined;
-  if (!session) {
-    // A link, not a redirect: a bad code must never start a loop.
+  if (!redeemed.ok || !session) {
+    // A link, not a redirect: a bad code must never start a loop. The link starts
+    // a handoff of this browser's own.
     sendError(
       res,
       403,
-      'This sign-in link has expired or was already used.',
+      !redeemed.ok && redeemed.reason === 'other-browser'
+        ? 'This sign-in link was not started in this browser, so it was refused. Nobody was signed in.'
+        : 'This sign-in link has expired or was already used.',
       `<p><a href="${escapeHtml(path)}">Open the tool again</a></p>`,
     );
     return;
   }
+  const used = [...states].find(([, value]) => value === redeemed.state)?.[0];
   const maxAge = (session.expiresAt.getTime() - Date.now()) / 1000;
-  redirect(res, 302, path, sessionCookie(ctx, session.cookieValue, maxAge));
+  redirect(res, 302, path, [
+    sessionCookie(ctx, session.cookieValue, maxAge),
+    ...(used ? [stateCookie(ctx, used, '', 0)] : []),
+  ]);
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {

@@ -43,9 +43,14 @@ function connectionTokens(value: string | undefined, into: Set<string>): void {
   }
 }
 
+/** `name` is one of `names`, where an entry ending in `*` stands for every name it begins. */
+function isNamed(name: string, names: readonly string[]): boolean {
+  return names.some((n) => (n.endsWith('*') ? name.startsWith(n.slice(0, -1)) : name === n));
+}
+
 /** The Cookie header without berth's cookies, or undefined when nothing is left. */
 function stripCookies(cookie: string, names: readonly string[]): string | undefined {
-  if (!names.some((n) => cookie.includes(n))) return cookie;
+  if (!names.some((n) => cookie.includes(n.endsWith('*') ? n.slice(0, -1) : n))) return cookie;
   const kept = cookie
     .split(';')
     .map((c) => c.trim())
@@ -53,7 +58,7 @@ function stripCookies(cookie: string, names: readonly string[]): string | undefi
       if (c === '') return false;
       const eq = c.indexOf('=');
       const name = (eq < 0 ? c : c.slice(0, eq)).trim();
-      return !names.includes(name);
+      return !isNamed(name, names);
     });
   return kept.length ? kept.join('; ') : undefined;
 }

@@ -15,7 +15,7 @@ import {
   handleHandoff,
   handleSignIn,
   handleSignOut,
-  handoffLocation,
+  redirectToHandoff,
 } from './handoff.ts';
 import { type ForwardContext, upstreamRequestHeaders } from './headers.ts';
 import { type ParsedHost, parseHost } from './host.ts';
@@ -265,13 +265,7 @@ export class ProxyServer {
     const principal = await ctx.auth.authenticate(req, host.hostname);
     if (!principal) {
       if (wantsHtml(req)) {
-        res
-          .writeHead(302, {
-            location: handoffLocation(ctx, req, host.hostname, path),
-            'cache-control': 'no-store',
-            'content-length': '0',
-          })
-          .end();
+        redirectToHandoff(ctx, req, res, host.hostname, path);
       } else {
         sendError(
           res,

@@ -36,7 +36,9 @@ export { matchesSelector, parseSelector, type Requirement } from './selectors.ts
 export {
   type CreatedSession,
   type CreateSessionInput,
-  type RedeemedCode,
+  type HandoffRedemption,
+  handoffStateHash,
+  isHandoffStateHash,
   type SessionPrincipal,
   Sessions,
 } from './sessions.ts';

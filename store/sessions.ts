@@ -6,8 +6,11 @@
 // it was issued for (a cookie replayed on another host is refused) and expires
 // when idle for `idleMs` or `absoluteMs` after creation, whichever is first.
 // A tool-host session is a child of the session that issued its handoff code:
-// revoking the parent (sign-out) deletes the children by cascade.
-import { createHash, randomBytes } from 'node:crypto';
+// revoking the parent (sign-out) deletes the children by cascade. A code is bound
+// to the browser that started the handoff (the hash of its state cookie), as
+// JupyterHub's OAuth state is, so a code minted for one browser (an attacker's)
+// signs no other browser in (login CSRF).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { invalidFromZod, namespaceName } from '../crds/index.ts';
 import type { Pool } from './db.ts';
@@ -45,11 +48,21 @@ export interface SessionPrincipal extends Principal {
   sessionId: string;
 }
 
-export interface RedeemedCode {
-  user: string;
-  /** The session that issued the code, to become the parent of the new session. */
-  sessionId: string;
-}
+/** What redeeming a handoff code gave: a session to start, or why not. */
+export type HandoffRedemption =
+  | {
+      ok: true;
+      user: string;
+      /** The session that issued the code, to become the parent of the new session. */
+      sessionId: string;
+      /** The presented state the code was bound to (its cookie is to be cleared). */
+      state: string;
+    }
+  | {
+      ok: false;
+      /** unknown: no such code here (made up, used, expired, another host); other-browser: minted for another browser's state. */
+      reason: 'unknown' | 'other-browser';
+    };
 
 const SECRET_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 /** last_seen_at is written at most this often per session, not on every request. */
@@ -58,6 +71,22 @@ const DEFAULT_CODE_TTL_MS = 60_000;
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
+}
+
+const stateHash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex');
+
+/**
+ * The SHA-256 (hex) of a handoff state: the tool host keeps the state in a
+ * host-only cookie and sends only this hash through berth's host, which binds
+ * the code to it, so a code can be redeemed only by the browser that asked.
+ */
+export function handoffStateHash(state: string): string {
+  return sha256(state).toString('hex');
+}
+
+/** True for a value handoffStateHash can have produced. */
+export function isHandoffStateHash(value: string | null | undefined): value is string {
+  return typeof value === 'string' && stateHash.safeParse(value).success;
 }
 
 export class Sessions {
@@ -130,47 +159,63 @@ export class Sessions {
     return rowCount ?? 0;
   }
 
-  /** A one-time code, valid for `ttlMs` (default 60 s), redeemable only on `targetHost`. */
+  /**
+   * A one-time code, valid for `ttlMs` (default 60 s), redeemable only on
+   * `targetHost` and only by the browser holding the state whose SHA-256 (hex,
+   * see handoffStateHash) is `stateSha256`.
+   */
   async createHandoffCode(
     sessionId: string,
     targetHost: string,
+    stateSha256: string,
     ttlMs = DEFAULT_CODE_TTL_MS,
   ): Promise<string> {
     const host = hostName.parse(targetHost);
+    const state = stateHash.parse(stateSha256);
     const code = randomBytes(32).toString('base64url');
     await this.#pool.query(
-      `insert into handoff_codes (code_sha256, session_id, target_host, expires_at)
-       values ($1, $2, $3, now() + $4 * interval '1 millisecond')`,
-      [sha256(code), sessionId, host, ttlMs],
+      `insert into handoff_codes (code_sha256, session_id, target_host, state_sha256, expires_at)
+       values ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')`,
+      [sha256(code), sessionId, host, Buffer.from(state, 'hex'), ttlMs],
     );
     return code;
   }
 
   /**
-   * Redeems a code on `host`: the code is deleted in the same statement that reads
-   * it, so it works once at most, and a code tried on the wrong host is burnt too.
+   * Redeems a code on `host` for a browser presenting `states` (the values of its
+   * handoff state cookies): the code is deleted in the same statement that reads
+   * it, so it works once at most, and a code tried on the wrong host or by
+   * another browser is burnt too.
    */
-  async redeemHandoffCode(code: string, host: string): Promise<RedeemedCode | undefined> {
-    if (!SECRET_FORMAT.test(code)) return undefined;
+  async redeemHandoffCode(
+    code: string,
+    host: string,
+    states: readonly string[],
+  ): Promise<HandoffRedemption> {
+    if (!SECRET_FORMAT.test(code)) return { ok: false, reason: 'unknown' };
     const { rows } = await this.#pool.query<{
       session_id: string;
       target_host: string;
+      state_sha256: Buffer;
       expires_at: Date;
       user_name: string | null;
       session_expires: Date | null;
     }>(
       `with used as (delete from handoff_codes where code_sha256 = $1
-                     returning session_id, target_host, expires_at)
+                     returning session_id, target_host, state_sha256, expires_at)
        select used.*, s.user_name, s.expires_at as session_expires
          from used left join sessions s on s.id = used.session_id`,
       [sha256(code)],
     );
     const row = rows[0];
     const now = Date.now();
-    if (!row || row.target_host !== host || row.expires_at.getTime() <= now) return undefined;
+    if (!row || row.target_host !== host || row.expires_at.getTime() <= now)
+      return { ok: false, reason: 'unknown' };
     if (!row.user_name || !row.session_expires || row.session_expires.getTime() <= now)
-      return undefined;
-    return { user: row.user_name, sessionId: row.session_id };
+      return { ok: false, reason: 'unknown' };
+    const state = states.find((s) => timingSafeEqual(sha256(s), row.state_sha256));
+    if (state === undefined) return { ok: false, reason: 'other-browser' };
+    return { ok: true, user: row.user_name, sessionId: row.session_id, state };
   }
 
   /** Deletes expired sessions and codes; returns how many rows went. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { loadSignInConfig } from '../../api/index.ts';
 import { slugify } from '../../api/sign-in/index.ts';
-import { Sessions } from '../../store/index.ts';
+import { handoffStateHash, Sessions } from '../../store/index.ts';
 import { toolDefinition, toolInstance } from '../support/fixtures.ts';
 import { Browser, type SignInHarness, startSignInApi } from './sign-in-support.ts';
 
@@ -26,6 +26,8 @@ after(async () => {
   await h?.close();
 });
 
+/** A handoff state, as the proxy keeps it in the tool host's cookie. */
+const STATE = 'state-of-this-browser';
 const instance = (name: string) => toolInstance('alice', name, 'demo', { state: 'Running' });
 
 test('the development sign-in page lists the users, carries the banner and a strict CSP', async () => {
@@ -179,9 +181,13 @@ test('sign-out revokes the session and its tool-host child sessions', async () =
   const cookie = b.jar.get('berth_session')!;
   const parent = await sessions.verifySession(cookie, 'localhost');
   assert.ok(parent);
-  const code = await sessions.createHandoffCode(parent.sessionId, 'demo--alice.localhost');
-  const redeemed = await sessions.redeemHandoffCode(code, 'demo--alice.localhost');
-  assert.ok(redeemed);
+  const code = await sessions.createHandoffCode(
+    parent.sessionId,
+    'demo--alice.localhost',
+    handoffStateHash(STATE),
+  );
+  const redeemed = await sessions.redeemHandoffCode(code, 'demo--alice.localhost', [STATE]);
+  assert.ok(redeemed.ok);
   const child = await sessions.createSession({
     user: redeemed.user,
     host: 'demo--alice.localhost',
@@ -217,21 +223,38 @@ test('sign-out revokes the session and its tool-host child sessions', async () =
   assert.equal((await replay.get('/')).status, 302);
 });
 
-test('a stolen handoff code cannot be replayed, nor used on another host', async () => {
+test('a stolen handoff code cannot be replayed, nor used on another host or by another browser', async () => {
   const b = new Browser(h);
   await b.devSignIn('alice');
   const parent = await sessions.verifySession(b.jar.get('berth_session')!, 'localhost');
   assert.ok(parent);
-  const code = await sessions.createHandoffCode(parent.sessionId, 'demo--alice.localhost');
-  assert.ok(await sessions.redeemHandoffCode(code, 'demo--alice.localhost'));
-  assert.equal(await sessions.redeemHandoffCode(code, 'demo--alice.localhost'), undefined);
-  const code2 = await sessions.createHandoffCode(parent.sessionId, 'demo--alice.localhost');
-  assert.equal(await sessions.redeemHandoffCode(code2, 'demo--bob.localhost'), undefined);
+  const mint = () =>
+    sessions.createHandoffCode(parent.sessionId, 'demo--alice.localhost', handoffStateHash(STATE));
+  const code = await mint();
+  assert.equal((await sessions.redeemHandoffCode(code, 'demo--alice.localhost', [STATE])).ok, true);
+  assert.deepEqual(await sessions.redeemHandoffCode(code, 'demo--alice.localhost', [STATE]), {
+    ok: false,
+    reason: 'unknown',
+  });
+  const code2 = await mint();
+  assert.equal((await sessions.redeemHandoffCode(code2, 'demo--bob.localhost', [STATE])).ok, false);
   assert.equal(
-    await sessions.redeemHandoffCode(code2, 'demo--alice.localhost'),
-    undefined,
+    (await sessions.redeemHandoffCode(code2, 'demo--alice.localhost', [STATE])).ok,
+    false,
     'a code tried on the wrong host is burnt',
   );
+  // Another browser's states (or none) do not redeem it, and the attempt burns it.
+  const code3 = await mint();
+  assert.deepEqual(
+    await sessions.redeemHandoffCode(code3, 'demo--alice.localhost', ['another-state', '']),
+    { ok: false, reason: 'other-browser' },
+  );
+  assert.equal(
+    (await sessions.redeemHandoffCode(code3, 'demo--alice.localhost', [STATE])).ok,
+    false,
+  );
+  const code4 = await mint();
+  assert.equal((await sessions.redeemHandoffCode(code4, 'demo--alice.localhost', [])).ok, false);
 });
 
 test('sessions expire when idle, activity keeps them alive, and the absolute lifetime ends them anyway', async () => {

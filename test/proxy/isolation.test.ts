@@ -85,6 +85,7 @@ test('no credentials: browsers go to the handoff, other clients get 401; bad tok
   assert.equal(loc.pathname, '/_berth/handoff');
   assert.equal(loc.searchParams.get('to'), 'demo--alice.localhost');
   assert.equal(loc.searchParams.get('path'), '/lab?x=1');
+  assert.match(loc.searchParams.get('state') ?? '', /^[0-9a-f]{64}$/, 'the hash of the state');
   assert.equal((await get(h.proxy, 'demo--alice.localhost', '/api')).status, 401);
   assert.equal(
     (await get(h.proxy, 'demo--alice.localhost', '/', bearer(`${h.tokens.alice}x`))).status,
@@ -134,15 +135,24 @@ async function signIn(token: string): Promise<string> {
   return setCookie.split(';')[0]!;
 }
 
-async function handoff(cookie: string, to: string, path = '/'): Promise<URL> {
-  const r = await get(
-    h.proxy,
-    'localhost',
-    `/_berth/handoff?${new URLSearchParams({ to, path })}`,
-    { cookie },
-  );
+/**
+ * A browser's handoff to tool host `to`, as far as the callback: the tool host's
+ * redirect (which sets this browser's state cookie), then berth's host with the
+ * berth cookie. Returns the callback URL and the state cookie to send with it.
+ */
+async function handoff(
+  cookie: string,
+  to: string,
+  path = '/',
+): Promise<URL & { stateCookie: string }> {
+  const start = await get(h.proxy, to, path, { accept: 'text/html' });
+  assert.equal(start.status, 302);
+  const stateCookie = String(start.headers['set-cookie']).split(';')[0]!;
+  assert.match(stateCookie, /^berth_handoff_[0-9a-f]{16}=/);
+  const at = new URL(String(start.headers.location));
+  const r = await get(h.proxy, 'localhost', at.pathname + at.search, { cookie });
   assert.equal(r.status, 302);
-  return new URL(String(r.headers.location));
+  return Object.assign(new URL(String(r.headers.location)), { stateCookie });
 }
 
 test('sign-in needs the same origin, and a valid token', async () => {
@@ -173,20 +183,33 @@ test('sign-in needs the same origin, and a valid token', async () => {
 test('handoff end to end: code -> host-only cookie -> tool; the cookie never reaches the tool', async () => {
   const berthCookie = await signIn(h.tokens.alice!);
   // Not signed in on berth's host: the handoff sends the browser to sign in.
-  const anon = await get(h.proxy, 'localhost', '/_berth/handoff?to=demo--alice.localhost&path=/');
+  const anon = await get(
+    h.proxy,
+    'localhost',
+    `/_berth/handoff?to=demo--alice.localhost&path=/&state=${'a'.repeat(64)}`,
+  );
   assert.equal(anon.status, 302);
   assert.match(String(anon.headers.location), /^\/auth\/sign-in\?next=/);
 
   const cb = await handoff(berthCookie, 'demo--alice.localhost', '/tree?a=b');
   assert.equal(cb.host, `demo--alice.localhost:${h.proxy.port}`);
   assert.equal(cb.pathname, '/_berth/callback');
-  const r = await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`);
+  const r = await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`, {
+    cookie: cb.stateCookie,
+  });
   assert.equal(r.status, 302);
   assert.equal(r.headers.location, '/tree?a=b');
-  const toolCookie = String(r.headers['set-cookie']).split(';')[0]!;
-  assert.doesNotMatch(String(r.headers['set-cookie']), /Domain=/i);
+  const setCookies = r.headers['set-cookie'] as string[];
+  const toolCookie = setCookies.find((c) => c.startsWith('berth_session='))!.split(';')[0]!;
+  assert.doesNotMatch(String(setCookies), /Domain=/i);
+  assert.ok(
+    setCookies.some(
+      (c) => c.startsWith(`${cb.stateCookie.split('=')[0]}=;`) && /Max-Age=0/.test(c),
+    ),
+    'the state cookie is cleared',
+  );
   const ok = await get(h.proxy, 'demo--alice.localhost', '/tree', {
-    cookie: `${toolCookie}; theirs=1`,
+    cookie: `${toolCookie}; theirs=1; berth_handoff_0123456789abcdef=left-over`,
   });
   assert.equal(ok.status, 200);
   assert.equal(
@@ -195,7 +218,9 @@ test('handoff end to end: code -> host-only cookie -> tool; the cookie never rea
   );
 
   // The same code again: refused with a page, not a redirect (no loop).
-  const replay = await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`);
+  const replay = await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`, {
+    cookie: cb.stateCookie,
+  });
   assert.equal(replay.status, 403);
   // The tool-host cookie is bound to its host: not valid on bob's host or on berth's.
   assert.equal(
@@ -230,16 +255,24 @@ test('a stolen handoff code does not work on another host, and is burnt by tryin
   const aliceCookie = await signIn(h.tokens.alice!);
   const cb = await handoff(aliceCookie, 'demo--alice.localhost');
   // Bob replays alice's code on his own host: refused (bound to alice's host).
-  const wrong = await get(h.proxy, 'demo--bob.localhost', `${cb.pathname}${cb.search}`);
+  const wrong = await get(h.proxy, 'demo--bob.localhost', `${cb.pathname}${cb.search}`, {
+    cookie: cb.stateCookie,
+  });
   assert.equal(wrong.status, 403);
   // ...and the attempt used it up.
   assert.equal(
-    (await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`)).status,
+    (
+      await get(h.proxy, 'demo--alice.localhost', `${cb.pathname}${cb.search}`, {
+        cookie: cb.stateCookie,
+      })
+    ).status,
     403,
   );
   // A code for alice's host gives a session as alice, which still cannot open bob's tool.
   const cb2 = await handoff(aliceCookie, 'demo--bob.localhost');
-  const r = await get(h.proxy, 'demo--bob.localhost', `${cb2.pathname}${cb2.search}`);
+  const r = await get(h.proxy, 'demo--bob.localhost', `${cb2.pathname}${cb2.search}`, {
+    cookie: cb2.stateCookie,
+  });
   const c = String(r.headers['set-cookie']).split(';')[0]!;
   assert.equal((await get(h.proxy, 'demo--bob.localhost', '/', { cookie: c })).status, 403);
   // Made-up codes and open redirects.
@@ -248,7 +281,9 @@ test('a stolen handoff code does not work on another host, and is burnt by tryin
     403,
   );
   const cb3 = await handoff(aliceCookie, 'demo--alice.localhost', '//evil.example/x');
-  const r3 = await get(h.proxy, 'demo--alice.localhost', `${cb3.pathname}${cb3.search}`);
+  const r3 = await get(h.proxy, 'demo--alice.localhost', `${cb3.pathname}${cb3.search}`, {
+    cookie: cb3.stateCookie,
+  });
   assert.equal(r3.headers.location, '/');
   // Handoff to a host outside berth's domain is refused.
   assert.equal(

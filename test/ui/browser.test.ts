@@ -137,6 +137,10 @@ test('sign in, launch the demo, watch it become Ready, open it through the proxy
       toolCookies.some((c) => c.name === 'berth_session' && c.domain === 'demo--alice.localhost'),
       'a host-only session on the tool host',
     );
+    assert.ok(
+      !toolCookies.some((c) => c.name.startsWith('berth_handoff_')),
+      "the handoff's state cookie was used and cleared",
+    );
 
     await page.goto(`${origin}/`);
     await instance.getByRole('button', { name: 'Stop demo' }).click();
