@@ -104,7 +104,7 @@ export class AlbVerifier {
   }
 }
 
-/** Common mapping of ID token / userinfo claims to an identity. */
+/** Common mapping of ID token / userinfo claims to an identity; admin from the admin groups. */
 export function claimsToIdentity(
   issuer: string,
   claims: Record<string, unknown>,
@@ -117,7 +117,11 @@ export function claimsToIdentity(
     : typeof raw === 'string'
       ? raw.split(/[\s,]+/).filter(Boolean)
       : [];
-  const email = str(claims.email);
+  // An email is used (for the slug, stored on the user) only when the identity
+  // provider says it verified it: anyone can type any address into some
+  // providers' sign-up forms. Some send the claim as a string.
+  const verified = claims.email_verified === true || claims.email_verified === 'true';
+  const email = verified ? str(claims.email) : undefined;
   const displayName =
     str(claims.name) ??
     ([str(claims.given_name), str(claims.family_name)].filter(Boolean).join(' ') || undefined);

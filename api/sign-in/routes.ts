@@ -23,7 +23,7 @@ import {
 import { type OidcSignIn, OidcSignInError } from './oidc.ts';
 import { devSignInBody, securityHeaders, sendErrorPage, sendPage, signedOutBody } from './pages.ts';
 import { CSRF_HEADER, type SessionAuth } from './session-auth.ts';
-import { type ExternalIdentity, upsertUserFor } from './users.ts';
+import { DEV_ISSUER, type ExternalIdentity, upsertUserFor } from './users.ts';
 
 export interface SignInDeps {
   config: SignInConfig;
@@ -35,7 +35,6 @@ export interface SignInDeps {
   alb?: AlbVerifier;
 }
 
-const DEV_ISSUER = 'berth-dev';
 const MAX_FORM_BYTES = 8 * 1024;
 
 /** A local path to go to after sign-in (never another host: `//x` and `/\x` are refused). */

@@ -1,10 +1,15 @@
 // A signed-in identity becomes a berth user. The user's slug (their namespace) is
-// a DNS label derived once from the email's local part (else the preferred
-// username, else the subject) and then remembered per (issuer, subject), so it
-// never changes when their email or name does, and a second identity whose email
-// would give the same slug gets a numbered one instead of someone else's tools.
+// a DNS label derived once from the verified email's local part (else the
+// preferred username, else the subject) and then remembered per (issuer,
+// subject), so it never changes when their email or name does. An identity is
+// bound to a user by (issuer, subject) only: a new identity whose slug is already
+// a user (made by a token, the bootstrap `admin`, another identity) or a reserved
+// name gets a numbered slug, never that row, its namespace or its admin flag.
+// Only the development sign-in, local by construction (config.ts), picks the
+// existing user of its name.
 import { createHash } from 'node:crypto';
-import type { Identity, Pool, Principal } from '../../store/index.ts';
+import { isReservedUserName } from '../../crds/index.ts';
+import type { Identity, Pool, PoolClient, Principal } from '../../store/index.ts';
 
 export interface ExternalIdentity {
   /** The identity provider (OIDC issuer, the ALB's issuer, or `berth-dev`). */
@@ -14,9 +19,12 @@ export interface ExternalIdentity {
   displayName?: string;
   preferredUsername?: string;
   groups: string[];
-  /** Set when the identity provider's groups make the user an admin (or a dev user is one). */
+  /** Whether the identity provider's groups make the user an admin (or a dev user is one). */
   admin?: boolean;
 }
+
+/** The development sign-in's issuer: its users are local and named by config. */
+export const DEV_ISSUER = 'berth-dev';
 
 const MAX_LABEL = 63;
 
@@ -45,16 +53,44 @@ export function baseSlug(id: ExternalIdentity): string {
 }
 
 /**
+ * `base`, then `base-2`, `base-3`...: slugs to try, each a DNS label, none
+ * reserved. A base under a reserved prefix (`berth-…`) is prefixed with `u-`,
+ * since no number would free it.
+ */
+function* candidateSlugs(slug: string): Generator<string> {
+  const base = isReservedUserName(`${slug}-2`) ? `u-${slug}`.slice(0, MAX_LABEL) : slug;
+  for (let n = 1; n < 1000; n++) {
+    const suffix = n === 1 ? '' : `-${n}`;
+    const candidate = `${base.slice(0, MAX_LABEL - suffix.length).replace(/-+$/, '')}${suffix}`;
+    if (!isReservedUserName(candidate)) yield candidate;
+  }
+}
+
+/** A new users row with a free slug, claimed in the same statement that checks it is free. */
+async function claimNewUser(client: PoolClient, base: string): Promise<string> {
+  for (const candidate of candidateSlugs(base)) {
+    const { rowCount } = await client.query(
+      'insert into users (name) values ($1) on conflict (name) do nothing',
+      [candidate],
+    );
+    if (rowCount === 1) return candidate;
+  }
+  throw new Error('no free user name');
+}
+
+/**
  * The user for an identity: the remembered one, or a new one with a free slug.
- * Email, display name and groups are refreshed on every sign-in. Admin is only
- * ever granted here (from admin groups), never taken away, so an admin made with
- * a token stays one.
+ * Email, display name and groups are refreshed on every sign-in, and so is admin
+ * for an identity provider's users: it is exactly "in one of BERTH_ADMIN_GROUPS"
+ * (removed from the group, not admin from the next sign-in). The development
+ * sign-in grants the admin role its list names and takes nothing away.
  */
 export async function upsertUserFor(
   pool: Pool,
   identity: Identity,
   id: ExternalIdentity,
 ): Promise<Principal> {
+  const dev = id.issuer === DEV_ISSUER;
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -69,19 +105,7 @@ export async function upsertUserFor(
     let name = known.rows[0]?.user_name;
     if (!name) {
       const base = baseSlug(id);
-      for (let n = 1; n < 1000 && !name; n++) {
-        const suffix = n === 1 ? '' : `-${n}`;
-        const candidate = `${base.slice(0, MAX_LABEL - suffix.length).replace(/-+$/, '')}${suffix}`;
-        const taken = await client.query(
-          `select 1 from users u where u.name = $1
-             and (exists (select 1 from user_identities i where i.user_name = u.name)
-                  or exists (select 1 from api_tokens t where t.user_name = u.name))`,
-          [candidate],
-        );
-        // A bare users row (created by an admin, no identity or token yet) is claimed by
-        // the first identity with that slug, as a dev user's row is.
-        if (taken.rowCount === 0 || id.issuer === 'berth-dev') name = candidate;
-      }
+      name = dev ? candidateSlugs(base).next().value : await claimNewUser(client, base);
       if (!name) throw new Error('no free user name');
     }
     const user = await identity.upsertUser(
@@ -90,7 +114,7 @@ export async function upsertUserFor(
         ...(id.email ? { email: id.email.slice(0, 320) } : {}),
         ...(id.displayName ? { displayName: id.displayName.slice(0, 256) } : {}),
         groups: id.groups.filter((g) => g.length > 0 && g.length <= 256).slice(0, 256),
-        ...(id.admin ? { admin: true } : {}),
+        ...(dev ? (id.admin ? { admin: true } : {}) : { admin: id.admin === true }),
       },
       client,
     );

@@ -51,6 +51,8 @@ async function albToken(
   const jwt = await new SignJWT({
     sub: 'alb-subject-1',
     email: 'sam.analyst@example.org',
+    // As some identity providers send it through the load balancer: a string.
+    email_verified: 'true',
     name: 'Sam Analyst',
     groups: ['analysts'],
     iss: IDP,

@@ -41,6 +41,7 @@ test('discovery, authorization code with PKCE, token, JWKS: a signed-in berth us
     claims: {
       sub: 'subject-1',
       email: 'Jane.Doe@example.org',
+      email_verified: true,
       name: 'Jane Doe',
       roles: ['analysts', 'berth-admins'],
     },
@@ -63,11 +64,20 @@ test('discovery, authorization code with PKCE, token, JWKS: a signed-in berth us
   assert.equal(token.get('redirect_uri'), `${h.origin}/auth/callback`);
 
   // The same subject with a new email keeps its slug; another subject gets a new one.
-  idp.behaviour = { claims: { sub: 'subject-1', email: 'jane@new.example.org', roles: [] } };
+  idp.behaviour = {
+    claims: { sub: 'subject-1', email: 'jane@new.example.org', email_verified: true, roles: [] },
+  };
   const again = new Browser(h);
   assert.equal((await again.get(await authorize(again))).status, 302);
   assert.equal(JSON.parse((await again.get('/apis/berth/v1alpha1/whoami')).text).user, 'jane-doe');
-  idp.behaviour = { claims: { sub: 'subject-2', email: 'jane.doe@elsewhere.example', roles: [] } };
+  idp.behaviour = {
+    claims: {
+      sub: 'subject-2',
+      email: 'jane.doe@elsewhere.example',
+      email_verified: true,
+      roles: [],
+    },
+  };
   const other = new Browser(h);
   assert.equal((await other.get(await authorize(other))).status, 302);
   assert.equal(
