@@ -31,3 +31,30 @@ export function hostPort(header: string | undefined): string | undefined {
 export function toolHostsCspSource(scheme: 'http' | 'https', baseDomain: string): string {
   return `${scheme}://*.${baseDomain}:*`;
 }
+
+/**
+ * A name only this machine answers to: `localhost`, a `*.localhost` name (RFC
+ * 6761 keeps them on loopback), or a loopback address. The development sign-in
+ * and plain http are allowed for such a base domain only.
+ */
+export function isLocalHostName(name: string): boolean {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  return (
+    n === 'localhost' ||
+    n.endsWith('.localhost') ||
+    /^127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(n) ||
+    n === '::1' ||
+    n === '[::1]'
+  );
+}
+
+/**
+ * Strict-Transport-Security for every response under https, on berth's host and
+ * tool hosts alike. includeSubDomains is right because tool hosts are
+ * subdomains of the base domain and are served by berth too, over https: it
+ * stops a browser's first plain-http request to a tool host, where a network
+ * attacker could strip TLS and read the handoff code or plant cookies. It means
+ * the base domain's subdomains must all be berth's (SECURITY.md). No preload:
+ * that is a deployment's choice.
+ */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000; includeSubDomains';

@@ -1,12 +1,14 @@
 // The proxy's settings: BERTH_PROXY_* (and BERTH_BASE_DOMAIN), read by the one
-// settings loader (settings/).
+// settings loader (settings/). Plain http is refused for a base domain that is
+// not local unless BERTH_ALLOW_INSECURE_HTTP says so (as in api/sign-in/config.ts).
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { durationMs, integer, loadSettings, setting } from '../settings/index.ts';
+import { isLocalHostName } from '../crds/index.ts';
+import { durationMs, flag, integer, loadSettings, setting } from '../settings/index.ts';
 
 const ms = (def: number) => durationMs(0, Number.MAX_SAFE_INTEGER).default(def);
 
-export const proxyConfigSchema = z.strictObject({
+const proxySettings = z.strictObject({
   host: setting(z.string().min(1).default('127.0.0.1'), {
     env: 'BERTH_PROXY_HOST',
     description: 'Address to listen on.',
@@ -40,6 +42,11 @@ export const proxyConfigSchema = z.strictObject({
     env: 'BERTH_PROXY_PUBLIC_SCHEME',
     description:
       'Scheme browsers use to reach the proxy (https behind a TLS-terminating load balancer): cookies get Secure, redirects use it.',
+  }),
+  allowInsecureHttp: setting(flag().default(false), {
+    env: 'BERTH_ALLOW_INSECURE_HTTP',
+    description:
+      'Allow http for a base domain that is not local (tests on a private network only): sessions and handoff codes then cross the network in the clear. Behind a TLS-terminating load balancer the scheme is https, not this.',
   }),
   trustedHops: setting(integer(0, 10).default(0), {
     env: 'BERTH_PROXY_TRUSTED_HOPS',
@@ -110,6 +117,15 @@ export const proxyConfigSchema = z.strictObject({
         'Processes serving the port (`berth proxy` only); each worker is a full replica (own route table, caches and database pool), /metrics answers for all.',
     },
   ),
+});
+
+export const proxyConfigSchema = proxySettings.superRefine((c, ctx) => {
+  if (c.publicScheme === 'http' && !c.allowInsecureHttp && !isLocalHostName(c.baseDomain))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['publicScheme'],
+      message: `must be https for the base domain ${c.baseDomain} (http is for localhost; set BERTH_ALLOW_INSECURE_HTTP=true for a test network only)`,
+    });
 });
 
 export type ProxyConfig = z.infer<typeof proxyConfigSchema>;

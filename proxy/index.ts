@@ -1,7 +1,7 @@
 // proxy/: the undici reverse proxy. Imports crds/, store/ and settings/ only (through their index.ts).
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KINDS } from '../crds/index.ts';
+import { KINDS, STRICT_TRANSPORT_SECURITY } from '../crds/index.ts';
 import {
   CREDENTIALS_CHANNEL,
   Identity,
@@ -115,6 +115,14 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       : () => metrics.registry.metrics(),
   };
   const handler = new ProxyServer(ctx);
+  // Under https every answer, a tool's included, carries HSTS (crds/hostname.ts says why).
+  const onRequest: RequestListener =
+    config.publicScheme === 'https'
+      ? (req, res) => {
+          res.setHeader('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+          handler.onRequest(req, res);
+        }
+      : handler.onRequest;
   const server: Server = createServer(
     {
       // Uploads and downloads of any length: no whole-request deadline.
@@ -127,7 +135,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       // proxy's traffic) gets an already-ended body stream: no stream events per request.
       optimizeEmptyRequests: true,
     },
-    handler.onRequest,
+    onRequest,
   );
   server.on('upgrade', handler.onUpgrade);
   server.on('clientError', (_err, socket) => {

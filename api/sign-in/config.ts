@@ -1,10 +1,12 @@
 // Sign-in settings, read by the one settings loader (settings/). Which
 // sign-in is on (none, dev, oidc, alb), where browsers reach berth (the proxy's
 // public origin, which the session cookie and the handoff are bound to), session
-// lifetimes, and each mode's settings. The development sign-in is refused when
-// the environment says production.
+// lifetimes, and each mode's settings. The development sign-in is refused unless
+// the base domain is local (localhost, *.localhost, loopback), and also when the
+// environment says production; plain http is refused for any other base domain
+// unless BERTH_ALLOW_INSECURE_HTTP says so.
 import { z } from 'zod';
-import { namespaceName } from '../../crds/index.ts';
+import { isLocalHostName, namespaceName } from '../../crds/index.ts';
 import {
   commaList,
   durationMs,
@@ -52,6 +54,11 @@ export const signInConfigSchema = z
       env: 'BERTH_PROXY_PUBLIC_SCHEME',
       description:
         'Scheme browsers use (the proxy reads it too): https makes cookies Secure and __Host-.',
+    }),
+    allowInsecureHttp: setting(flag().default(false), {
+      env: 'BERTH_ALLOW_INSECURE_HTTP',
+      description:
+        'Allow http for a base domain that is not local (tests on a private network only): sessions and handoff codes then cross the network in the clear. Behind a TLS-terminating load balancer the scheme is https, not this.',
     }),
     publicPort: setting(integer(0, 65535).default(8000), {
       env: 'BERTH_PUBLIC_PORT',
@@ -133,7 +140,19 @@ export const signInConfigSchema = z
     const need = (key: keyof typeof c, why: string) => {
       if (c[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: why });
     };
+    if (c.publicScheme === 'http' && !c.allowInsecureHttp && !isLocalHostName(c.baseDomain))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicScheme'],
+        message: `must be https for the base domain ${c.baseDomain} (http is for localhost; set BERTH_ALLOW_INSECURE_HTTP=true for a test network only)`,
+      });
     if (c.mode === 'dev') {
+      if (!isLocalHostName(c.baseDomain))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mode'],
+          message: `the development sign-in is refused for the base domain ${c.baseDomain}: it signs anyone in as anyone, so it is for localhost, *.localhost or a loopback address only`,
+        });
       if (c.production)
         ctx.addIssue({
           code: 'custom',

@@ -29,7 +29,8 @@ export function stateCookie(
 ): string {
   const secure = scheme === 'https' ? '; Secure' : '';
   // Lax: the identity provider's redirect back is a top-level GET, which carries it.
-  return `${stateCookieName(scheme)}=${value}; Path=/auth/; HttpOnly; SameSite=Lax${secure}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}`;
+  // Path=/: browsers refuse a __Host- cookie with any other path.
+  return `${stateCookieName(scheme)}=${value}; Path=/; HttpOnly; SameSite=Lax${secure}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}`;
 }
 
 /** The value of cookie `name` in a Cookie header (the first one), if present. */

@@ -8,7 +8,7 @@
 //   GET  /auth/session     who is signed in, the CSRF token, and what the UI needs
 //                          to build tool URLs (the small config endpoint)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { toolHostsCspSource } from '../../crds/index.ts';
+import { STRICT_TRANSPORT_SECURITY, toolHostsCspSource } from '../../crds/index.ts';
 import type { Identity, Pool, Principal, Sessions } from '../../store/index.ts';
 import { AlbTokenError, type AlbVerifier } from './alb.ts';
 import { publicOrigin, type SignInConfig } from './config.ts';
@@ -234,6 +234,19 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
       ...common,
     };
   });
+
+  // Under https, every answer tells the browser to use nothing else (crds/hostname.ts
+  // says why includeSubDomains): onSend covers every reply, refusals by earlier
+  // hooks included; the raw header covers hijacked streams (watches).
+  if (scheme === 'https') {
+    app.addHook('onRequest', async (_req, reply) => {
+      reply.raw.setHeader('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+    });
+    app.addHook('onSend', async (_req, reply, payload) => {
+      reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+      return payload;
+    });
+  }
 
   // Never cache or frame these pages.
   app.addHook('onSend', async (req, reply, payload) => {

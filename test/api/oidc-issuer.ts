@@ -69,7 +69,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       const start = await b.get(`/auth/sign-in?next=${encodeURIComponent(next)}`);
       assert.equal(start.status, 302, start.text);
       assert.ok(start.location?.startsWith(`${self.issuer}/authorize?`), start.location);
-      assert.ok(b.jar.has('berth_oidc'), 'state cookie');
+      assert.ok(b.jar.has('berth_oidc') || b.jar.has('__Host-berth_oidc'), 'state cookie');
       const at = await fetch(start.location!, { redirect: 'manual' });
       assert.equal(at.status, 302);
       const back = new URL(at.headers.get('location')!);
