@@ -81,7 +81,8 @@ export const signInConfigSchema = z
     adminGroups: setting(commaList(z.string()).default([]), {
       env: 'BERTH_ADMIN_GROUPS',
       shownValue: 'group names, comma-separated',
-      description: 'Users in any of these groups are admins (OIDC and ALB).',
+      description:
+        'Users in any of these groups are admins, others are not (OIDC and ALB), worked out again at every sign-in.',
     }),
     oidcIssuer: setting(z.url().optional(), {
       env: 'BERTH_OIDC_ISSUER',
