@@ -124,7 +124,7 @@ function describeHttps(): void {
   before(async () => {
     idp = await startTestIssuer();
     api = await startSignInApi({ ...idp.signInSettings(), publicScheme: 'https' });
-    h = await startHarness({ publicScheme: 'https' });
+    h = await startHarness({ publicScheme: 'https', authCacheMs: 60_000 });
     echo = await startUpstream(echoHandler);
     await addDefinition(h, 'demo');
     await makeReady(h.store, 'alice', 'demo', echo.url);
@@ -217,11 +217,14 @@ function describeHttps(): void {
     for (const c of cookies) assertHostPrefixRules(c);
     const session = cookies.find((c) => c.startsWith('__Host-berth_session='))!;
     // The tool's own answer carries HSTS too, and none of berth's cookies reached it.
-    const tool = await send('demo--alice.localhost', '/lab', {
-      cookie: `${session.split(';')[0]}; ${stateCookie!.split(';')[0]}`,
-    });
-    assert.equal(tool.status, 200);
-    assert.equal(JSON.parse(tool.text).headers.cookie, undefined);
+    // Twice: the second goes by the proxy's fast path (a decision remembered).
+    for (let i = 0; i < 2; i++) {
+      const tool = await send('demo--alice.localhost', '/lab', {
+        cookie: `${session.split(';')[0]}; ${stateCookie!.split(';')[0]}`,
+      });
+      assert.equal(tool.status, 200);
+      assert.equal(JSON.parse(tool.text).headers.cookie, undefined);
+    }
     await send('nowhere.example', '/');
   });
 }
