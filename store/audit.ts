@@ -184,8 +184,8 @@ export async function recordAudit(
 
 /**
  * For actions that are not a database write of their own (or whose write is done):
- * appends the entry after the fact; a failure is logged (with the entry, which holds
- * no secret) rather than failing an action that already happened.
+ * appends the entry after the fact; a failure is logged (who, what, to what; not
+ * the detail) rather than failing an action that already happened.
  */
 export async function recordAuditAfter(
   db: Queryable,
@@ -195,8 +195,10 @@ export async function recordAuditAfter(
   try {
     await recordAudit(db, entry, log);
   } catch (err) {
+    // Who, what and to what, never the detail: the detail may be why it was refused.
+    const { actor, action, how, target } = entry;
     log.error(
-      { auditNotWritten: entry, err: (err as Error).message },
+      { auditNotWritten: { actor, action, how, target }, err: (err as Error).message },
       'audit entry could not be written',
     );
   }
