@@ -27,7 +27,7 @@ export function startAudit(client, say) {
       { 'data-audit-action': e.action, class: e.outcome === 'failure' ? 'reason' : undefined },
       h('td', {}, h('time', { datetime: e.at, title: e.at }, ago(e.at))),
       h('td', {}, e.actor),
-      h('td', {}, e.action),
+      h('td', { class: 'nowrap' }, e.action),
       h('td', {}, targetText(e.target)),
       h('td', {}, e.how),
       h('td', {}, e.client ?? ''),
