@@ -48,13 +48,21 @@ export const apiConfigSchema = z.object({
   maintenanceIntervalMs: setting(durationMs(0, 24 * 3_600_000).default(60_000), {
     env: 'BERTH_API_MAINTENANCE_INTERVAL_MS',
     description:
-      "How often the store's maintenance (history compaction, orphan collection, Event expiry) runs; 0 = never.",
+      "How often the store's maintenance (history compaction, orphan collection, Event expiry, the audit sweep) runs; 0 = never.",
   }),
   eventTtlMs: setting(durationMs(0, 365 * 24 * 3_600_000).default(24 * 3_600_000), {
     env: 'BERTH_API_EVENT_TTL_MS',
     description:
       'Events last seen longer ago than this are deleted by the maintenance; 0 keeps them.',
   }),
+  auditRetentionMs: setting(
+    durationMs(0, 10 * 365 * 24 * 3_600_000).default(400 * 24 * 3_600_000),
+    {
+      env: 'BERTH_AUDIT_RETENTION_MS',
+      description:
+        'Audit log entries older than this are deleted by the maintenance; 0 keeps them for ever.',
+    },
+  ),
   logLevel: setting(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     {

@@ -81,7 +81,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
   const stopMaintenance =
     config.maintenanceIntervalMs > 0
-      ? store.startMaintenance(config.maintenanceIntervalMs, config.eventTtlMs)
+      ? store.startMaintenance(
+          config.maintenanceIntervalMs,
+          config.eventTtlMs,
+          config.auditRetentionMs,
+        )
       : () => {};
   try {
     await server.app.listen({ host: config.host, port: config.port });

@@ -10,6 +10,7 @@ import type { ApiDeps } from './context.ts';
 import { toApiError } from './errors.ts';
 import { type ApiMetrics, createMetrics } from './metrics.ts';
 import { DebugRequestLogs } from './request-logs.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
@@ -174,6 +175,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerHealthRoutes(app, deps);
   registerDiscoveryRoutes(app, deps);
   registerIdentityRoutes(app, deps);
+  registerAuditRoutes(app, deps);
   registerResourceRoutes(app, deps);
   if (signIn) {
     registerSignInRoutes(app, signIn);

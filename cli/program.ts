@@ -3,6 +3,7 @@
 // and reports its own errors (see run.ts), so parseAsync never throws for them.
 import { Command } from 'commander';
 import { registerApply } from './commands/apply.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDelete } from './commands/delete.ts';
 import { registerDescribe } from './commands/describe.ts';
@@ -34,6 +35,7 @@ export function buildCli(): Command {
   registerStop(program);
   registerWhoami(program);
   registerToken(program);
+  registerAudit(program);
   registerConfig(program);
   return program;
 }

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toolHostsCspSource } from '../crds/index.ts';
 import { handoffStateHash, isHandoffStateHash } from '../store/index.ts';
+import { auditAfter } from './audit.ts';
 import type { ProxyContext } from './context.ts';
 import { parseHost } from './host.ts';
 import { sendError } from './pages/errors.ts';
@@ -199,6 +200,16 @@ export async function handleCallback(
     return;
   }
   const used = [...states].find(([, value]) => value === redeemed.state)?.[0];
+  const tool = parseHost(hostname, ctx.config.baseDomain, ctx.config.sharedNamespace);
+  if (tool.kind === 'tool') {
+    const target = { kind: 'ToolInstance', namespace: tool.namespace, name: tool.instance };
+    await auditAfter(ctx, req, {
+      actor: redeemed.user,
+      action: 'tool.opened',
+      how: 'visit',
+      target,
+    });
+  }
   const maxAge = (session.expiresAt.getTime() - Date.now()) / 1000;
   redirect(res, 302, path, [
     sessionCookie(ctx, session.cookieValue, maxAge),
@@ -260,6 +271,14 @@ export async function handleSignIn(
   const next = safeNext(form.get('next'));
   const principal = await ctx.identity.verifyToken((form.get('token') ?? '').trim());
   if (!principal) {
+    const detail = { mode: 'token', reason: 'unknown, revoked or expired token' };
+    await auditAfter(ctx, req, {
+      actor: 'anonymous',
+      action: 'signin.failed',
+      how: 'ui',
+      outcome: 'failure',
+      detail,
+    });
     sendPage(
       res,
       401,
@@ -276,6 +295,12 @@ export async function handleSignIn(
     absoluteMs: ctx.config.sessionAbsoluteMs,
   });
   if (!session) throw new Error('session not created');
+  await auditAfter(ctx, req, {
+    actor: principal.name,
+    action: 'signin.succeeded',
+    how: 'ui',
+    detail: { mode: 'token' },
+  });
   redirect(
     res,
     303,
@@ -297,7 +322,10 @@ export async function handleSignOut(
     return;
   }
   if (!isOwnFormPost(ctx, req, res)) return;
-  if (principal?.sessionId) await ctx.sessions.revokeSession(principal.sessionId);
+  if (principal?.sessionId) {
+    await ctx.sessions.revokeSession(principal.sessionId);
+    await auditAfter(ctx, req, { actor: principal.name, action: 'signout', how: 'ui' });
+  }
   ctx.auth.forgetAll();
   redirect(res, 303, '/_berth/sign-in', sessionCookie(ctx, '', 0));
 }

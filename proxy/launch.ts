@@ -6,6 +6,8 @@
 // so the level-triggered controller launches again. One whose request is still
 // unobserved is left alone, so that parallel requests do not relaunch it again
 // and again.
+
+import type { IncomingMessage } from 'node:http';
 import {
   API_VERSION,
   ApiError,
@@ -13,7 +15,8 @@ import {
   getCondition,
   type ToolInstance,
 } from '../crds/index.ts';
-import type { ResourceStore } from '../store/index.ts';
+import type { ResourceStore, WriteOptions } from '../store/index.ts';
+import { auditedLaunch } from './audit.ts';
 import { accessAllows } from './authorize.ts';
 import type { ProxyContext } from './context.ts';
 import type { ParsedHost } from './host.ts';
@@ -47,6 +50,7 @@ export async function launchOnVisit(
   namespace: string,
   name: string,
   toolRef: string,
+  opts: WriteOptions = {},
 ): Promise<LaunchOutcome> {
   let current: ToolInstance;
   try {
@@ -54,12 +58,16 @@ export async function launchOnVisit(
   } catch (err) {
     if (!(err instanceof ApiError && err.code === 404)) throw err;
     try {
-      await store.create('ToolInstance', {
-        apiVersion: API_VERSION,
-        kind: 'ToolInstance',
-        metadata: { name, namespace },
-        spec: { toolRef, state: 'Running' },
-      });
+      await store.create(
+        'ToolInstance',
+        {
+          apiVersion: API_VERSION,
+          kind: 'ToolInstance',
+          metadata: { name, namespace },
+          spec: { toolRef, state: 'Running' },
+        },
+        opts,
+      );
       return 'created';
     } catch (createErr) {
       // Someone else created it in the meantime: that is a launch too.
@@ -69,11 +77,11 @@ export async function launchOnVisit(
   }
   if (current.metadata.deletionTimestamp) return 'in-progress';
   if (current.spec.state !== 'Running') {
-    await relaunch(store, namespace, name);
+    await relaunch(store, namespace, name, opts);
     return 'started';
   }
   if (hasEnded(current)) {
-    await relaunch(store, namespace, name);
+    await relaunch(store, namespace, name, opts);
     return 'relaunched';
   }
   return 'in-progress';
@@ -84,10 +92,15 @@ export async function relaunch(
   store: ResourceStore,
   namespace: string,
   name: string,
+  opts: WriteOptions = {},
 ): Promise<void> {
-  await store.patch('ToolInstance', namespace, name, {
-    spec: { state: 'Running', launchRequestedAt: new Date().toISOString() },
-  });
+  await store.patch(
+    'ToolInstance',
+    namespace,
+    name,
+    { spec: { state: 'Running', launchRequestedAt: new Date().toISOString() } },
+    opts,
+  );
 }
 
 /** What the starting page shows: phase, conditions, the latest events of the instance. */
@@ -159,16 +172,22 @@ export async function launchForVisitor(
   def: Parameters<typeof accessAllows>[1] | undefined,
   principal: Parameters<typeof accessAllows>[0],
   retry: boolean,
+  req?: IncomingMessage,
 ): Promise<void> {
   if (!def || !accessAllows(principal, def)) return;
+  const { namespace, instance } = host;
+  const audited = req
+    ? auditedLaunch(ctx, req, principal.name, namespace, instance, def.metadata.name)
+    : {};
   if (retry && route && hasEnded(route.instance)) {
-    await relaunch(ctx.store, host.namespace, host.instance);
+    await relaunch(ctx.store, host.namespace, host.instance, audited);
   } else {
     const outcome = await launchOnVisit(
       ctx.store,
       host.namespace,
       host.instance,
       def.metadata.name,
+      audited,
     );
     if (outcome === 'in-progress') return;
   }

@@ -317,7 +317,7 @@ export class ProxyServer {
         sendError(res, 403, 'This form was sent from another site.');
         return;
       }
-      await launchForVisitor(this.#ctx, host, route, def, principal, true);
+      await launchForVisitor(this.#ctx, host, route, def, principal, true, req);
       res
         .writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' })
         .end();
@@ -337,7 +337,7 @@ export class ProxyServer {
       sendError(res, 404, 'There is no such tool.');
       return;
     }
-    await launchForVisitor(this.#ctx, host, route, def, principal, false);
+    await launchForVisitor(this.#ctx, host, route, def, principal, false, req);
     const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
     sendPage(res, 202, renderStarting(status));
   }

@@ -1,6 +1,23 @@
 // store/: PostgreSQL. Other folders import only from here.
 
 export { cleanManifest, LAST_APPLIED_ANNOTATION } from './apply.ts';
+export {
+  AUDIT_ACTIONS,
+  AUDIT_HOWS,
+  type AuditAction,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditHow,
+  type AuditLogger,
+  type AuditPage,
+  type AuditRecord,
+  auditEntrySchema,
+  DEFAULT_AUDIT_RETENTION_MS,
+  listAudit,
+  recordAudit,
+  recordAuditAfter,
+  sweepAudit,
+} from './audit.ts';
 export { decodeContinue, encodeContinue } from './continue-token.ts';
 export {
   createPool,

@@ -1,5 +1,6 @@
-// What keeps the store's tables bounded: log compaction, orphan collection and the
-// expiry of Events (which have no owner to be collected with), run together on a timer.
+// What keeps the store's tables bounded: log compaction, orphan collection, the
+// expiry of Events (which have no owner to be collected with) and the audit log's
+// retention sweep, run together on a timer.
 import { isApiError } from '../crds/index.ts';
 import { type Pool, withTransaction } from './db.ts';
 import { EVENT_KIND } from './events.ts';
@@ -55,17 +56,20 @@ interface Maintained {
   compact(): Promise<unknown>;
   collectOrphans(): Promise<unknown>;
   expireEvents(olderThanMs: number): Promise<unknown>;
+  sweepAudit(olderThanMs: number): Promise<unknown>;
 }
 
 /**
- * Runs compaction, orphan collection and Event expiry (`eventTtlMs`, 0 keeps them)
- * every `intervalMs`, one round at a time; returns the function that stops it.
+ * Runs compaction, orphan collection, Event expiry (`eventTtlMs`, 0 keeps them)
+ * and the audit sweep (`auditRetentionMs`, 0 keeps entries) every `intervalMs`,
+ * one round at a time; returns the function that stops it.
  */
 export function startMaintenance(
   store: Maintained,
   intervalMs: number,
   eventTtlMs: number,
   onError: (err: unknown, what: string) => void,
+  auditRetentionMs = 0,
 ): () => void {
   let running = false;
   const timer = setInterval(async () => {
@@ -75,6 +79,7 @@ export function startMaintenance(
       await store.compact();
       await store.collectOrphans();
       if (eventTtlMs > 0) await store.expireEvents(eventTtlMs);
+      if (auditRetentionMs > 0) await store.sweepAudit(auditRetentionMs);
     } catch (err) {
       onError(err, 'maintenance');
     } finally {

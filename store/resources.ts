@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, type BerthObject, isApiError, KINDS, type KindInfo } from '../crds/index.ts';
 import { appliedObject, checkFieldManager, cleanManifest, firstApplied } from './apply.ts';
+import { DEFAULT_AUDIT_RETENTION_MS, sweepAudit } from './audit.ts';
 import { type Cascade, cascade, collectOrphans } from './cascade.ts';
 import type { Pool, PoolClient } from './db.ts';
 import { DEFAULT_EVENT_TTL_MS, type RecordEventInput, recordEvent } from './events.ts';
@@ -287,11 +288,27 @@ export class ResourceStore implements ObjectStore {
   }
 
   /**
-   * Runs compaction, orphan collection and Event expiry (`eventTtlMs`, 0 keeps
-   * them) every `intervalMs`; returns the function that stops it.
+   * Runs compaction, orphan collection, Event expiry (`eventTtlMs`, 0 keeps
+   * them) and the audit log's sweep (`auditRetentionMs`, 0 keeps entries) every
+   * `intervalMs`; returns the function that stops it.
    */
-  startMaintenance(intervalMs = 60_000, eventTtlMs = DEFAULT_EVENT_TTL_MS): () => void {
-    return startMaintenance(this, intervalMs, eventTtlMs, this.#onBackgroundError);
+  startMaintenance(
+    intervalMs = 60_000,
+    eventTtlMs = DEFAULT_EVENT_TTL_MS,
+    auditRetentionMs = DEFAULT_AUDIT_RETENTION_MS,
+  ): () => void {
+    return startMaintenance(
+      this,
+      intervalMs,
+      eventTtlMs,
+      this.#onBackgroundError,
+      auditRetentionMs,
+    );
+  }
+
+  /** Deletes audit entries older than `olderThanMs` (at most 10,000 per call); returns how many. */
+  sweepAudit(olderThanMs: number = DEFAULT_AUDIT_RETENTION_MS): Promise<number> {
+    return sweepAudit(this.pool, olderThanMs);
   }
 
   recordEvent(input: RecordEventInput): Promise<BerthObject> {

@@ -3,6 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ApiError, invalidFromZod, namespaceName, parseDuration } from '../../crds/index.ts';
+import { recordAudit, recordAuditAfter, withTransaction } from '../../store/index.ts';
+import { auditFrom } from '../audit.ts';
 import { requireAdmin } from '../authorize.ts';
 import { parseBody } from '../body.ts';
 import { objectBodyFormat } from '../content-types.ts';
@@ -92,11 +94,27 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
       if (!parsed.success) throw invalidFromZod('Token', undefined, parsed.error);
       const b = parsed.data;
       const { id, token } = await timed(
-        deps.identity.createToken({
-          user: b.user,
-          ...(b.admin !== undefined ? { admin: b.admin } : {}),
-          ...(b.description !== undefined ? { description: b.description } : {}),
-          ...(b.expiresIn !== undefined ? { expiresInMs: parseDuration(b.expiresIn) } : {}),
+        withTransaction(deps.pool, async (db) => {
+          const t = await deps.identity.createToken(
+            {
+              user: b.user,
+              ...(b.admin !== undefined ? { admin: b.admin } : {}),
+              ...(b.description !== undefined ? { description: b.description } : {}),
+              ...(b.expiresIn !== undefined ? { expiresInMs: parseDuration(b.expiresIn) } : {}),
+            },
+            db,
+          );
+          const target = { kind: 'Token', name: t.id, user: b.user };
+          const detail = {
+            admin: b.admin ?? false,
+            ...(b.expiresIn ? { expiresIn: b.expiresIn } : {}),
+          };
+          await recordAudit(
+            db,
+            { ...auditFrom(req), action: 'token.created', target, detail },
+            req.log,
+          );
+          return t;
         }),
       );
       req.log.info(
@@ -129,6 +147,12 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
         });
       }
       req.log.info({ tokenId: r.data, by: p.name }, 'token revoked');
+      const target = { kind: 'Token', name: r.data };
+      await recordAuditAfter(
+        deps.pool,
+        { ...auditFrom(req), action: 'token.revoked', target },
+        req.log,
+      );
       return {
         apiVersion: 'v1',
         kind: 'Status',

@@ -4,7 +4,9 @@
 // every method, so a method the URL does not support is a 405, not a 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, ApiError, type BerthObject, type KindInfo } from '../../crds/index.ts';
+import type { WriteOptions } from '../../store/index.ts';
 import { checkMergePatch, checkToolRef, objectFromBody, type UrlScope } from '../admission.ts';
+import { auditedWrite } from '../audit.ts';
 import { authorize, forbidden, type Target, visibleTo } from '../authorize.ts';
 import { parseBody } from '../body.ts';
 import { objectBodyFormat, patchFormat } from '../content-types.ts';
@@ -140,8 +142,9 @@ function timed<T>(c: Call, work: Promise<T>): Promise<T> {
   return withTimeout(work, c.deps.config.requestTimeoutMs, `${c.req.method} ${c.kind.plural}`);
 }
 
-function writeOptions(q: WriteQuery): { dryRun?: boolean } {
-  return q.dryRun === 'All' ? { dryRun: true } : {};
+/** Dry run or not; with the call, a main-object write also records its audit entry (api/audit.ts). */
+function writeOptions(q: WriteQuery, c?: Call): WriteOptions {
+  return { ...(q.dryRun === 'All' ? { dryRun: true } : {}), ...(c ? auditedWrite(c.req) : {}) };
 }
 
 function body(c: Call, format: 'json' | 'yaml'): unknown {
@@ -182,7 +185,7 @@ async function create(c: Call): Promise<BerthObject> {
     `create ${c.kind.kind}`,
   );
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
-  const created = await c.deps.store.create(c.kind.kind, obj, writeOptions(q));
+  const created = await c.deps.store.create(c.kind.kind, obj, writeOptions(q, c));
   c.reply.code(201);
   return created;
 }
@@ -197,7 +200,7 @@ async function update(c: Call, status: boolean): Promise<BerthObject> {
   );
   if (status) return await c.deps.store.updateStatus(c.kind.kind, obj, writeOptions(q));
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
-  return await c.deps.store.update(c.kind.kind, obj, writeOptions(q));
+  return await c.deps.store.update(c.kind.kind, obj, writeOptions(q, c));
 }
 
 async function patch(c: Call, status: boolean): Promise<BerthObject> {
@@ -226,7 +229,7 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     const manifest = objectFromBody(value, c.scope, `apply ${c.kind.kind}`);
     await checkToolRef(c.deps.store, c.p, c.kind, manifest);
     const { object, result } = await c.deps.store.apply(c.kind.kind, manifest, {
-      ...writeOptions(q),
+      ...writeOptions(q, c),
       fieldManager: q.fieldManager,
     });
     c.reply.code(result === 'created' ? 201 : 200);
@@ -234,7 +237,7 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
   }
   const mergePatch = checkMergePatch(value, c.scope);
   // As in Kubernetes, metadata.resourceVersion in a patch is a precondition.
-  const opts: { dryRun?: boolean; resourceVersion?: string } = writeOptions(q);
+  const opts: WriteOptions = writeOptions(q, status ? undefined : c);
   const md = mergePatch.metadata as Record<string, unknown> | undefined;
   if (md && typeof md.resourceVersion === 'string') {
     opts.resourceVersion = md.resourceVersion;
@@ -257,7 +260,7 @@ async function remove(c: Call): Promise<unknown> {
       ? deleteOptionsFromBody(body(c, objectBodyFormat(c.req.headers['content-type'])))
       : {};
   const deleted = await c.deps.store.delete(c.kind.kind, c.key, {
-    ...writeOptions(q),
+    ...writeOptions(q, c),
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.preconditions ? { preconditions: options.preconditions } : {}),
   });

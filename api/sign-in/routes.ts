@@ -9,7 +9,14 @@
 //                          to build tool URLs (the small config endpoint)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STRICT_TRANSPORT_SECURITY, toolHostsCspSource } from '../../crds/index.ts';
-import type { Identity, Pool, Principal, Sessions } from '../../store/index.ts';
+import {
+  type Identity,
+  type Pool,
+  type Principal,
+  recordAuditAfter,
+  type Sessions,
+} from '../../store/index.ts';
+import { clientOf } from '../audit.ts';
 import { AlbTokenError, type AlbVerifier } from './alb.ts';
 import { publicOrigin, type SignInConfig } from './config.ts';
 import {
@@ -75,6 +82,26 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
     return req.headers['sec-fetch-site'] === 'same-origin';
   };
 
+  /** A browser sign-in, sign-out or refused sign-in, in the audit log (written after the fact). */
+  const audit = (
+    req: FastifyRequest,
+    actor: string,
+    action: 'signin.succeeded' | 'signin.failed' | 'signout',
+    reason?: string,
+  ) =>
+    recordAuditAfter(
+      d.pool,
+      {
+        actor,
+        action,
+        how: 'ui',
+        ...(clientOf(req) ? { client: clientOf(req) } : {}),
+        outcome: action === 'signin.failed' ? 'failure' : 'success',
+        detail: { mode: d.config.mode, ...(reason ? { reason: reason.slice(0, 512) } : {}) },
+      },
+      req.log,
+    );
+
   async function startSession(
     reply: FastifyReply,
     principal: Principal,
@@ -89,6 +116,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
     });
     if (!s) throw new Error('session not created');
     reply.log.info({ user: principal.name, session: s.id, mode: d.config.mode }, 'signed in');
+    await audit(reply.request, principal.name, 'signin.succeeded');
     reply.header('set-cookie', [
       sessionCookie(scheme, s.cookieValue, d.config.sessionAbsoluteMs / 1000),
       ...(d.config.mode === 'oidc' ? [stateCookie(scheme, '', 0)] : []),
@@ -131,6 +159,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
         } catch (err) {
           if (err instanceof AlbTokenError) {
             req.log.warn({ reason: err.message }, 'load balancer sign-in refused');
+            await audit(req, 'anonymous', 'signin.failed', err.message);
             return sendErrorPage(reply, 401, `Sign-in refused: ${err.message}.`, false);
           }
           throw err;
@@ -154,7 +183,10 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
     const form = formOf(req);
     if (!form) return sendErrorPage(reply, 400, 'Expected the sign-in form.', true);
     const chosen = d.config.devUsers.find((u) => u.name === form.get('user'));
-    if (!chosen) return sendErrorPage(reply, 400, 'Choose one of the listed users.', true);
+    if (!chosen) {
+      await audit(req, 'anonymous', 'signin.failed', 'not one of the listed users');
+      return sendErrorPage(reply, 400, 'Choose one of the listed users.', true);
+    }
     const principal = await signIn({
       issuer: DEV_ISSUER,
       subject: chosen.name,
@@ -176,6 +208,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
     } catch (err) {
       if (err instanceof OidcSignInError) {
         req.log.warn({ reason: err.message }, 'OIDC sign-in refused');
+        await audit(req, 'anonymous', 'signin.failed', err.message);
         reply.header('set-cookie', stateCookie(scheme, '', 0));
         return sendErrorPage(reply, err.status, err.message, false);
       }
@@ -197,6 +230,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
       if (s) {
         await d.sessions.revokeSession(s.principal.sessionId);
         req.log.info({ user: s.principal.name, session: s.principal.sessionId }, 'signed out');
+        await audit(req, s.principal.name, 'signout');
       }
     }
     reply.header('set-cookie', sessionCookie(scheme, '', 0));

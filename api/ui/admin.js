@@ -1,6 +1,7 @@
 // The admin view: every instance across users (phase, size, age, last activity,
-// Stop) and the most recent Events, both live.
+// Stop) and the most recent Events, both live; and the audit log (audit.js).
 import { BASE, liveCollection } from './api.js';
+import { startAudit } from './audit.js';
 import { age, ago, h, PHASE_WORDS } from './format.js';
 
 export function startAdmin(client, say) {
@@ -137,4 +138,5 @@ export function startAdmin(client, say) {
   });
   // Ages move on even when nothing changes.
   setInterval(renderInstances, 30_000);
+  startAudit(client, say);
 }

@@ -6,6 +6,7 @@
 import type { Task } from '@aws-sdk/client-ecs';
 import { parseDuration } from '../../crds/index.ts';
 import { done, type ReconcileResult, requeueAfter } from '../reconcile.ts';
+import { auditedStop } from './audit.ts';
 import { isStopping, privateIp, taskId } from './ecs-task.ts';
 import { explainStop } from './failure-reason.ts';
 import { SAFETY_REQUEUE_MS } from './instance-launch.ts';
@@ -43,6 +44,7 @@ export async function watchStart(run: Run): Promise<ReconcileResult> {
       message: `The tool did not answer its readiness check (GET ${readiness.path} on port ${td?.spec.port}) within ${td?.spec.spawnTimeout ?? '10m'}; its task was stopped`,
       fields: { endpoint: null },
       event: { type: 'Warning' },
+      opts: auditedStop(run, 'SpawnTimeout'),
     });
     return done();
   }

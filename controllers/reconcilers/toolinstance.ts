@@ -17,6 +17,7 @@
 import { isApiError, parseDuration, type ToolInstance } from '../../crds/index.ts';
 import { describeError } from '../error-report.ts';
 import { done, type ReconcileResult, type Reconciler } from '../reconcile.ts';
+import { auditedStop } from './audit.ts';
 import { FINALIZER } from './ecs-task.ts';
 import { launch } from './instance-launch.ts';
 import { watchReady, watchStart } from './instance-readiness.ts';
@@ -77,6 +78,7 @@ export function createToolInstanceReconciler(deps: ToolInstanceDeps): Reconciler
         message: `Could not launch within the tool's spawn timeout: ${why.message}`,
         fields: { endpoint: null },
         event: { type: 'Warning' },
+        opts: auditedStop(run, why.reason),
       });
       return done();
     }

@@ -109,6 +109,19 @@ test('a tool that never answers readiness fails with SpawnTimeout and its task i
     'the timed-out task to be stopped',
   );
   await waitForEvent('u1', 'silent', 'Warning', 'SpawnTimeout');
+  // berth stopped it: one audit entry, by the controllers, written with the status.
+  const { rows } = await env.store.pool.query(
+    `select actor, action, how, detail from audit_log
+      where target_kind = 'ToolInstance' and target_namespace = 'u1' and target_name = 'silent'`,
+  );
+  assert.deepEqual(rows, [
+    {
+      actor: 'system:controllers',
+      action: 'instance.stopped',
+      how: 'controller',
+      detail: { reason: 'SpawnTimeout', tool: 'silent' },
+    },
+  ]);
 });
 
 test('a Spot interruption of a ready tool: reason SpotInterruption, a Warning Event, and a new task, since the spec still says Running', async () => {

@@ -175,6 +175,49 @@ test('the admin view shows every instance and recent events', async () => {
   }
 });
 
+test("the admin's audit log: alice's launch, open and stop from the first test, and its filters", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await signIn(page, 'root');
+    const log = page.locator('#audit-entries');
+    const launched = log.locator('tr[data-audit-action="instance.launched"]').first();
+    await launched.waitFor();
+    const cells = await launched.locator('td').allTextContents();
+    assert.deepEqual(cells.slice(1, 5), [
+      'alice',
+      'instance.launched',
+      'ToolInstance/alice/demo',
+      'ui',
+    ]);
+    await log.locator('tr[data-audit-action="tool.opened"]').first().waitFor();
+    await log.locator('tr[data-audit-action="instance.stopped"]').first().waitFor();
+    await log.locator('tr[data-audit-action="signin.succeeded"]').first().waitFor();
+    await shot(page, '07-audit');
+    assert.equal(await page.locator('#audit-older').isVisible(), false, 'no older page');
+    // Filter: alice's tool opens only.
+    const form = page.getByRole('form', { name: 'Filter the audit log' });
+    await form.getByLabel('User').fill('alice');
+    await form.getByLabel('Action').fill('tool.');
+    await form.getByLabel('Since').fill('1h');
+    await form.getByRole('button', { name: 'Show' }).click();
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#audit-entries tbody tr')].every(
+          (r) => r.getAttribute('data-audit-action') === 'tool.opened',
+        ),
+      null,
+      { timeout: 10_000 },
+    );
+    assert.ok((await log.locator('tbody tr').count()) >= 1);
+    assert.deepEqual(errors, [], 'no errors in the page');
+  } finally {
+    await context.close();
+  }
+});
+
 test('a bookmarked tool link, before any sign-in: sign in, then the starting page turns into the tool', async () => {
   // The instance is Stopped from the first test: the visit itself launches it.
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -1,0 +1,121 @@
+// What the API writes to the audit log (store/audit.ts): how a request reached
+// berth (the web UI's session, the berth CLI, any other API client), the client's
+// address, and which audit action a resource write is. A write's entry is made by
+// the write's own transaction hook, so the entry and the change commit together.
+import type { FastifyRequest } from 'fastify';
+import type { BerthObject } from '../crds/index.ts';
+import {
+  type AuditAction,
+  type AuditEntry,
+  type AuditHow,
+  type Principal,
+  recordAudit,
+  type WriteChange,
+  type WriteOptions,
+} from '../store/index.ts';
+
+/** The berth CLI's User-Agent (cli/client.ts). */
+const CLI_AGENT = /^berth-cli(\/|\s|$)/;
+
+/** ui: a browser session; cli: the berth CLI; api: any other bearer-token client. */
+export function howOf(req: FastifyRequest, p: Principal | undefined = req.principal): AuditHow {
+  if (p && 'sessionId' in p && p.sessionId) return 'ui';
+  return CLI_AGENT.test(req.headers['user-agent'] ?? '') ? 'cli' : 'api';
+}
+
+/**
+ * The client's address: the nearest proxy's view (the last X-Forwarded-For entry,
+ * which berth's proxy sets from its socket) when there is one, else the socket's.
+ */
+export function clientOf(req: FastifyRequest): string | undefined {
+  const xff = req.headers['x-forwarded-for'];
+  const last = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .at(-1);
+  return (last ?? req.socket.remoteAddress)?.slice(0, 64);
+}
+
+/** The fields every entry of this request shares. */
+export function auditFrom(
+  req: FastifyRequest,
+  p: Principal | undefined = req.principal,
+): Pick<AuditEntry, 'actor' | 'how' | 'client'> {
+  const client = clientOf(req);
+  return { actor: p?.name ?? 'anonymous', how: howOf(req, p), ...(client ? { client } : {}) };
+}
+
+type Spec = { state?: string; launchRequestedAt?: string; toolRef?: string; size?: string };
+
+function specOf(o: BerthObject | null): Spec {
+  return ((o as { spec?: Spec } | null)?.spec ?? {}) as Spec;
+}
+
+function deleting(change: WriteChange): boolean {
+  if (change.type === 'DELETED') return !change.previous?.metadata.deletionTimestamp;
+  return Boolean(
+    change.object.metadata.deletionTimestamp && !change.previous?.metadata.deletionTimestamp,
+  );
+}
+
+/**
+ * The audit action a main-object write through the API is, if any: launches and
+ * stops of ToolInstances (spec.state, or a new launchRequestedAt while Running),
+ * their deletion, and every change to a ToolDefinition.
+ */
+export function auditActionFor(change: WriteChange): AuditAction | undefined {
+  const kind = change.object.kind;
+  if (kind === 'ToolDefinition') {
+    if (change.type === 'ADDED') return 'tooldefinition.created';
+    if (deleting(change)) return 'tooldefinition.deleted';
+    return change.type === 'MODIFIED' && !change.object.metadata.deletionTimestamp
+      ? 'tooldefinition.updated'
+      : undefined;
+  }
+  if (kind !== 'ToolInstance') return undefined;
+  if (deleting(change)) return 'instance.deleted';
+  if (change.type === 'DELETED') return undefined;
+  const now = specOf(change.object);
+  const before = specOf(change.previous);
+  const running = (now.state ?? 'Running') === 'Running';
+  if (change.type === 'ADDED') return running ? 'instance.launched' : undefined;
+  const wasRunning = (before.state ?? 'Running') === 'Running';
+  if (running && (!wasRunning || now.launchRequestedAt !== before.launchRequestedAt))
+    return 'instance.launched';
+  if (!running && wasRunning) return 'instance.stopped';
+  return undefined;
+}
+
+/** Write options that record the write's audit entry (if it is one) in its own transaction. */
+export function auditedWrite(
+  req: FastifyRequest,
+  log = req.log,
+): Pick<WriteOptions, 'inTransaction'> {
+  const who = auditFrom(req);
+  return {
+    inTransaction: async (client, change) => {
+      const action = auditActionFor(change);
+      if (!action) return;
+      const md = change.object.metadata;
+      const spec = specOf(change.object);
+      await recordAudit(
+        client,
+        {
+          ...who,
+          action,
+          target: {
+            kind: change.object.kind,
+            ...(md.namespace ? { namespace: md.namespace } : {}),
+            name: md.name,
+          },
+          detail:
+            change.object.kind === 'ToolInstance'
+              ? { tool: spec.toolRef, ...(spec.size ? { size: spec.size } : {}) }
+              : {},
+        },
+        log,
+      );
+    },
+  };
+}
