@@ -302,17 +302,22 @@ test('the proxy: token sign-in (good and bad), launch on visit, tool open, sign-
   await visit.body.dump();
   assert.equal(visit.statusCode, 202);
 
-  // The handoff: berth's host issues a code, the tool host's callback opens the tool.
-  const handoff = await proxyRequest(
-    'localhost',
-    `/_berth/handoff?${new URLSearchParams({ to: 'demo--alice.localhost', path: '/' })}`,
-    { cookie },
-  );
+  // The handoff: the tool host sets this browser's state and sends it to berth's
+  // host, which issues a code; the tool host's callback opens the tool.
+  const start = await proxyRequest('demo--alice.localhost', '/', { accept: 'text/html' });
+  await start.body.dump();
+  assert.equal(start.statusCode, 302);
+  const stateCookie = String(start.headers['set-cookie']).split(';')[0]!;
+  secrets.push(stateCookie.split('=')[1]!);
+  const at = new URL(String(start.headers.location));
+  const handoff = await proxyRequest('localhost', `${at.pathname}${at.search}`, { cookie });
   await handoff.body.dump();
   assert.equal(handoff.statusCode, 302);
   const cb = new URL(String(handoff.headers.location));
   secrets.push(cb.searchParams.get('code')!);
-  const opened = await proxyRequest('demo--alice.localhost', `${cb.pathname}${cb.search}`);
+  const opened = await proxyRequest('demo--alice.localhost', `${cb.pathname}${cb.search}`, {
+    cookie: stateCookie,
+  });
   await opened.body.dump();
   assert.equal(opened.statusCode, 302);
   secrets.push(String(opened.headers['set-cookie']).split(';')[0]!.split('=')[1]!);
