@@ -38,9 +38,6 @@ export function sessionCookieName(scheme: 'http' | 'https'): string {
   return scheme === 'https' ? '__Host-berth_session' : 'berth_session';
 }
 
-/** Every name berth's cookie may have; all are removed before a request reaches a tool. */
-export const SESSION_COOKIE_NAMES = ['berth_session', '__Host-berth_session'] as const;
-
 /** The value of cookie `name` in a Cookie header, if present. */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;

@@ -9,6 +9,7 @@
 // an API token (SameSite=Lax cookie plus an Origin check on the POST).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toolHostsCspSource } from '../crds/index.ts';
+import { toolDomainOf } from './config.ts';
 import type { ProxyContext } from './context.ts';
 import { parseHost } from './host.ts';
 import { sendError } from './pages/errors.ts';
@@ -25,7 +26,7 @@ export function sessionCookie(ctx: ProxyContext, value: string, maxAgeS: number)
 
 /** Tool origins a sign-in form may end up at after its redirects (CSP form-action). */
 function toolOrigins(ctx: ProxyContext): string {
-  return toolHostsCspSource(ctx.config.publicScheme, ctx.config.baseDomain);
+  return toolHostsCspSource(ctx.config.publicScheme, toolDomainOf(ctx.config));
 }
 
 function redirect(res: ServerResponse, status: 302 | 303, location: string, cookie?: string): void {
@@ -59,7 +60,12 @@ export async function handleHandoff(
   url: URL,
 ): Promise<void> {
   const to = url.searchParams.get('to') ?? '';
-  const target = parseHost(to, ctx.config.baseDomain, ctx.config.sharedNamespace);
+  const target = parseHost(
+    to,
+    ctx.config.baseDomain,
+    ctx.config.sharedNamespace,
+    toolDomainOf(ctx.config),
+  );
   if (target.kind !== 'tool') {
     sendError(res, 400, 'The handoff names no tool host of this berth.');
     return;
@@ -120,7 +126,7 @@ export async function handleCallback(
   redirect(res, 302, path, sessionCookie(ctx, session.cookieValue, maxAge));
 }
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return undefined;
   const chunks: Buffer[] = [];
