@@ -3,7 +3,9 @@
 // short cache. berth's own host serves /_berth/* (sign-in, handoff), /healthz,
 // /readyz, /metrics, and forwards the rest to the API server; tool hosts serve
 // /_berth/callback, /_berth/status, /_berth/launch, /_berth/assets/* and forward
-// the rest to the tool.
+// the rest to the tool. On tool hosts, WebSockets and writes are refused unless
+// they come from the tool host's own origin (urls.ts mayWriteFrom), first of all;
+// sign-in attempts and status polls are rate-limited (rate-limits.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestPrincipal } from './auth.ts';

@@ -57,14 +57,14 @@ export const signInConfigSchema = z
       description:
         'Requests to /auth/sign-in, /auth/dev-sign-in and /auth/callback one client address may make per `BERTH_SIGN_IN_RATE_WINDOW_MS`, per process; 429 above it; 0 = no limit.',
     }),
+    signInRateWindowMs: setting(durationMs(1000, 24 * 3_600_000).default(60_000), {
+      env: 'BERTH_SIGN_IN_RATE_WINDOW_MS',
+      description: 'The window of `BERTH_SIGN_IN_RATE_LIMIT`.',
+    }),
     trustedHops: setting(integer(0, 11).default(1), {
       env: 'BERTH_API_TRUSTED_HOPS',
       description:
         "How many proxies in front of the API may say who the client is (X-Forwarded-For), berth's proxy included: 1 behind berth's proxy alone, `BERTH_PROXY_TRUSTED_HOPS` + 1 behind a load balancer too, 0 when clients reach the API directly (otherwise the API must be reachable only through them). The sign-in rate limit counts by this client address.",
-    }),
-    signInRateWindowMs: setting(durationMs(1000, 24 * 3_600_000).default(60_000), {
-      env: 'BERTH_SIGN_IN_RATE_WINDOW_MS',
-      description: 'The window of `BERTH_SIGN_IN_RATE_LIMIT`.',
     }),
     publicScheme: setting(z.enum(['http', 'https']).default('http'), {
       env: 'BERTH_PROXY_PUBLIC_SCHEME',

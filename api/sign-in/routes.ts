@@ -7,6 +7,7 @@
 //   GET  /auth/signed-out  a page saying so
 //   GET  /auth/session     who is signed in, the CSRF token, and what the UI needs
 //                          to build tool URLs (the small config endpoint)
+// The first three are sign-in attempts, rate-limited per client address (rate-limit.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toolHostsCspSource } from '../../crds/index.ts';
 import type { Identity, Pool, Principal, Sessions } from '../../store/index.ts';
