@@ -281,10 +281,12 @@ export class ProxyServer {
     const principal = await ctx.auth.authenticate(req, host.hostname);
     if (!principal) {
       if (wantsHtml(req)) {
-        // A same-site visit that must sign in first may still launch when it comes back.
-        const intent = isSameSiteNavigation(req)
-          ? { 'set-cookie': launchIntentCookie(ctx.config.publicScheme, true) }
-          : {};
+        // A same-site visit to a tool that is not running, which must sign in first,
+        // may still launch it when the sign-in brings it back.
+        const intent =
+          isSameSiteNavigation(req) && !ctx.routes.get(host.hostname)?.upstream
+            ? { 'set-cookie': launchIntentCookie(ctx.config.publicScheme, true) }
+            : {};
         res
           .writeHead(302, {
             location: handoffLocation(ctx, req, host.hostname, path),
