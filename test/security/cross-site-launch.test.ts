@@ -14,6 +14,7 @@ import {
   startHarness,
   startUpstream,
   type Upstream,
+  waitForRoute,
 } from '../proxy/support.ts';
 import { waitFor } from '../support/wait.ts';
 import { navigation, send, sessionCookie } from './support.ts';
@@ -182,4 +183,10 @@ test('a same-site visit that has to sign in first still launches when the sign-i
     back.setCookies.some((c) => c.startsWith('berth_launch=;') && /Max-Age=0/.test(c)),
     'the intent is used up',
   );
+  // A tool already running needs no intent: none is noted.
+  await makeReady(h.store, 'alice', 'demo', echo.url);
+  await waitForRoute(h.proxy, HOST);
+  const running = await send(h.proxy, HOST, '/lab', { headers: navigation('none') });
+  assert.equal(running.status, 302);
+  assert.deepEqual(running.setCookies, []);
 });
