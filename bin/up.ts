@@ -232,7 +232,7 @@ export async function runUp(): Promise<void> {
   onShutdown(log, stop);
   console.log(`berth API: ${api.url}`);
   console.log(
-    `berth proxy: ${proxy.url} (tools at http://<tool>--<user>.${proxy.config.baseDomain}:${proxy.port}/)`,
+    `berth proxy: ${proxy.url} (tools at http://<tool>--<user>.${proxy.config.toolDomain ?? proxy.config.baseDomain}:${proxy.port}/)`,
   );
   if (ecsLocal) console.log(`ecs-local: ${ecsLocal.url}`);
   if (controllers.metrics) console.log(`controller metrics: ${controllers.metrics.url}/metrics`);

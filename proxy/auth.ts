@@ -38,18 +38,6 @@ export function sessionCookieName(scheme: 'http' | 'https'): string {
   return scheme === 'https' ? '__Host-berth_session' : 'berth_session';
 }
 
-/**
- * Every name berth's cookies may have (the session, the handoff states of
- * handoff.ts: a name ending in `*` stands for every name it begins); all are
- * removed before a request reaches a tool.
- */
-export const SESSION_COOKIE_NAMES = [
-  'berth_session',
-  '__Host-berth_session',
-  'berth_handoff_*',
-  '__Host-berth_handoff_*',
-] as const;
-
 /** The value of cookie `name` in a Cookie header, if present. */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;

@@ -8,6 +8,20 @@ import { durationMs, flag, integer, loadSettings, setting } from '../settings/in
 
 const ms = (def: number) => durationMs(0, Number.MAX_SAFE_INTEGER).default(def);
 
+const dnsName = z
+  .string()
+  .min(1)
+  .max(200)
+  .transform((s) => s.toLowerCase().replace(/\.$/, ''))
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/,
+        'must be a DNS name such as localhost or berth.example.org',
+      ),
+  );
+
 const proxySettings = z.strictObject({
   host: setting(z.string().min(1).default('127.0.0.1'), {
     env: 'BERTH_PROXY_HOST',
@@ -17,27 +31,17 @@ const proxySettings = z.strictObject({
     env: 'BERTH_PROXY_PORT',
     description: 'TCP port; 0 picks a free one.',
   }),
-  baseDomain: setting(
-    z
-      .string()
-      .min(1)
-      .max(200)
-      .transform((s) => s.toLowerCase().replace(/\.$/, ''))
-      .pipe(
-        z
-          .string()
-          .regex(
-            /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/,
-            'must be a DNS name such as localhost or berth.example.org',
-          ),
-      )
-      .default('localhost'),
-    {
-      env: 'BERTH_BASE_DOMAIN',
-      description:
-        "berth's own host; tool hosts are `<instance>--<namespace>.<base domain>`, shared apps `<instance>.<base domain>`.",
-    },
-  ),
+  baseDomain: setting(dnsName.default('localhost'), {
+    env: 'BERTH_BASE_DOMAIN',
+    description:
+      "berth's own host; tool hosts are `<instance>--<namespace>.<tool domain>`, shared apps `<instance>.<tool domain>`.",
+  }),
+  toolDomain: setting(dnsName.optional(), {
+    env: 'BERTH_TOOL_DOMAIN',
+    shownDefault: 'the base domain',
+    description:
+      "Domain of the tool hosts. Another registrable domain than berth's own (e.g. `tools-example.net` for `berth.example.com`) keeps a tool's pages from reading or setting cookies for berth's host.",
+  }),
   publicScheme: setting(z.enum(['http', 'https']).default('http'), {
     env: 'BERTH_PROXY_PUBLIC_SCHEME',
     description:
@@ -104,6 +108,24 @@ const proxySettings = z.strictObject({
     env: 'BERTH_PROXY_UPSTREAM_CONNECTIONS',
     description: 'Upper bound of connections per upstream (per tool task).',
   }),
+  signInRateLimit: setting(integer(0, 1_000_000).default(60), {
+    env: 'BERTH_SIGN_IN_RATE_LIMIT',
+    description:
+      'Sign-in attempts (token sign-in, handoff callbacks) one client address may make per `BERTH_SIGN_IN_RATE_WINDOW_MS`, per process; 429 above it; 0 = no limit.',
+  }),
+  signInRateWindowMs: setting(durationMs(1000, 24 * 3_600_000).default(60_000), {
+    env: 'BERTH_SIGN_IN_RATE_WINDOW_MS',
+    description: 'The window of `BERTH_SIGN_IN_RATE_LIMIT`.',
+  }),
+  statusRateLimit: setting(integer(0, 1_000_000).default(300), {
+    env: 'BERTH_PROXY_STATUS_RATE_LIMIT',
+    description:
+      "Requests to a tool host's `/_berth/status` one session (or token) may make per `BERTH_PROXY_STATUS_RATE_WINDOW_MS`, per process (a starting page asks once a second); 429 above it; 0 = no limit.",
+  }),
+  statusRateWindowMs: setting(durationMs(1000, 24 * 3_600_000).default(60_000), {
+    env: 'BERTH_PROXY_STATUS_RATE_WINDOW_MS',
+    description: 'The window of `BERTH_PROXY_STATUS_RATE_LIMIT`.',
+  }),
   workers: setting(
     z
       .union([z.literal('auto'), integer(1, 64)], {
@@ -129,6 +151,11 @@ export const proxyConfigSchema = proxySettings.superRefine((c, ctx) => {
 });
 
 export type ProxyConfig = z.infer<typeof proxyConfigSchema>;
+
+/** The domain tool hosts live under: `toolDomain`, else the base domain. */
+export function toolDomainOf(config: Pick<ProxyConfig, 'baseDomain' | 'toolDomain'>): string {
+  return config.toolDomain ?? config.baseDomain;
+}
 
 /** How many processes `workers` means on this machine. */
 export function workerCount(config: Pick<ProxyConfig, 'workers'>): number {

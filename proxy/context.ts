@@ -5,6 +5,7 @@ import type { Authenticator } from './auth.ts';
 import type { ProxyConfig } from './config.ts';
 import type { ProxyLogger } from './log.ts';
 import type { ProxyMetrics } from './metrics.ts';
+import type { ProxyRateLimits } from './rate-limits.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Upstream } from './upstream.ts';
 import type { WebSocketRelays } from './websocket.ts';
@@ -18,6 +19,7 @@ export interface ProxyContext {
   routes: RouteTable;
   activity: ActivityRecorder;
   metrics: ProxyMetrics;
+  limits: ProxyRateLimits;
   relays: WebSocketRelays;
   api: Upstream;
   log: ProxyLogger;

@@ -71,14 +71,21 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly res: ServerResponse;
   readonly hooks: ForwardHooks;
   readonly startedAt: number;
+  readonly setCookieFilter: ((values: string[]) => string[]) | undefined;
   controller: Dispatcher.DispatchController | undefined;
   done = false;
   #onDrain: (() => void) | undefined;
 
-  constructor(res: ServerResponse, hooks: ForwardHooks, startedAt: number) {
+  constructor(
+    res: ServerResponse,
+    hooks: ForwardHooks,
+    startedAt: number,
+    setCookieFilter: ((values: string[]) => string[]) | undefined,
+  ) {
     this.res = res;
     this.hooks = hooks;
     this.startedAt = startedAt;
+    this.setCookieFilter = setCookieFilter;
   }
 
   /** The client's side closed: if the exchange is still running, abort the upstream side. */
@@ -104,7 +111,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // sends head and first chunk in one writev, and batches a chunked body's framing
     // within the tick itself, so a small response already leaves in one syscall.
     const res = this.res;
-    const list = clientResponseHeaders(headers);
+    const list = clientResponseHeaders(headers, this.setCookieFilter);
     if (statusMessage) res.writeHead(statusCode, statusMessage, list);
     else res.writeHead(statusCode, list);
     this.hooks.onResponse(statusCode, this.startedAt);
@@ -161,7 +168,7 @@ export function forward(
   // 'close' came already and would not come again, so an exchange started now would
   // never be aborted (an endless stream would stay open at the tool for good).
   if (req.socket.destroyed) return;
-  const exchange = new Exchange(res, hooks, startedAt);
+  const exchange = new Exchange(res, hooks, startedAt, upstream.setCookieFilter);
   // 'close' comes once per response: `on` spares the wrapper and removal `once` makes.
   res.on('close', exchange.clientClosed);
   upstream.pool.dispatch(

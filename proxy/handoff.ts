@@ -18,6 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toolHostsCspSource } from '../crds/index.ts';
 import { handoffStateHash, isHandoffStateHash } from '../store/index.ts';
 import { auditAfter } from './audit.ts';
+import { toolDomainOf } from './config.ts';
 import type { ProxyContext } from './context.ts';
 import { parseHost } from './host.ts';
 import { sendError } from './pages/errors.ts';
@@ -73,7 +74,7 @@ export function sessionCookie(ctx: ProxyContext, value: string, maxAgeS: number)
 
 /** Tool origins a sign-in form may end up at after its redirects (CSP form-action). */
 function toolOrigins(ctx: ProxyContext): string {
-  return toolHostsCspSource(ctx.config.publicScheme, ctx.config.baseDomain);
+  return toolHostsCspSource(ctx.config.publicScheme, toolDomainOf(ctx.config));
 }
 
 function redirect(
@@ -102,6 +103,7 @@ export function redirectToHandoff(
   res: ServerResponse,
   toolHostname: string,
   path: string,
+  moreCookies: string[] = [],
 ): void {
   const state = randomBytes(32).toString('base64url');
   const hash = handoffStateHash(state);
@@ -109,12 +111,10 @@ export function redirectToHandoff(
   const name = `${stateCookiePrefix(ctx.config.publicScheme)}${hash.slice(0, 16)}`;
   const berth = originFor(ctx.config.publicScheme, ctx.config.baseDomain, req);
   const q = new URLSearchParams({ to: toolHostname, path: safePath(path), state: hash });
-  redirect(
-    res,
-    302,
-    `${berth}/_berth/handoff?${q}`,
+  redirect(res, 302, `${berth}/_berth/handoff?${q}`, [
     stateCookie(ctx, name, state, STATE_MAX_AGE_S),
-  );
+    ...moreCookies,
+  ]);
 }
 
 /** GET /_berth/handoff on berth's host. */
@@ -125,7 +125,12 @@ export async function handleHandoff(
   url: URL,
 ): Promise<void> {
   const to = url.searchParams.get('to') ?? '';
-  const target = parseHost(to, ctx.config.baseDomain, ctx.config.sharedNamespace);
+  const target = parseHost(
+    to,
+    ctx.config.baseDomain,
+    ctx.config.sharedNamespace,
+    toolDomainOf(ctx.config),
+  );
   if (target.kind !== 'tool') {
     sendError(res, 400, 'The handoff names no tool host of this berth.');
     return;
@@ -200,7 +205,12 @@ export async function handleCallback(
     return;
   }
   const used = [...states].find(([, value]) => value === redeemed.state)?.[0];
-  const tool = parseHost(hostname, ctx.config.baseDomain, ctx.config.sharedNamespace);
+  const tool = parseHost(
+    hostname,
+    ctx.config.baseDomain,
+    ctx.config.sharedNamespace,
+    toolDomainOf(ctx.config),
+  );
   if (tool.kind === 'tool') {
     const target = { kind: 'ToolInstance', namespace: tool.namespace, name: tool.instance };
     await auditAfter(ctx, req, {
@@ -217,7 +227,7 @@ export async function handleCallback(
   ]);
 }
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return undefined;
   const chunks: Buffer[] = [];

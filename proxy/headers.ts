@@ -2,9 +2,13 @@
 // and every header it names, Keep-Alive, Proxy-Connection, TE, Trailer,
 // Transfer-Encoding, Upgrade) never cross the proxy. Towards a tool: Host is kept
 // as the browser sent it (Jupyter compares Origin with it), X-Forwarded-* are set
-// (trusting only `trustedHops` proxies in front), and berth's credentials (its
-// session cookie, Authorization) are removed.
+// (trusting only `trustedHops` proxies in front), and berth's credentials (all of
+// its cookies, Authorization) are removed, as are headers that only berth or the
+// load balancer may set (`x-berth-*`, `x-amzn-oidc-*`): a tool must never take a
+// client's copy of them for berth's word. Towards the browser: a tool's
+// Set-Cookie values go through the upstream's filter (proxy/cookies.ts).
 import type { IncomingHttpHeaders } from 'node:http';
+import { isBerthCookieName, mayHoldBerthCookie } from './cookies.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -30,9 +34,11 @@ export interface ForwardContext {
   /** Scheme to report when no trusted hop says otherwise. */
   scheme: 'http' | 'https';
   trustedHops: number;
-  /** Remove Authorization and these cookies (tool hosts); keep them (berth's own API). */
+  /**
+   * Tool hosts: remove Authorization, berth's cookies and the `x-berth-*` and
+   * `x-amzn-oidc-*` headers; berth's own API gets them all (it checks them itself).
+   */
   stripCredentials: boolean;
-  cookieNames: readonly string[];
 }
 
 function connectionTokens(value: string | undefined, into: Set<string>): void {
@@ -43,14 +49,9 @@ function connectionTokens(value: string | undefined, into: Set<string>): void {
   }
 }
 
-/** `name` is one of `names`, where an entry ending in `*` stands for every name it begins. */
-function isNamed(name: string, names: readonly string[]): boolean {
-  return names.some((n) => (n.endsWith('*') ? name.startsWith(n.slice(0, -1)) : name === n));
-}
-
 /** The Cookie header without berth's cookies, or undefined when nothing is left. */
-function stripCookies(cookie: string, names: readonly string[]): string | undefined {
-  if (!names.some((n) => cookie.includes(n.endsWith('*') ? n.slice(0, -1) : n))) return cookie;
+function stripCookies(cookie: string): string | undefined {
+  if (!mayHoldBerthCookie(cookie)) return cookie;
   const kept = cookie
     .split(';')
     .map((c) => c.trim())
@@ -58,7 +59,7 @@ function stripCookies(cookie: string, names: readonly string[]): string | undefi
       if (c === '') return false;
       const eq = c.indexOf('=');
       const name = (eq < 0 ? c : c.slice(0, eq)).trim();
-      return !isNamed(name, names);
+      return !isBerthCookieName(name);
     });
   return kept.length ? kept.join('; ') : undefined;
 }
@@ -119,11 +120,12 @@ export function upstreamRequestHeaders(
         if (!ctx.stripCredentials) out.push(name, value);
         continue;
       case 'cookie': {
-        const kept = ctx.stripCredentials ? stripCookies(value, ctx.cookieNames) : value;
+        const kept = ctx.stripCredentials ? stripCookies(value) : value;
         if (kept !== undefined) out.push(name, kept);
         continue;
       }
       default:
+        if (ctx.stripCredentials && isReservedHeader(name)) continue;
         out.push(name, value);
     }
   }
@@ -144,14 +146,28 @@ export function upstreamRequestHeaders(
   return out;
 }
 
+/** Headers only berth (`x-berth-*`) or the load balancer (`x-amzn-oidc-*`) may set. */
+function isReservedHeader(lowerName: string): boolean {
+  return (
+    lowerName.charCodeAt(0) === 120 /* x */ &&
+    (lowerName.startsWith('x-berth-') || lowerName.startsWith('x-amzn-oidc-'))
+  );
+}
+
 function lastValue(v: string | undefined): string | undefined {
   if (!v) return undefined;
   const parts = v.split(',');
   return parts[parts.length - 1]!.trim() || undefined;
 }
 
-/** Response headers for the client as a flat list, hop-by-hop headers removed. */
-export function clientResponseHeaders(headers: IncomingHttpHeaders): string[] {
+/**
+ * Response headers for the client as a flat list, hop-by-hop headers removed;
+ * Set-Cookie values through `setCookieFilter` when one is given (tools' answers).
+ */
+export function clientResponseHeaders(
+  headers: IncomingHttpHeaders,
+  setCookieFilter?: (values: string[]) => string[],
+): string[] {
   let named: Set<string> | undefined;
   const conn = headers.connection;
   if (conn && (typeof conn !== 'string' || !namesNoOtherHeader(conn))) {
@@ -161,8 +177,9 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders): string[] {
   const out: string[] = [];
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
-    const v = headers[name];
+    let v = headers[name];
     if (v === undefined) continue;
+    if (setCookieFilter && name === 'set-cookie') v = setCookieFilter(Array.isArray(v) ? v : [v]);
     if (Array.isArray(v)) for (const one of v) out.push(name, one);
     else out.push(name, v);
   }

@@ -1,9 +1,12 @@
 // Host header parsing. Routing uses the Host header alone (never X-Forwarded-Host,
 // never an absolute-form request target), normalised: lowercase, port and one
 // trailing dot removed. Only two shapes reach a tool:
-//   <instance>--<namespace>.<base>  a per-user tool (namespace = the user's slug)
-//   <instance>.<base>               a shared app (namespace = the shared namespace)
-// and the base domain itself is berth's own host. Anything else is refused.
+//   <instance>--<namespace>.<tool domain>  a per-user tool (namespace = the user's slug)
+//   <instance>.<tool domain>               a shared app (namespace = the shared namespace)
+// and the base domain itself is berth's own host. The tool domain is the base
+// domain unless another is configured (BERTH_TOOL_DOMAIN); then nothing under the
+// base domain but itself, and nothing at the tool domain itself, is served.
+// Anything else is refused.
 
 import { normaliseHostname } from '../crds/index.ts';
 
@@ -19,12 +22,13 @@ export function parseHost(
   header: string | undefined,
   baseDomain: string,
   sharedNamespace: string,
+  toolDomain: string = baseDomain,
 ): ParsedHost {
   const hostname = normaliseHostname(header);
   if (!hostname) return { kind: 'invalid' };
   if (hostname === baseDomain) return { kind: 'berth', hostname };
-  if (!hostname.endsWith(`.${baseDomain}`)) return { kind: 'invalid' };
-  const label = hostname.slice(0, hostname.length - baseDomain.length - 1);
+  if (!hostname.endsWith(`.${toolDomain}`)) return { kind: 'invalid' };
+  const label = hostname.slice(0, hostname.length - toolDomain.length - 1);
   if (!LABEL.test(label)) return { kind: 'invalid' };
   const sep = label.indexOf('--');
   if (sep < 0) return { kind: 'tool', hostname, namespace: sharedNamespace, instance: label };
@@ -40,11 +44,11 @@ export function parseHost(
 export function toolHostname(
   namespace: string,
   instance: string,
-  baseDomain: string,
+  toolDomain: string,
   sharedNamespace: string,
 ): string | undefined {
   if (!LABEL.test(instance) || instance.includes('--')) return undefined;
   const label = namespace === sharedNamespace ? instance : `${instance}--${namespace}`;
   if (!LABEL.test(label) || !LABEL.test(namespace)) return undefined;
-  return `${label}.${baseDomain}`;
+  return `${label}.${toolDomain}`;
 }

@@ -13,10 +13,12 @@ import {
 import { ActivityRecorder } from './activity.ts';
 import { Authenticator, sessionCookieName } from './auth.ts';
 import { clusterMetricsText } from './cluster-metrics.ts';
-import { loadProxyConfig, type ProxyConfig } from './config.ts';
+import { loadProxyConfig, type ProxyConfig, toolDomainOf } from './config.ts';
 import type { ProxyContext } from './context.ts';
+import { toolSetCookieFilter } from './cookies.ts';
 import { type ProxyLogger, silentLogger } from './log.ts';
 import { ProxyMetrics } from './metrics.ts';
+import { ProxyRateLimits } from './rate-limits.ts';
 import { RouteTable } from './route-table.ts';
 import { ProxyServer } from './server.ts';
 import { Upstream } from './upstream.ts';
@@ -24,7 +26,13 @@ import { WebSocketRelays } from './websocket.ts';
 
 export { ConfigError } from '../settings/index.ts';
 export { answerMetricsRequests } from './cluster-metrics.ts';
-export { loadProxyConfig, type ProxyConfig, proxyConfigSchema, workerCount } from './config.ts';
+export {
+  loadProxyConfig,
+  type ProxyConfig,
+  proxyConfigSchema,
+  toolDomainOf,
+  workerCount,
+} from './config.ts';
 export { normaliseHostname, parseHost, toolHostname } from './host.ts';
 export type { ProxyLogger } from './log.ts';
 
@@ -74,12 +82,20 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     headersTimeoutMs: config.headersTimeoutMs,
     connections: config.upstreamConnections,
   };
+  const toolUpstreamOptions = {
+    ...upstreamOptions,
+    // A tool's cookie for the parent domain, or named like berth's, never reaches the browser.
+    setCookieFilter: toolSetCookieFilter((cookie, reason) => {
+      metrics.toolCookiesDropped.labels(reason).inc();
+      log.warn({ cookie, reason }, "a tool's Set-Cookie was not delivered");
+    }),
+  };
   const routes = new RouteTable({
     store,
-    baseDomain: config.baseDomain,
+    toolDomain: toolDomainOf(config),
     sharedNamespace: config.sharedNamespace,
     resyncMs: config.resyncMs,
-    upstream: upstreamOptions,
+    upstream: toolUpstreamOptions,
     log,
     onChange: (n) => metrics.routes.set(n),
   });
@@ -107,6 +123,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       metrics.activityWrites.inc(),
     ),
     metrics,
+    limits: new ProxyRateLimits(config, metrics, log),
     relays,
     api: new Upstream(new URL(config.apiUpstream).origin, upstreamOptions),
     log,

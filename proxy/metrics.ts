@@ -12,6 +12,8 @@ export class ProxyMetrics {
   readonly routes: Gauge;
   readonly launches: Counter;
   readonly activityWrites: Counter;
+  readonly toolCookiesDropped: Counter<'reason'>;
+  readonly refused: Counter<'check'>;
 
   /**
    * Responses by status code since the last scrape, added to `requests` when it is
@@ -70,6 +72,18 @@ export class ProxyMetrics {
     this.activityWrites = new Counter({
       name: 'berth_proxy_activity_writes_total',
       help: 'lastActivityAt status writes',
+      registers,
+    });
+    this.toolCookiesDropped = new Counter({
+      name: 'berth_proxy_tool_cookies_dropped_total',
+      help: 'Set-Cookie values from tools not delivered (reason: domain, berth-name, unparseable)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'berth_proxy_refused_total',
+      help: 'Requests refused by a check (origin, launch-csrf, sign-in-rate, status-rate)',
+      labelNames: ['check'],
       registers,
     });
   }

@@ -27,7 +27,8 @@ export interface Route {
 
 export interface RouteTableOptions {
   store: ResourceStore;
-  baseDomain: string;
+  /** Tool hosts are named under it (BERTH_TOOL_DOMAIN, else the base domain). */
+  toolDomain: string;
   sharedNamespace: string;
   resyncMs: number;
   upstream: UpstreamOptions;
@@ -188,7 +189,7 @@ export class RouteTable {
     return toolHostname(
       o.metadata.namespace ?? '',
       o.metadata.name,
-      this.#opts.baseDomain,
+      this.#opts.toolDomain,
       this.#opts.sharedNamespace,
     );
   }

@@ -3,11 +3,14 @@
 // short cache. berth's own host serves /_berth/* (sign-in, handoff), /healthz,
 // /readyz, /metrics, and forwards the rest to the API server; tool hosts serve
 // /_berth/callback, /_berth/status, /_berth/launch, /_berth/assets/* and forward
-// the rest to the tool.
+// the rest to the tool. On tool hosts, WebSockets and writes are refused unless
+// they come from the tool host's own origin (urls.ts mayWriteFrom), first of all;
+// sign-in attempts and status polls are rate-limited (rate-limits.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type RequestPrincipal, SESSION_COOKIE_NAMES } from './auth.ts';
+import type { RequestPrincipal } from './auth.ts';
 import { mayOpen } from './authorize.ts';
+import { toolDomainOf } from './config.ts';
 import type { ProxyContext } from './context.ts';
 import { classifyError, type ForwardHooks, forward, type UpstreamErrorKind } from './forward.ts';
 import {
@@ -19,14 +22,13 @@ import {
 } from './handoff.ts';
 import { type ForwardContext, upstreamRequestHeaders } from './headers.ts';
 import { type ParsedHost, parseHost } from './host.ts';
-import { launchForVisitor, launchStatus } from './launch.ts';
+import { isSameSiteNavigation, launchIntentCookie } from './launch-gate.ts';
 import { serveAsset } from './pages/assets.ts';
 import { sendError } from './pages/errors.ts';
-import { sendJson, sendPage } from './pages/layout.ts';
-import { renderStarting } from './pages/starting.ts';
 import { pathOnly, requestPath, wantsHtml } from './request-target.ts';
+import { serveLaunchPost, serveStatus, serveVisit } from './tool-pages.ts';
 import type { Upstream } from './upstream.ts';
-import { isSameOrigin } from './urls.ts';
+import { crossOriginMessage, mayWriteFrom } from './urls.ts';
 import { rejectUpgrade } from './websocket.ts';
 
 type ToolHost = Extract<ParsedHost, { kind: 'tool' }>;
@@ -69,7 +71,6 @@ export class ProxyServer {
     const base = {
       scheme: ctx.config.publicScheme,
       trustedHops: ctx.config.trustedHops,
-      cookieNames: SESSION_COOKIE_NAMES,
     };
     this.#toolFwd = { ...base, stripCredentials: true };
     // berth's own API gets its credentials: it authenticates them itself.
@@ -115,7 +116,8 @@ export class ProxyServer {
     const key = header ?? '';
     let parsed = this.#hosts.get(key);
     if (!parsed) {
-      parsed = parseHost(header, this.#ctx.config.baseDomain, this.#ctx.config.sharedNamespace);
+      const c = this.#ctx.config;
+      parsed = parseHost(header, c.baseDomain, c.sharedNamespace, toolDomainOf(c));
       if (this.#hosts.size >= 10_000) this.#hosts.clear();
       this.#hosts.set(key, parsed);
     }
@@ -132,6 +134,10 @@ export class ProxyServer {
     if (url === undefined || url.charCodeAt(0) !== 47 /* / */ || url.startsWith('/_berth/'))
       return false;
     const headers = req.headers;
+    const method = req.method;
+    // Writes go the slow way when their Origin is not this tool host's (403 there).
+    if (method !== 'GET' && method !== 'HEAD' && !mayWriteFrom(this.#ctx.config.publicScheme, req))
+      return false;
     const byCredential = this.#decisions.get(headers.host ?? '');
     if (!byCredential) return false;
     const d = byCredential.get(headers.authorization ?? headers.cookie ?? '');
@@ -231,7 +237,10 @@ export class ProxyServer {
       const url = new URL(path, 'http://berth.invalid');
       if (p.startsWith('/_berth/assets/') && serveAsset(p, res)) return;
       if (p === '/_berth/handoff') return handleHandoff(ctx, req, res, url);
-      if (p === '/_berth/sign-in') return handleSignIn(ctx, req, res, url);
+      if (p === '/_berth/sign-in') {
+        if (req.method === 'POST' && (await ctx.limits.signInRefused(req, res))) return;
+        return handleSignIn(ctx, req, res, url);
+      }
       if (p === '/_berth/sign-out') return handleSignOut(ctx, req, res);
       sendError(res, 404, 'No such page.');
       return;
@@ -255,17 +264,30 @@ export class ProxyServer {
     path: string,
   ): Promise<void> {
     const ctx = this.#ctx;
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD' && !mayWriteFrom(ctx.config.publicScheme, req)) {
+      ctx.metrics.refused.labels('origin').inc();
+      sendError(res, 403, crossOriginMessage(req));
+      return;
+    }
     const berthPath = path.startsWith('/_berth/') ? pathOnly(path) : undefined;
     if (berthPath !== undefined) {
       if (berthPath.startsWith('/_berth/assets/') && serveAsset(berthPath, res)) return;
       if (berthPath === '/_berth/callback') {
+        if (await ctx.limits.signInRefused(req, res)) return;
         return handleCallback(ctx, req, res, host.hostname, new URL(path, 'http://berth.invalid'));
       }
     }
     const principal = await ctx.auth.authenticate(req, host.hostname);
     if (!principal) {
       if (wantsHtml(req)) {
-        redirectToHandoff(ctx, req, res, host.hostname, path);
+        // A same-site visit to a tool that is not running, which must sign in first,
+        // may still launch it when the sign-in brings it back.
+        const intent =
+          isSameSiteNavigation(req) && !ctx.routes.get(host.hostname)?.upstream
+            ? [launchIntentCookie(ctx.config.publicScheme, true)]
+            : [];
+        redirectToHandoff(ctx, req, res, host.hostname, path, intent);
       } else {
         sendError(
           res,
@@ -303,26 +325,9 @@ export class ProxyServer {
       sendError(res, 404, 'There is no such tool.');
       return;
     }
-    if (berthPath === '/_berth/status') {
-      const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
-      sendJson(res, 200, { ...status, ready: Boolean(ctx.routes.get(host.hostname)?.upstream) });
-      return;
-    }
-    if (berthPath === '/_berth/launch') {
-      if (req.method !== 'POST') {
-        sendError(res, 405, 'Use POST.', '', { allow: 'POST' });
-        return;
-      }
-      if (!isSameOrigin(ctx.config.publicScheme, req)) {
-        sendError(res, 403, 'This form was sent from another site.');
-        return;
-      }
-      await launchForVisitor(this.#ctx, host, route, def, principal, true, req);
-      res
-        .writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' })
-        .end();
-      return;
-    }
+    if (berthPath === '/_berth/status') return serveStatus(ctx, res, host, route, principal);
+    if (berthPath === '/_berth/launch')
+      return serveLaunchPost(ctx, req, res, host, route, def, principal);
     if (berthPath !== undefined) {
       sendError(res, 404, 'No such page.');
       return;
@@ -337,9 +342,7 @@ export class ProxyServer {
       sendError(res, 404, 'There is no such tool.');
       return;
     }
-    await launchForVisitor(this.#ctx, host, route, def, principal, false, req);
-    const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
-    sendPage(res, 202, renderStarting(status));
+    return serveVisit(ctx, req, res, host, route, def, principal);
   }
 
   // ---- WebSocket upgrades ----
@@ -357,6 +360,10 @@ export class ProxyServer {
       return ctx.relays.relay(req, socket, head, ctx.api, path, headers, () => {});
     }
     if (host.kind !== 'tool') return rejectUpgrade(socket, 404, 'Not Found');
+    if (!mayWriteFrom(ctx.config.publicScheme, req)) {
+      ctx.metrics.refused.labels('origin').inc();
+      return rejectUpgrade(socket, 403, 'Forbidden', '', crossOriginMessage(req));
+    }
     const principal = await ctx.auth.authenticate(req, host.hostname);
     if (!principal) return rejectUpgrade(socket, 401, 'Unauthorized');
     const route = ctx.routes.get(host.hostname);

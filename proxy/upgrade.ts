@@ -21,13 +21,19 @@ export type UpgradeOutcome =
 class UpgradeExchange implements Dispatcher.DispatchHandler {
   readonly #client: Duplex;
   readonly #resolve: (o: UpgradeOutcome) => void;
+  readonly #setCookieFilter: ((values: string[]) => string[]) | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
   #settled = false;
 
-  constructor(client: Duplex, resolve: (o: UpgradeOutcome) => void) {
+  constructor(
+    client: Duplex,
+    resolve: (o: UpgradeOutcome) => void,
+    setCookieFilter: ((values: string[]) => string[]) | undefined,
+  ) {
     this.#client = client;
     this.#resolve = resolve;
+    this.#setCookieFilter = setCookieFilter;
     client.once('close', this.#clientClosed);
   }
 
@@ -67,7 +73,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler {
     const reason = (statusMessage || STATUS_CODES[statusCode] || '').replace(/[^\t\x20-\x7e]/g, '');
     let head = `HTTP/1.1 ${statusCode} ${reason}\r\n`;
     // Header values come from undici's parser, which refuses CR and LF in them.
-    const list = clientResponseHeaders(headers);
+    const list = clientResponseHeaders(headers, this.#setCookieFilter);
     for (let i = 0; i < list.length; i += 2) head += `${list[i]}: ${list[i + 1]}\r\n`;
     // Transfer-Encoding is hop-by-hop and undici hands over the decoded body: the
     // end of this response is the end of the connection.
@@ -114,7 +120,7 @@ export function upgradeThrough(
         headers: opts.headers,
         upgrade: 'websocket',
       },
-      new UpgradeExchange(client, resolve),
+      new UpgradeExchange(client, resolve, upstream.setCookieFilter),
     );
   });
 }

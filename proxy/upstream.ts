@@ -8,16 +8,20 @@ export interface UpstreamOptions {
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   connections: number;
+  /** What a response's Set-Cookie values go through before the browser (tools' upstreams). */
+  setCookieFilter?: (values: string[]) => string[];
 }
 
 export class Upstream {
   readonly origin: string;
   readonly pool: Pool;
   readonly sockets = new Set<Duplex>();
+  readonly setCookieFilter: ((values: string[]) => string[]) | undefined;
   #closed = false;
 
   constructor(origin: string, opts: UpstreamOptions) {
     this.origin = origin;
+    this.setCookieFilter = opts.setCookieFilter;
     this.pool = new Pool(origin, {
       connections: opts.connections,
       connect: { timeout: opts.connectTimeoutMs },

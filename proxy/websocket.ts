@@ -64,10 +64,16 @@ export interface WebSocketRelayOptions {
   onUpstreamError: (err: unknown) => void;
 }
 
-/** Answers a refused upgrade on the raw socket. */
-export function rejectUpgrade(socket: Duplex, status: number, reason: string, extra = ''): void {
+/** Answers a refused upgrade on the raw socket (`message`: the body, else the reason). */
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  extra = '',
+  message = reason,
+): void {
   if (socket.destroyed) return;
-  const body = `${reason}\n`;
+  const body = `${message.replace(/[\r\n]/g, ' ')}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra}\r\n${body}`,
   );
@@ -121,7 +127,7 @@ export class WebSocketRelays {
     upstream.adopt(up);
     let response =
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
-    const list = clientResponseHeaders(upHeaders);
+    const list = clientResponseHeaders(upHeaders, upstream.setCookieFilter);
     for (let i = 0; i < list.length; i += 2) response += `${list[i]}: ${list[i + 1]}\r\n`;
     client.write(`${response}\r\n`);
     if (head.length) up.write(head);

@@ -16,6 +16,13 @@ import {
   setting,
 } from '../../settings/index.ts';
 
+const dnsName = z
+  .string()
+  .min(1)
+  .max(200)
+  .transform((s) => s.toLowerCase().replace(/\.$/, ''))
+  .pipe(z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a DNS name'));
+
 /** `alice`, `alice:admin` or `alice:admin:analysts+finance` (groups after the second colon). */
 const devUser = z.string().transform((entry, ctx) => {
   const [name = '', role = '', groups = ''] = entry.split(':');
@@ -37,19 +44,30 @@ export const signInConfigSchema = z
       description:
         'none: bearer tokens only; dev: pick a configured local user (`make run` sets it); oidc; alb.',
     }),
-    baseDomain: setting(
-      z
-        .string()
-        .min(1)
-        .max(200)
-        .transform((s) => s.toLowerCase().replace(/\.$/, ''))
-        .pipe(z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a DNS name'))
-        .default('localhost'),
-      {
-        env: 'BERTH_BASE_DOMAIN',
-        description: "berth's own host (the proxy's too); sessions are bound to it.",
-      },
-    ),
+    baseDomain: setting(dnsName.default('localhost'), {
+      env: 'BERTH_BASE_DOMAIN',
+      description: "berth's own host (the proxy's too); sessions are bound to it.",
+    }),
+    toolDomain: setting(dnsName.optional(), {
+      env: 'BERTH_TOOL_DOMAIN',
+      shownDefault: 'the base domain',
+      description:
+        'Domain of the tool hosts (the proxy reads it too): the UI links to `<tool>--<user>.<tool domain>`.',
+    }),
+    signInRateLimit: setting(integer(0, 1_000_000).default(60), {
+      env: 'BERTH_SIGN_IN_RATE_LIMIT',
+      description:
+        'Requests to /auth/sign-in, /auth/dev-sign-in and /auth/callback one client address may make per `BERTH_SIGN_IN_RATE_WINDOW_MS`, per process; 429 above it; 0 = no limit.',
+    }),
+    signInRateWindowMs: setting(durationMs(1000, 24 * 3_600_000).default(60_000), {
+      env: 'BERTH_SIGN_IN_RATE_WINDOW_MS',
+      description: 'The window of `BERTH_SIGN_IN_RATE_LIMIT`.',
+    }),
+    trustedHops: setting(integer(0, 11).default(1), {
+      env: 'BERTH_API_TRUSTED_HOPS',
+      description:
+        "How many proxies in front of the API may say who the client is (X-Forwarded-For), berth's proxy included: 1 behind berth's proxy alone, `BERTH_PROXY_TRUSTED_HOPS` + 1 behind a load balancer too, 0 when clients reach the API directly (otherwise the API must be reachable only through them). The sign-in rate limit counts by this client address.",
+    }),
     publicScheme: setting(z.enum(['http', 'https']).default('http'), {
       env: 'BERTH_PROXY_PUBLIC_SCHEME',
       description:
@@ -203,6 +221,11 @@ export function loadSignInConfig(
     component: 'sign-in',
     values: { production, ...overrides },
   });
+}
+
+/** The domain tool hosts live under: BERTH_TOOL_DOMAIN, else the base domain. */
+export function toolDomainOf(c: Pick<SignInConfig, 'baseDomain' | 'toolDomain'>): string {
+  return c.toolDomain ?? c.baseDomain;
 }
 
 /** berth's public origin, e.g. `http://localhost:8000`. */

@@ -7,6 +7,7 @@
 //   GET  /auth/signed-out  a page saying so
 //   GET  /auth/session     who is signed in, the CSRF token, and what the UI needs
 //                          to build tool URLs (the small config endpoint)
+// The first three are sign-in attempts, rate-limited per client address (rate-limit.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STRICT_TRANSPORT_SECURITY, toolHostsCspSource } from '../../crds/index.ts';
 import {
@@ -18,7 +19,7 @@ import {
 } from '../../store/index.ts';
 import { clientOf } from '../audit.ts';
 import { AlbTokenError, type AlbVerifier } from './alb.ts';
-import { publicOrigin, type SignInConfig } from './config.ts';
+import { publicOrigin, type SignInConfig, toolDomainOf } from './config.ts';
 import {
   csrfTokenFor,
   csrfTokenMatches,
@@ -29,6 +30,7 @@ import {
 } from './cookies.ts';
 import { type OidcSignIn, OidcSignInError } from './oidc.ts';
 import { devSignInBody, securityHeaders, sendErrorPage, sendPage, signedOutBody } from './pages.ts';
+import { SignInRateLimit } from './rate-limit.ts';
 import { CSRF_HEADER, type SessionAuth } from './session-auth.ts';
 import { DEV_ISSUER, type ExternalIdentity, upsertUserFor } from './users.ts';
 
@@ -72,6 +74,14 @@ function redirect(reply: FastifyReply, status: 302 | 303, location: string): Fas
 export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void {
   const open = { public: true };
   const dev = d.config.mode === 'dev';
+  const rate = new SignInRateLimit(d.config);
+  // Routes that start or finish a sign-in: counted per client address before anything is done.
+  const attempt = {
+    config: open,
+    onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
+      if (await rate.refused(req, reply, dev)) return reply;
+    },
+  };
   const origin = publicOrigin(d.config);
   const scheme = d.config.publicScheme;
 
@@ -126,7 +136,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
 
   const signIn = (identity: ExternalIdentity) => upsertUserFor(d.pool, d.identity, identity);
 
-  app.get('/auth/sign-in', { config: open }, async (req, reply) => {
+  app.get('/auth/sign-in', attempt, async (req, reply) => {
     const next = safeNext((req.query as { next?: string }).next);
     if (!d.auth.onBerthHost(req))
       return redirect(reply, 302, `${origin}/auth/sign-in?${new URLSearchParams({ next })}`);
@@ -139,7 +149,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
           'Sign in',
           devSignInBody(d.config.devUsers, next),
           true,
-          toolHostsCspSource(scheme, d.config.baseDomain),
+          toolHostsCspSource(scheme, toolDomainOf(d.config)),
         );
       case 'oidc': {
         try {
@@ -176,7 +186,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
     }
   });
 
-  app.post('/auth/dev-sign-in', { config: open }, async (req, reply) => {
+  app.post('/auth/dev-sign-in', attempt, async (req, reply) => {
     if (!dev) return sendErrorPage(reply, 404, 'The development sign-in is not enabled.', false);
     if (!d.auth.onBerthHost(req) || !sameOrigin(req))
       return sendErrorPage(reply, 403, 'This sign-in form was sent from another site.', true);
@@ -196,7 +206,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
     return startSession(reply, principal, safeNext(form.get('next')), 303);
   });
 
-  app.get('/auth/callback', { config: open }, async (req, reply) => {
+  app.get('/auth/callback', attempt, async (req, reply) => {
     if (d.config.mode !== 'oidc' || !d.oidc)
       return sendErrorPage(reply, 404, 'OpenID Connect sign-in is not enabled.', dev);
     try {
@@ -249,7 +259,7 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
       mode: d.config.mode,
       devSignIn: dev,
       publicOrigin: origin,
-      toolUrlTemplate: `${scheme}://{tool}--{user}.${d.config.baseDomain}${port}/`,
+      toolUrlTemplate: `${scheme}://{tool}--{user}.${toolDomainOf(d.config)}${port}/`,
       csrfHeader: CSRF_HEADER,
     };
     reply.header('cache-control', 'no-store');

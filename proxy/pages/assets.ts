@@ -23,6 +23,7 @@ const STARTING_JS = `(() => {
     try {
       const r = await fetch('/_berth/status', { cache: 'no-store', headers: { accept: 'application/json' } });
       if (r.status === 401 || r.status === 403) { location.reload(); return; }
+      if (r.status === 429) { setTimeout(tick, (Number(r.headers.get('retry-after')) || 5) * 1000); return; }
       s = await r.json();
     } catch { setTimeout(tick, Math.min(delay *= 2, 10000)); return; }
     delay = 1000;

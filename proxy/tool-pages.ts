@@ -1,0 +1,102 @@
+// What a tool host answers itself while its tool is not routable: the status the
+// starting page polls (/_berth/status, rate-limited), the Launch / Try again form
+// (POST /_berth/launch: Origin checked before, the launch token here), and a
+// visit: launched when launch-gate.ts says the visit may, else the Launch page.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type RequestPrincipal, readCookie } from './auth.ts';
+import type { ProxyContext } from './context.ts';
+import { readForm } from './handoff.ts';
+import type { ParsedHost } from './host.ts';
+import { hasEnded, launchForVisitor, launchStatus } from './launch.ts';
+import {
+  hasLaunchIntent,
+  launchCsrfMatches,
+  launchCsrfToken,
+  launchIntentCookie,
+  visitMayLaunch,
+} from './launch-gate.ts';
+import { sendError } from './pages/errors.ts';
+import { sendJson, sendPage } from './pages/layout.ts';
+import { renderLaunch, renderStarting } from './pages/starting.ts';
+import type { Route } from './route-table.ts';
+
+type ToolHost = Extract<ParsedHost, { kind: 'tool' }>;
+type Definition = Parameters<typeof launchForVisitor>[3];
+
+/** The launch token for this request's tool-host session; undefined with an API token. */
+function csrfFor(ctx: ProxyContext, req: IncomingMessage, p: RequestPrincipal): string | undefined {
+  if (p.via !== 'session') return undefined;
+  const cookie = readCookie(req.headers.cookie, ctx.auth.cookieName);
+  return cookie ? launchCsrfToken(cookie) : undefined;
+}
+
+/** GET /_berth/status: the starting page's poll. */
+export async function serveStatus(
+  ctx: ProxyContext,
+  res: ServerResponse,
+  host: ToolHost,
+  route: Route | undefined,
+  principal: RequestPrincipal,
+): Promise<void> {
+  const key = principal.sessionId ? `s:${principal.sessionId}` : `u:${principal.name}`;
+  if (await ctx.limits.statusRefused(key, res)) return;
+  const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
+  sendJson(res, 200, { ...status, ready: Boolean(ctx.routes.get(host.hostname)?.upstream) });
+}
+
+/** POST /_berth/launch: the Launch and Try again buttons. */
+export async function serveLaunchPost(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  host: ToolHost,
+  route: Route | undefined,
+  def: Definition,
+  principal: RequestPrincipal,
+): Promise<void> {
+  if (req.method !== 'POST') {
+    sendError(res, 405, 'Use POST.', '', { allow: 'POST' });
+    return;
+  }
+  const form = principal.via === 'session' ? await readForm(req) : undefined;
+  const cookie = readCookie(req.headers.cookie, ctx.auth.cookieName);
+  if (!launchCsrfMatches(principal, cookie, form?.get('csrf'))) {
+    ctx.metrics.refused.labels('launch-csrf').inc();
+    sendError(res, 403, 'This launch form is missing its token or was sent from another site.');
+    return;
+  }
+  await launchForVisitor(ctx, host, route, def, principal, true, req);
+  res.writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' }).end();
+}
+
+/** Whether the instance would need a launch (missing, asked to stop, or ended). */
+function wouldLaunch(route: Route | undefined): boolean {
+  const ti = route?.instance;
+  if (!ti) return true;
+  return ti.spec.state !== 'Running' || hasEnded(ti);
+}
+
+/** A GET to a tool that is not routable: launch it (a same-site visit) or offer the button. */
+export async function serveVisit(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  host: ToolHost,
+  route: Route | undefined,
+  def: Definition,
+  principal: RequestPrincipal,
+): Promise<void> {
+  const scheme = ctx.config.publicScheme;
+  const csrf = csrfFor(ctx, req, principal);
+  // The intent is used up by this visit, whatever it does.
+  const extra = hasLaunchIntent(req, scheme)
+    ? { 'set-cookie': launchIntentCookie(scheme, false) }
+    : undefined;
+  if (wouldLaunch(route) && !visitMayLaunch(req, principal, scheme)) {
+    sendPage(res, 200, renderLaunch(host.instance, host.namespace, csrf), extra);
+    return;
+  }
+  await launchForVisitor(ctx, host, route, def, principal, false, req);
+  const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
+  sendPage(res, 202, renderStarting(status, csrf), extra);
+}
