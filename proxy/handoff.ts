@@ -189,7 +189,10 @@ export async function handleSignIn(
     idleMs: ctx.config.sessionIdleMs,
     absoluteMs: ctx.config.sessionAbsoluteMs,
   });
-  if (!session) throw new Error('session not created');
+  if (!session) {
+    sendError(res, 403, 'This account is disabled. Ask an administrator to enable it.');
+    return;
+  }
   redirect(
     res,
     303,
@@ -211,7 +214,9 @@ export async function handleSignOut(
     return;
   }
   if (!isOwnFormPost(ctx, req, res)) return;
-  if (principal?.sessionId) await ctx.sessions.revokeSession(principal.sessionId);
-  ctx.auth.forgetAll();
+  // Only a real session's deletion flushes caches, everywhere, by its own NOTIFY
+  // (migration 008): a sign-out POST without one must not empty every user's answers.
+  if (principal?.sessionId && (await ctx.sessions.revokeSession(principal.sessionId)))
+    ctx.auth.forgetOwn(req, ctx.config.baseDomain);
   redirect(res, 303, '/_berth/sign-in', sessionCookie(ctx, '', 0));
 }
