@@ -11,6 +11,7 @@ import { registerGet } from './commands/get.ts';
 import { registerLaunch } from './commands/launch.ts';
 import { registerStop } from './commands/stop.ts';
 import { registerToken } from './commands/token.ts';
+import { registerUser } from './commands/user.ts';
 import { registerWait } from './commands/wait.ts';
 import { registerWhoami } from './commands/whoami.ts';
 
@@ -34,6 +35,7 @@ export function buildCli(): Command {
   registerStop(program);
   registerWhoami(program);
   registerToken(program);
+  registerUser(program);
   registerConfig(program);
   return program;
 }
