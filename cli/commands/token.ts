@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { API_PREFIX } from '../client.ts';
 import { Context } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { age, renderTable } from '../printers.ts';
+import { age, humanDuration, renderTable } from '../printers.ts';
 import { action } from '../run.ts';
 
 interface TokenInfo {
@@ -23,9 +23,7 @@ function relative(ts: string | undefined, now: number): string {
   if (!ts) return '<never>';
   const t = Date.parse(ts);
   if (Number.isNaN(t)) return '<unknown>';
-  return t >= now
-    ? `in ${age(new Date(now - (t - now)).toISOString(), now)}`
-    : `${age(ts, now)} ago`;
+  return t >= now ? `in ${humanDuration(t - now)}` : `${humanDuration(now - t)} ago`;
 }
 
 export function registerToken(program: Command): void {
