@@ -143,16 +143,19 @@ export function startAdmin(client, say) {
               h(
                 'td',
                 {},
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: u.disabled ? undefined : 'danger',
-                    'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.name}`,
-                    onclick: () => setDisabled(u, !u.disabled),
-                  },
-                  u.disabled ? 'Enable' : 'Disable',
-                ),
+                // The server refuses an admin disabling themselves: no button for it.
+                u.name === client.session.user?.name
+                  ? null
+                  : h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: u.disabled ? undefined : 'danger',
+                        'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.name}`,
+                        onclick: () => setDisabled(u, !u.disabled),
+                      },
+                      u.disabled ? 'Enable' : 'Disable',
+                    ),
               ),
             ),
           ),
