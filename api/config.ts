@@ -63,6 +63,15 @@ export const apiConfigSchema = z.object({
         'Audit log entries older than this are deleted by the maintenance; 0 keeps them for ever.',
     },
   ),
+  tokenDefaultTtlMs: setting(durationMs(60_000, 3650 * 86_400_000).default(90 * 86_400_000), {
+    env: 'BERTH_TOKEN_DEFAULT_TTL_MS',
+    description:
+      'Lifetime of an API token created without --ttl (90 days), the bootstrap admin token included; capped at the maximum.',
+  }),
+  tokenMaxTtlMs: setting(durationMs(60_000, 3650 * 86_400_000).default(365 * 86_400_000), {
+    env: 'BERTH_TOKEN_MAX_TTL_MS',
+    description: 'Longest lifetime an API token may be given; a longer --ttl is refused (422).',
+  }),
   logLevel: setting(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     {

@@ -2,6 +2,7 @@
 import { KINDS } from '../crds/index.ts';
 import { Identity, type Pool, ResourceStore } from '../store/index.ts';
 import { type ApiConfig, loadApiConfig } from './config.ts';
+import { startCredentialRecheck } from './credential-recheck.ts';
 import { type ApiServerOptions, buildApiServer } from './server.ts';
 import {
   createSignIn,
@@ -21,6 +22,9 @@ export {
   signInConfigSchema,
 } from './sign-in/index.ts';
 export { type StorePort, storePort } from './store-port.ts';
+
+/** How often open watches' credentials are checked again besides on notification. */
+const CREDENTIAL_RECHECK_MS = 30_000;
 
 export interface StartApiOptions {
   pool: Pool;
@@ -66,7 +70,10 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       onBackgroundError: (err, what) =>
         server?.app.log.error({ err, what }, 'store background work failed'),
     });
-  const identity = new Identity(options.pool);
+  const identity = new Identity(options.pool, {
+    tokenDefaultTtlMs: config.tokenDefaultTtlMs,
+    tokenMaxTtlMs: config.tokenMaxTtlMs,
+  });
   // Configuration errors (e.g. the development sign-in in production) stop the start.
   const signInConfig =
     options.signIn === false ? undefined : loadSignInConfig(options.signIn ?? {});
@@ -78,6 +85,16 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     config,
     ...(signIn ? { signIn } : {}),
     ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
+  // Open watches whose credential is revoked end within moments (NOTIFY), or at
+  // the next periodic check (an expiry notifies nobody).
+  const credentials = startCredentialRecheck({
+    pool: options.pool,
+    identity,
+    watches: server.watches,
+    intervalMs: CREDENTIAL_RECHECK_MS,
+    onError: (err, what) =>
+      server?.app.log.warn({ err: String(err), what }, 'credential re-check failed'),
   });
   const stopMaintenance =
     config.maintenanceIntervalMs > 0
@@ -91,6 +108,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     await server.app.listen({ host: config.host, port: config.port });
   } catch (err) {
     stopMaintenance();
+    await credentials.close();
     if (ownStore) await store.close();
     throw err;
   }
@@ -106,6 +124,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     signIn: signInConfig,
     async close() {
       stopMaintenance();
+      await credentials.close();
       // Open watches end when the store closes; then the server can drain.
       if (ownStore) await store.close();
       // Give in-flight requests a moment, then cut what is left (keep-alive

@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { shown } from './routes/paths.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
+import { registerUserRoutes } from './routes/users.ts';
 import { registerSignInRoutes, type SignInDeps } from './sign-in/index.ts';
 import type { StorePort } from './store-port.ts';
 import { registerUiRoutes } from './ui/serve.ts';
@@ -176,6 +177,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerDiscoveryRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerUserRoutes(app, deps);
   registerResourceRoutes(app, deps);
   if (signIn) {
     registerSignInRoutes(app, signIn);

@@ -7,6 +7,7 @@ import type {
   DeleteOptions,
   ListOptions,
   ListResult,
+  RecordEventInput,
   ResourceStore,
   WatchEvent,
   WatchOptions,
@@ -30,6 +31,8 @@ export interface StorePort {
   delete(kind: string, key: Key, opts: DeleteOptions): Promise<BerthObject>;
   /** Resolves once the watch is set up (410 Gone and bad selectors reject here). */
   watch(kind: string, opts: WatchOptions): Promise<AsyncIterableIterator<WatchEvent>>;
+  /** An aggregated Event (why the API did something to an object, e.g. stopped it). */
+  recordEvent(input: RecordEventInput): Promise<BerthObject>;
 }
 
 export function storePort(store: ResourceStore): StorePort {
@@ -45,5 +48,6 @@ export function storePort(store: ResourceStore): StorePort {
     apply: (kind, manifest, opts) => store.apply(kind, manifest, opts),
     delete: (kind, key, opts) => store.delete(kind, key.namespace, key.name, opts),
     watch: (kind, opts) => store.watch(kind, opts),
+    recordEvent: (input) => store.recordEvent(input),
   };
 }

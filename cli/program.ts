@@ -12,6 +12,7 @@ import { registerGet } from './commands/get.ts';
 import { registerLaunch } from './commands/launch.ts';
 import { registerStop } from './commands/stop.ts';
 import { registerToken } from './commands/token.ts';
+import { registerUser } from './commands/user.ts';
 import { registerWait } from './commands/wait.ts';
 import { registerWhoami } from './commands/whoami.ts';
 
@@ -36,6 +37,7 @@ export function buildCli(): Command {
   registerWhoami(program);
   registerToken(program);
   registerAudit(program);
+  registerUser(program);
   registerConfig(program);
   return program;
 }

@@ -108,8 +108,27 @@ export class Authenticator {
   }
 
   /**
-   * Forget every cached answer, sessions' and tokens': on a sign-out here, and on
-   * every replica and worker when the database says credentials changed
+   * Forget the cached answer for this request's own credential only (a sign-out
+   * here): other users' answers stay; every replica forgets on the deletion's
+   * notification.
+   */
+  forgetOwn(req: IncomingMessage, hostname: string): void {
+    const auth = req.headers.authorization;
+    const cookie = readCookie(req.headers.cookie, this.#cookieName);
+    const key =
+      auth && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer '
+        ? `t:${auth}`
+        : cookie
+          ? `s:${hostname}:${cookie}`
+          : undefined;
+    if (key === undefined) return;
+    this.#cache.delete(key);
+    this.#loading.delete(key);
+  }
+
+  /**
+   * Forget every cached answer, sessions' and tokens': on every replica and
+   * worker when the database says credentials changed
    * (CREDENTIALS_CHANNEL), so a revocation takes effect at once everywhere.
    */
   forgetAll(): void {

@@ -304,7 +304,10 @@ export async function handleSignIn(
     idleMs: ctx.config.sessionIdleMs,
     absoluteMs: ctx.config.sessionAbsoluteMs,
   });
-  if (!session) throw new Error('session not created');
+  if (!session) {
+    sendError(res, 403, 'This account is disabled. Ask an administrator to enable it.');
+    return;
+  }
   await auditAfter(ctx, req, {
     actor: principal.name,
     action: 'signin.succeeded',
@@ -332,10 +335,11 @@ export async function handleSignOut(
     return;
   }
   if (!isOwnFormPost(ctx, req, res)) return;
-  if (principal?.sessionId) {
-    await ctx.sessions.revokeSession(principal.sessionId);
+  // Only a real session's deletion flushes caches, everywhere, by its own NOTIFY
+  // (migration 008): a sign-out POST without one must not empty every user's answers.
+  if (principal?.sessionId && (await ctx.sessions.revokeSession(principal.sessionId))) {
+    ctx.auth.forgetOwn(req, ctx.config.baseDomain);
     await auditAfter(ctx, req, { actor: principal.name, action: 'signout', how: 'ui' });
   }
-  ctx.auth.forgetAll();
   redirect(res, 303, '/_berth/sign-in', sessionCookie(ctx, '', 0));
 }

@@ -14,6 +14,7 @@ import { ActivityRecorder } from './activity.ts';
 import { Authenticator, sessionCookieName } from './auth.ts';
 import { clusterMetricsText } from './cluster-metrics.ts';
 import { loadProxyConfig, type ProxyConfig, toolDomainOf } from './config.ts';
+import { ConnectionGuard } from './connection-guard.ts';
 import type { ProxyContext } from './context.ts';
 import { toolSetCookieFilter } from './cookies.ts';
 import { type ProxyLogger, silentLogger } from './log.ts';
@@ -176,10 +177,21 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       ),
   });
   credentials.startInBackground();
+  // Open WebSockets whose credential is revoked or whose access is gone close (1008).
+  const guard = new ConnectionGuard({
+    identity,
+    auth: ctx.auth,
+    routes,
+    relays,
+    sharedNamespace: config.sharedNamespace,
+    onClosed: (n) => log.info({ closed: n }, 'closed WebSockets whose credential or access ended'),
+    onError: (err) => log.warn({ err: String(err) }, 'WebSocket re-check failed'),
+  });
   const sweep = setInterval(() => void sessions.deleteExpired().catch(() => {}), 600_000);
   sweep.unref();
   const cleanup = async () => {
     clearInterval(sweep);
+    guard.close();
     await credentials.close();
     relays.close();
     await routes.close();

@@ -374,8 +374,23 @@ export class ProxyServer {
     if (!upstream || upstream.closed) return rejectUpgrade(socket, 503, 'Service Unavailable');
     const headers = upstreamRequestHeaders(req.rawHeaders, this.#toolFwd, remoteAddress);
     const key = host.hostname;
-    return ctx.relays.relay(req, socket, head, upstream, path, headers, () =>
-      ctx.activity.touch(host.namespace, host.instance, key),
+    // Kept by credential, so that its revocation or a loss of access closes it (connection-guard.ts).
+    const credential = principal.tokenId
+      ? `t:${principal.tokenId}`
+      : principal.sessionId
+        ? `s:${principal.sessionId}`
+        : undefined;
+    return ctx.relays.relay(
+      req,
+      socket,
+      head,
+      upstream,
+      path,
+      headers,
+      () => ctx.activity.touch(host.namespace, host.instance, key),
+      credential
+        ? { credential, namespace: host.namespace, instance: host.instance, hostname: key }
+        : undefined,
     );
   }
 }

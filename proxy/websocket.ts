@@ -4,8 +4,10 @@
 // gave it); once the tool answers 101 the two sockets are
 // piped both ways, byte for byte, so every frame, close code included, passes
 // unchanged with TCP backpressure. The proxy adds only: a ping to the browser on
-// an idle connection (load balancers drop quiet ones), and a 1011 close frame
-// when the tool's socket dies without closing the WebSocket.
+// an idle connection (load balancers drop quiet ones), a 1011 close frame
+// when the tool's socket dies without closing the WebSocket, and a 1008 close
+// frame when the credential that opened it is revoked or loses access to the
+// tool (proxy/connection-guard.ts finds those; relays are kept by credential).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { clientResponseHeaders } from './headers.ts';
@@ -21,20 +23,37 @@ import { closeFrame, FrameBoundaryTracker, PING_FRAME } from './ws-frames.ts';
  * sets a flag; the sweep turns it into a timestamp and an activity record, so a
  * frame costs no clock read and no Map write.
  */
-class Relay {
+/** Who opened a relayed WebSocket to which tool: what the connection guard re-checks. */
+export interface RelayOwner {
+  /** `t:<token id>` or `s:<session id>` (Identity.liveCredentials's keys). */
+  credential: string;
+  namespace: string;
+  instance: string;
+  hostname: string;
+}
+
+export class Relay {
   readonly client: Duplex;
   readonly up: Duplex;
   readonly toClient = new FrameBoundaryTracker();
   readonly onActivity: () => void;
+  readonly owner: RelayOwner | undefined;
   lastTraffic: number;
   active = false;
   finished = false;
 
-  constructor(client: Duplex, up: Duplex, onActivity: () => void, now: number) {
+  constructor(
+    client: Duplex,
+    up: Duplex,
+    onActivity: () => void,
+    now: number,
+    owner: RelayOwner | undefined,
+  ) {
     this.client = client;
     this.up = up;
     this.onActivity = onActivity;
     this.lastTraffic = now;
+    this.owner = owner;
   }
 
   readonly fromUp = (chunk: Buffer): void => {
@@ -82,6 +101,8 @@ export function rejectUpgrade(
 export class WebSocketRelays {
   readonly #opts: WebSocketRelayOptions;
   readonly #relays = new Set<Relay>();
+  /** Tool relays by credential key: added and removed as connections open and end, never per frame. */
+  readonly #byCredential = new Map<string, Set<Relay>>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(opts: WebSocketRelayOptions) {
@@ -104,6 +125,7 @@ export class WebSocketRelays {
     path: string,
     headers: string[],
     onActivity: () => void,
+    owner?: RelayOwner,
   ): Promise<void> {
     client.on('error', () => {});
     const outcome = await upgradeThrough(
@@ -132,8 +154,16 @@ export class WebSocketRelays {
     client.write(`${response}\r\n`);
     if (head.length) up.write(head);
 
-    const relay = new Relay(client, up, onActivity, Date.now());
+    const relay = new Relay(client, up, onActivity, Date.now(), owner);
     this.#relays.add(relay);
+    if (owner) {
+      let set = this.#byCredential.get(owner.credential);
+      if (!set) {
+        set = new Set();
+        this.#byCredential.set(owner.credential, set);
+      }
+      set.add(relay);
+    }
     this.#opts.onOpen();
     (client as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     (up as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
@@ -147,6 +177,11 @@ export class WebSocketRelays {
       relay.finished = true;
       if (relay.active) relay.onActivity();
       this.#relays.delete(relay);
+      if (owner) {
+        const set = this.#byCredential.get(owner.credential);
+        set?.delete(relay);
+        if (set?.size === 0) this.#byCredential.delete(owner.credential);
+      }
       this.#opts.onClose();
     };
     const upGone = (err?: Error) => {
@@ -170,6 +205,33 @@ export class WebSocketRelays {
     });
   }
 
+  /** Open tool relays, by the credential that opened them. */
+  get byCredential(): ReadonlyMap<string, ReadonlySet<Relay>> {
+    return this.#byCredential;
+  }
+
+  /**
+   * Ends a relay for policy (credential revoked, access lost): a 1008 close frame
+   * to the browser when between frames (else the connection is cut), then both
+   * sockets end. Nothing more from the tool reaches the browser.
+   */
+  closeForPolicy(r: Relay): void {
+    if (r.finished) return;
+    r.up.off('data', r.fromUp);
+    r.client.off('data', r.fromClient);
+    if (r.toClient.atBoundary && !r.toClient.closeSeen && !r.client.destroyed) {
+      const frame = closeFrame(1008);
+      // Fed to the tracker too, so that the tool's socket ending adds no 1011 after it.
+      r.toClient.feed(frame);
+      r.client.write(frame);
+      r.client.end();
+      setTimeout(() => r.client.destroy(), 1_000).unref();
+    } else {
+      r.client.destroy();
+    }
+    r.up.destroy();
+  }
+
   /** Ends every relayed connection (shutdown). */
   closeAll(): void {
     for (const r of this.#relays) {
@@ -177,6 +239,7 @@ export class WebSocketRelays {
       r.client.destroy();
     }
     this.#relays.clear();
+    this.#byCredential.clear();
   }
 
   close(): void {

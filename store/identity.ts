@@ -1,14 +1,16 @@
 // Identity: users and API tokens. A token is `berth_<id>_<secret>`; the id is
 // public and indexes the row, only SHA-256(secret) is stored, and verification
-// compares hashes in constant time. Shared by the API and (later) the proxy.
+// compares hashes in constant time. Every token expires (a default lifetime,
+// a maximum one); a disabled user's tokens are deleted and none verifies.
+// Shared by the API and the proxy.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { invalidFromZod, namespaceName } from '../crds/index.ts';
+import { ApiError, invalidFromZod, isReservedUserName, namespaceName } from '../crds/index.ts';
 import type { Pool, PoolClient } from './db.ts';
 
 /**
- * NOTIFY channel for changed credentials (migration 008): a session or API token
- * deleted, or a user's groups or admin flag changed. Caches of verified
+ * NOTIFY channel for changed credentials (migrations 008, 010): a session or API
+ * token deleted, or a user's groups, admin flag or disabled state changed. Caches of verified
  * credentials (the proxy's) forget their answers on it.
  */
 export const CREDENTIALS_CHANNEL = 'berth_credentials';
@@ -30,6 +32,8 @@ export interface User {
   displayName?: string;
   groups: string[];
   admin: boolean;
+  /** When an admin disabled the user (absent: enabled). */
+  disabledAt?: string;
   createdAt: string;
 }
 
@@ -42,8 +46,13 @@ export interface TokenInfo {
   lastUsedAt?: string;
 }
 
+/** A user's slug: a namespace name no reserved name (crds/reserved-names.ts) may be. */
+const userName = namespaceName.refine((n) => !isReservedUserName(n), {
+  message: 'is reserved (shared apps and berth use it) and cannot be a user name',
+});
+
 const userInput = z.strictObject({
-  name: namespaceName,
+  name: userName,
   email: z.string().max(320).optional(),
   displayName: z.string().max(256).optional(),
   groups: z.array(z.string().min(1).max(256)).max(256).optional(),
@@ -52,7 +61,7 @@ const userInput = z.strictObject({
 export type UserInput = z.infer<typeof userInput>;
 
 const tokenInput = z.strictObject({
-  user: namespaceName,
+  user: userName,
   admin: z.boolean().optional(),
   description: z.string().max(1024).optional(),
   expiresInMs: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
@@ -68,6 +77,22 @@ const DUMMY_HASH = createHash('sha256').update('berth-dummy').digest();
 
 type Queryable = Pool | PoolClient;
 
+const DAY_MS = 86_400_000;
+
+export interface IdentityOptions {
+  /** Lifetime of a token created without one (default 90 days). */
+  tokenDefaultTtlMs?: number;
+  /** Longest lifetime a token may be given (default 365 days); longer is refused. */
+  tokenMaxTtlMs?: number;
+}
+
+/** What disabling a user ended. */
+export interface DisabledUser {
+  user: User;
+  sessions: number;
+  tokens: number;
+}
+
 interface UserRow {
   name: string;
   email: string | null;
@@ -75,6 +100,7 @@ interface UserRow {
   groups: string[];
   admin: boolean;
   created_at: Date;
+  disabled_at: Date | null;
 }
 
 /** The principal a users row stands for (a token's or a session's user). */
@@ -97,6 +123,7 @@ function toUser(r: UserRow): User {
     ...(r.display_name ? { displayName: r.display_name } : {}),
     groups: r.groups,
     admin: r.admin,
+    ...(r.disabled_at ? { disabledAt: r.disabled_at.toISOString() } : {}),
     createdAt: r.created_at.toISOString(),
   };
 }
@@ -113,9 +140,18 @@ function parse<T>(schema: z.ZodType<T>, kind: string, value: unknown): T {
 
 export class Identity {
   readonly #pool: Pool;
+  readonly #defaultTtlMs: number;
+  readonly #maxTtlMs: number;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, options: IdentityOptions = {}) {
     this.#pool = pool;
+    this.#maxTtlMs = options.tokenMaxTtlMs ?? 365 * DAY_MS;
+    this.#defaultTtlMs = Math.min(options.tokenDefaultTtlMs ?? 90 * DAY_MS, this.#maxTtlMs);
+  }
+
+  /** The lifetime a token gets when none is asked for. */
+  get tokenDefaultTtlMs(): number {
+    return this.#defaultTtlMs;
   }
 
   /** Creates the user or updates the fields given; fields left out keep their value. */
@@ -140,26 +176,109 @@ export class Identity {
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
+  /** Every user, by name. */
+  async listUsers(): Promise<User[]> {
+    const { rows } = await this.#pool.query<UserRow>('select * from users order by name');
+    return rows.map(toUser);
+  }
+
+  /**
+   * Disables a user in one transaction: marks them disabled and deletes their
+   * sessions (tool-host sessions and handoff codes go by cascade) and API
+   * tokens; the deletions notify CREDENTIALS_CHANNEL, so every proxy and API
+   * forgets them and closes their open connections. Undefined when no such user.
+   * Stopping their instances is the caller's (it goes through the resource store).
+   */
+  async disableUser(name: string): Promise<DisabledUser | undefined> {
+    return this.#inTransaction(async (c) => {
+      const { rows } = await c.query<UserRow>(
+        `update users set disabled_at = coalesce(disabled_at, now()) where name = $1 returning *`,
+        [name],
+      );
+      if (!rows[0]) return undefined;
+      const sessions = await c.query('delete from sessions where user_name = $1', [name]);
+      const tokens = await c.query('delete from api_tokens where user_name = $1', [name]);
+      return {
+        user: toUser(rows[0]),
+        sessions: sessions.rowCount ?? 0,
+        tokens: tokens.rowCount ?? 0,
+      };
+    });
+  }
+
+  /** Lets a disabled user sign in again (their old tokens stay deleted). Undefined when no such user. */
+  async enableUser(name: string): Promise<User | undefined> {
+    const { rows } = await this.#pool.query<UserRow>(
+      'update users set disabled_at = null where name = $1 returning *',
+      [name],
+    );
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  /** Whether the user exists and is disabled (sign-in refuses them). */
+  async isDisabled(name: string, db: Queryable = this.#pool): Promise<boolean> {
+    const { rows } = await db.query<{ disabled: boolean }>(
+      'select disabled_at is not null as disabled from users where name = $1',
+      [name],
+    );
+    return rows[0]?.disabled ?? false;
+  }
+
+  async #inTransaction<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('begin');
+      const result = await work(client);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   /**
    * Mints a token for `user`, creating the user when missing. `admin: true` makes
    * the user an admin (admin is a property of the user, not of one token).
+   * It expires after `expiresInMs` (default: the default lifetime; more than the
+   * maximum is refused, field `ttl`). A disabled user gets none (409).
    * The token is returned once and never stored.
    */
   async createToken(
     input: TokenInput,
     db: Queryable = this.#pool,
-  ): Promise<{ id: string; token: string }> {
+  ): Promise<{ id: string; token: string; expiresAt: string }> {
     const t = parse(tokenInput, 'Token', input);
+    const ttl = t.expiresInMs ?? this.#defaultTtlMs;
+    if (ttl > this.#maxTtlMs) {
+      throw new ApiError('Invalid', `Token is invalid: ttl: must be at most ${this.#maxTtlMs} ms`, {
+        kind: 'Token',
+        causes: [
+          {
+            field: 'ttl',
+            message: `must be at most ${Math.floor(this.#maxTtlMs / DAY_MS)} days (the maximum token lifetime)`,
+            reason: 'FieldValueInvalid',
+          },
+        ],
+      });
+    }
+    if (await this.isDisabled(t.user, db))
+      throw new ApiError('Conflict', `user "${t.user}" is disabled: enable them first`, {
+        kind: 'users',
+        name: t.user,
+      });
     await this.upsertUser({ name: t.user, ...(t.admin ? { admin: true } : {}) }, db);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
-    const expiresAt = t.expiresInMs === undefined ? null : new Date(Date.now() + t.expiresInMs);
+    const expiresAt = new Date(Date.now() + ttl);
     await db.query(
       `insert into api_tokens (id, user_name, secret_sha256, description, expires_at)
        values ($1, $2, $3, $4, $5)`,
       [id, t.user, sha256(secret), t.description ?? null, expiresAt],
     );
-    return { id, token: `berth_${id}_${secret}` };
+    return { id, token: `berth_${id}_${secret}`, expiresAt: expiresAt.toISOString() };
   }
 
   /** The principal a token belongs to; undefined when malformed, unknown, revoked or expired. */
@@ -172,7 +291,7 @@ export class Identity {
     >(
       `select t.secret_sha256, t.expires_at, t.last_used_at, u.*
          from api_tokens t join users u on u.name = t.user_name
-        where t.id = $1`,
+        where t.id = $1 and u.disabled_at is null`,
       [id],
     );
     const row = rows[0];
@@ -187,13 +306,47 @@ export class Identity {
     return { ...principalOf(row), tokenId: id };
   }
 
-  /** Deletes a token; false when there was none with that id. */
-  async revokeToken(id: string): Promise<boolean> {
-    const { rowCount } = await this.#pool.query('delete from api_tokens where id = $1', [id]);
+  /** Deletes a token (only `owner`'s when given); false when there was none with that id. */
+  async revokeToken(id: string, owner?: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      'delete from api_tokens where id = $1 and ($2::text is null or user_name = $2)',
+      [id, owner ?? null],
+    );
     return (rowCount ?? 0) > 0;
   }
 
-  /** Tokens without their secrets, newest first. */
+  /**
+   * The current principal behind each of these tokens and sessions that still
+   * verifies (not revoked, not expired, user not disabled), keyed `t:<id>` and
+   * `s:<id>`: the re-check of open connections, two queries for all of them.
+   */
+  async liveCredentials(
+    tokenIds: readonly string[],
+    sessionIds: readonly string[],
+  ): Promise<Map<string, Principal>> {
+    const out = new Map<string, Principal>();
+    if (tokenIds.length > 0) {
+      const { rows } = await this.#pool.query<UserRow & { id: string }>(
+        `select u.*, t.id from api_tokens t join users u on u.name = t.user_name
+          where t.id = any($1::text[]) and u.disabled_at is null
+            and (t.expires_at is null or t.expires_at > now())`,
+        [tokenIds],
+      );
+      for (const r of rows) out.set(`t:${r.id}`, { ...principalOf(r), tokenId: r.id });
+    }
+    if (sessionIds.length > 0) {
+      const { rows } = await this.#pool.query<UserRow & { id: string }>(
+        `select u.*, s.id from sessions s join users u on u.name = s.user_name
+          where s.id = any($1::text[]) and u.disabled_at is null and s.expires_at > now()
+            and s.last_seen_at + s.idle_ms * interval '1 millisecond' > now()`,
+        [sessionIds],
+      );
+      for (const r of rows) out.set(`s:${r.id}`, principalOf(r));
+    }
+    return out;
+  }
+
+  /** Tokens without their secrets (one user's, or everyone's), newest first. */
   async listTokens(user?: string): Promise<TokenInfo[]> {
     const { rows } = await this.#pool.query<{
       id: string;
@@ -230,7 +383,8 @@ export class Identity {
       const { rows } = await client.query<{ exists: boolean }>(
         `select exists (
            select 1 from users u join api_tokens t on t.user_name = u.name
-            where u.admin and (t.expires_at is null or t.expires_at > now())) as exists`,
+            where u.admin and u.disabled_at is null
+              and (t.expires_at is null or t.expires_at > now())) as exists`,
       );
       let token: string | undefined;
       if (!rows[0]?.exists) {

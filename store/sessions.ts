@@ -98,7 +98,8 @@ export class Sessions {
 
   /**
    * A new session for `user` bound to `host`. A child session (parentId) never
-   * outlives its parent's absolute expiry. Fails (undefined) when the parent is gone.
+   * outlives its parent's absolute expiry. Fails (undefined) when the parent is
+   * gone or the user is disabled.
    */
   async createSession(input: CreateSessionInput): Promise<CreatedSession | undefined> {
     const parsed = createSessionInput.safeParse(input);
@@ -111,7 +112,8 @@ export class Sessions {
        select $1, $2, $3, $4, $5, $6,
               least(now() + $7 * interval '1 millisecond',
                     coalesce((select expires_at from sessions where id = $5), 'infinity'))
-        where $5::text is null or exists (select 1 from sessions where id = $5 and expires_at > now())
+        where ($5::text is null or exists (select 1 from sessions where id = $5 and expires_at > now()))
+          and exists (select 1 from users where name = $3 and disabled_at is null)
        returning expires_at`,
       [id, sha256(secret), s.user, s.host, s.parentId ?? null, s.idleMs, s.absoluteMs],
     );
@@ -133,7 +135,7 @@ export class Sessions {
     }>(
       `select s.id, s.last_seen_at, u.name, u.admin, u.groups, u.email, u.display_name
          from sessions s join users u on u.name = s.user_name
-        where s.secret_sha256 = $1 and s.host = $2 and s.expires_at > now()
+        where s.secret_sha256 = $1 and s.host = $2 and s.expires_at > now() and u.disabled_at is null
           and s.last_seen_at + s.idle_ms * interval '1 millisecond' > now()`,
       [sha256(cookieValue), host],
     );

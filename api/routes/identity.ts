@@ -1,5 +1,7 @@
-// Who am I, and token management (admin only). Token secrets appear exactly once,
-// in the response to their creation.
+// Who am I, and API tokens: admins create them; everyone lists and revokes their
+// own, admins anyone's. Token secrets appear exactly once, in the response to
+// their creation. Every token expires: `ttl` (or its older name `expiresIn`),
+// else the default lifetime; more than the maximum is refused (422, field ttl).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ApiError, invalidFromZod, namespaceName, parseDuration } from '../../crds/index.ts';
@@ -12,25 +14,33 @@ import { type ApiDeps, principalOf, withTimeout } from '../context.ts';
 import { emptyQuery, parseQuery } from '../query.ts';
 import { API_BASE } from './resources.ts';
 
+const duration = z
+  .string()
+  .max(32)
+  .refine(
+    (s) => {
+      try {
+        return parseDuration(s) > 0;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a duration such as "12h" or "30d"' },
+  );
+
 const createTokenBody = z.strictObject({
   user: namespaceName,
   admin: z.boolean().optional(),
   description: z.string().max(1024).optional(),
-  /** A duration such as "30d" or "12h"; absent: the token does not expire. */
-  expiresIn: z
-    .string()
-    .max(32)
-    .refine(
-      (s) => {
-        try {
-          return parseDuration(s) > 0;
-        } catch {
-          return false;
-        }
-      },
-      { message: 'must be a duration such as "12h" or "30d"' },
-    )
-    .optional(),
+  /** A duration such as "30d" or "12h"; absent: the default lifetime. */
+  ttl: duration.optional(),
+  /** The older name of `ttl`. */
+  expiresIn: duration.optional(),
+});
+
+const listTokensQuery = emptyQuery.extend({
+  user: z.string({ error: 'must be given once, as a string' }).max(63).optional(),
+  allUsers: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
 const tokenId = z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id: 16 hexadecimal digits');
@@ -73,10 +83,12 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
     url: `${API_BASE}/tokens`,
     handler: async (req, reply) => {
       const p = principalOf(req);
-      parseQuery(emptyQuery.extend({ user: z.string().max(63).optional() }), req.query);
+      const q = parseQuery(listTokensQuery, req.query);
       if (req.method === 'GET' || req.method === 'HEAD') {
-        requireAdmin(p, 'list tokens');
-        const user = (req.query as { user?: string }).user;
+        // Your own by default; someone else's (?user=) or everyone's (?allUsers=true): admins.
+        const all = q.allUsers === 'true';
+        const user = all ? undefined : (q.user ?? p.name);
+        if (all || user !== p.name) requireAdmin(p, "list other users' tokens");
         const items = await timed(deps.identity.listTokens(user));
         return { apiVersion: 'v1', kind: 'TokenList', items };
       }
@@ -93,22 +105,25 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const parsed = createTokenBody.safeParse(raw ?? {});
       if (!parsed.success) throw invalidFromZod('Token', undefined, parsed.error);
       const b = parsed.data;
-      const { id, token } = await timed(
+      if (b.ttl !== undefined && b.expiresIn !== undefined)
+        throw new ApiError('Invalid', 'Token is invalid: give ttl or expiresIn, not both', {
+          kind: 'Token',
+          causes: [{ field: 'expiresIn', message: 'give ttl or expiresIn, not both' }],
+        });
+      const ttl = b.ttl ?? b.expiresIn;
+      const { id, token, expiresAt } = await timed(
         withTransaction(deps.pool, async (db) => {
           const t = await deps.identity.createToken(
             {
               user: b.user,
               ...(b.admin !== undefined ? { admin: b.admin } : {}),
               ...(b.description !== undefined ? { description: b.description } : {}),
-              ...(b.expiresIn !== undefined ? { expiresInMs: parseDuration(b.expiresIn) } : {}),
+              ...(ttl !== undefined ? { expiresInMs: parseDuration(ttl) } : {}),
             },
             db,
           );
           const target = { kind: 'Token', name: t.id, user: b.user };
-          const detail = {
-            admin: b.admin ?? false,
-            ...(b.expiresIn ? { expiresIn: b.expiresIn } : {}),
-          };
+          const detail = { admin: b.admin ?? false, expiresAt: t.expiresAt };
           await recordAudit(
             db,
             { ...auditFrom(req), action: 'token.created', target, detail },
@@ -122,7 +137,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
         'token created',
       );
       reply.code(201);
-      return { id, token, user: b.user };
+      return { id, token, user: b.user, expiresAt };
     },
   });
 
@@ -136,11 +151,11 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
         reply.header('Allow', 'DELETE');
         throw methodNotAllowed(['DELETE']);
       }
-      requireAdmin(p, 'revoke tokens');
       const r = tokenId.safeParse((req.params as { id: string }).id);
       if (!r.success)
         throw new ApiError('BadRequest', `token id in the URL: ${r.error.issues[0]!.message}`);
-      if (!(await timed(deps.identity.revokeToken(r.data)))) {
+      // Your own, or (admins) anyone's; another user's token is "not found", not "forbidden".
+      if (!(await timed(deps.identity.revokeToken(r.data, p.admin ? undefined : p.name)))) {
         throw new ApiError('NotFound', `token "${r.data}" not found`, {
           kind: 'tokens',
           name: r.data,

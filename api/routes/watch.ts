@@ -29,7 +29,8 @@ export async function serveWatch(c: Call, q: ListQuery): Promise<void> {
   const matchesFields = parseFieldSelector(q.fieldSelector);
   const release = deps.watches.acquire(p.tokenId ?? `user:${p.name}`);
   const abort = new AbortController();
-  deps.watches.track(abort);
+  // By its credential: a revocation (api/credential-recheck.ts) ends this watch.
+  deps.watches.track(abort, p);
   // The client may go away at any moment, also while the watch is being set up
   // (before stream() runs): then 'close' has been emitted already and would never
   // come again, and the watch would hold its slot until maxWatchMs.

@@ -124,7 +124,19 @@ export function registerSignInRoutes(app: FastifyInstance, d: SignInDeps): void 
       idleMs: d.config.sessionIdleMs,
       absoluteMs: d.config.sessionAbsoluteMs,
     });
-    if (!s) throw new Error('session not created');
+    if (!s) {
+      // The only way a top-level session is refused: an admin disabled the user.
+      reply.log.info(
+        { user: principal.name, mode: d.config.mode },
+        'sign-in refused: user disabled',
+      );
+      return sendErrorPage(
+        reply,
+        403,
+        'This account is disabled. Ask an administrator to enable it.',
+        dev,
+      );
+    }
     reply.log.info({ user: principal.name, session: s.id, mode: d.config.mode }, 'signed in');
     await audit(reply.request, principal.name, 'signin.succeeded');
     reply.header('set-cookie', [

@@ -1,5 +1,8 @@
 // The admin view: every instance across users (phase, size, age, last activity,
-// Stop) and the most recent Events, both live; and the audit log (audit.js).
+// Stop) and the most recent Events, both live; the users (groups, admin,
+// disabled) with Disable / Enable. Disabling ends the user's sessions, tokens
+// and open connections and stops their tools (api/routes/users.ts); and the
+// audit log (audit.js).
 import { BASE, liveCollection } from './api.js';
 import { startAudit } from './audit.js';
 import { age, ago, h, PHASE_WORDS } from './format.js';
@@ -88,6 +91,81 @@ export function startAdmin(client, say) {
     );
   }
 
+  let users = [];
+
+  async function loadUsers() {
+    try {
+      users = (await client.get(`${BASE}/users`)).items;
+      renderUsers();
+    } catch (err) {
+      say(`Could not list users: ${err.message}`);
+    }
+  }
+
+  async function setDisabled(user, disabled) {
+    try {
+      await client.mergePatch(`${BASE}/users/${encodeURIComponent(user.name)}`, { disabled });
+      say(disabled ? `Disabled ${user.name}; their tools are stopping.` : `Enabled ${user.name}.`);
+    } catch (err) {
+      say(`Could not ${disabled ? 'disable' : 'enable'} ${user.name}: ${err.message}`);
+    }
+    await loadUsers();
+  }
+
+  function renderUsers() {
+    const root = document.getElementById('admin-users');
+    root.replaceChildren(
+      h(
+        'table',
+        { 'aria-labelledby': 'users-h' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['User', 'Email', 'Groups', 'Admin', 'Disabled', 'Created', ''].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          users.map((u) =>
+            h(
+              'tr',
+              { 'data-admin-user': u.name, 'data-disabled': String(u.disabled) },
+              h('td', {}, u.name),
+              h('td', {}, u.email ?? ''),
+              h('td', {}, u.groups.join(', ')),
+              h('td', {}, u.admin ? 'yes' : 'no'),
+              h('td', {}, u.disabled ? 'yes' : 'no'),
+              h('td', {}, age(u.createdAt)),
+              h(
+                'td',
+                {},
+                // The server refuses an admin disabling themselves: no button for it.
+                u.name === client.session.user?.name
+                  ? null
+                  : h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: u.disabled ? undefined : 'danger',
+                        'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.name}`,
+                        onclick: () => setDisabled(u, !u.disabled),
+                      },
+                      u.disabled ? 'Enable' : 'Disable',
+                    ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   function renderEvents() {
     const recent = [...events.values()]
       .sort((a, b) => (b.lastTimestamp ?? '').localeCompare(a.lastTimestamp ?? ''))
@@ -136,7 +214,9 @@ export function startAdmin(client, say) {
     events = m;
     renderEvents();
   });
-  // Ages move on even when nothing changes.
+  void loadUsers();
+  // Ages move on even when nothing changes; users have no watch, so they are listed again.
   setInterval(renderInstances, 30_000);
   startAudit(client, say);
+  setInterval(loadUsers, 30_000);
 }

@@ -115,7 +115,12 @@ test('403: another namespace, ToolDefinition writes, all namespaces, status writ
     body: { user: 'alice', admin: true },
   });
   assert.equal(tokens.status, 403);
-  assert.equal((await send(h, 'GET', `${BASE}/tokens`, { token: h.alice })).status, 403);
+  // Their own tokens, yes; someone else's or everyone's, no.
+  assert.equal((await send(h, 'GET', `${BASE}/tokens`, { token: h.alice })).status, 200);
+  assert.equal(
+    (await send(h, 'GET', `${BASE}/tokens?allUsers=true`, { token: h.alice })).status,
+    403,
+  );
 
   const launchForbidden = await send(h, 'POST', `${BASE}/namespaces/alice/toolinstances`, {
     token: h.alice,
@@ -221,7 +226,7 @@ test('whoami, token create and list (admin), metrics with route templates', asyn
   });
   assert.equal(t.status, 201, t.text);
   assert.match(t.body.token, /^berth_[0-9a-f]{16}_/);
-  const list = await send(h, 'GET', `${BASE}/tokens`, { token: h.admin });
+  const list = await send(h, 'GET', `${BASE}/tokens?user=dave`, { token: h.admin });
   assert.equal(list.status, 200);
   const dave = list.body.items.find((i: Json) => i.id === t.body.id);
   assert.equal(dave.user, 'dave');

@@ -53,7 +53,7 @@ before(async () => {
     config: { logLevel: 'silent', maintenanceIntervalMs: 0 },
     signIn: {
       mode: 'dev',
-      devUsers: ['alice', 'root:admin'],
+      devUsers: ['alice', 'root:admin', 'erin'],
       baseDomain: 'localhost',
       publicPort: proxyPort,
     },
@@ -215,6 +215,37 @@ test("the admin's audit log: alice's launch, open and stop from the first test, 
     assert.deepEqual(errors, [], 'no errors in the page');
   } finally {
     await context.close();
+  }
+});
+
+test('an admin disables a user from the admin view: their session ends and sign-in is refused; enabling lets them back', async () => {
+  const erinContext = await browser.newContext();
+  const rootContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const erin = await erinContext.newPage();
+    await signIn(erin, 'erin');
+    const page = await rootContext.newPage();
+    await signIn(page, 'root');
+    const row = page.locator('[data-admin-user="erin"]');
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Disable erin' }).click();
+    await page.locator('[data-admin-user="erin"][data-disabled="true"]').waitFor();
+    await shot(page, '08-admin-user-disabled');
+    // Her session is gone: the UI sends her to sign in, and signing in is refused.
+    await erin.reload();
+    await erin.waitForURL(/\/auth\/sign-in/);
+    await erin.getByRole('radio', { name: /^erin\b/ }).check();
+    await erin.getByRole('button', { name: 'Sign in' }).click();
+    await erin.getByText('This account is disabled').waitFor();
+    await page
+      .locator('[data-admin-user="erin"]')
+      .getByRole('button', { name: 'Enable erin' })
+      .click();
+    await page.locator('[data-admin-user="erin"][data-disabled="false"]').waitFor();
+    await signIn(erin, 'erin');
+  } finally {
+    await erinContext.close();
+    await rootContext.close();
   }
 });
 
