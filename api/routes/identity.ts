@@ -123,7 +123,11 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ApiDeps): voi
             db,
           );
           const target = { kind: 'Token', name: t.id, user: b.user };
-          const detail = { admin: b.admin ?? false, expiresAt: t.expiresAt };
+          const detail = {
+            admin: b.admin ?? false,
+            ...(ttl ? { ttl } : {}),
+            expiresAt: t.expiresAt,
+          };
           await recordAudit(
             db,
             { ...auditFrom(req), action: 'token.created', target, detail },

@@ -124,7 +124,15 @@ test('tokens: create and revoke each leave one entry naming the admin, the token
     ],
   );
   assert.equal(e[0].target_user, 'alice');
-  assert.deepEqual(e[0].detail, { admin: false, expiresIn: '1d' });
+  assert.deepEqual(
+    { ...e[0].detail, expiresAt: undefined },
+    {
+      admin: false,
+      ttl: '1d',
+      expiresAt: undefined,
+    },
+  );
+  assert.ok(Date.parse(e[0].detail.expiresAt) > Date.now(), 'when it expires');
 });
 
 test('browser sign-in, a refused sign-in and sign-out: one entry each, how ui', async () => {
