@@ -64,10 +64,10 @@ export interface WriteChange extends WriteResult {
 export interface WriteOptions {
   /**
    * Extra statements in the write's own transaction, run after the write and
-   * before commit (the controllers enqueue reconciles this way). Not called when
-   * the write changed nothing.
+   * before commit (the controllers enqueue reconciles this way; admission checks a
+   * launch against the object before it). Not called when the write changed nothing.
    */
-  inTransaction?: (client: PoolClient, result: WriteResult) => Promise<void>;
+  inTransaction?: (client: PoolClient, result: WriteChange) => Promise<void>;
   /** Optimistic concurrency for patch/delete: fail with 409 unless the object is at this version. */
   resourceVersion?: string;
   /** Validate and compute the result, but do not persist it. */

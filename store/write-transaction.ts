@@ -58,7 +58,13 @@ export class WriteTransaction {
       }
       throw err;
     }
-    if (opts.inTransaction) await opts.inTransaction(c, { type, object: structuredClone(object) });
+    if (opts.inTransaction) {
+      await opts.inTransaction(c, {
+        type,
+        object: structuredClone(object),
+        previous: prev ? structuredClone(prev) : null,
+      });
+    }
     if (this.#onWrite) {
       await this.#onWrite(c, {
         type,
