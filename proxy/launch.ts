@@ -5,7 +5,9 @@
 // new attempt: one write of spec.launchRequestedAt, which changes the generation,
 // so the level-triggered controller launches again. One whose request is still
 // unobserved is left alone, so that parallel requests do not relaunch it again
-// and again.
+// and again. Every launch write carries the launch admission (store's
+// launchAdmission: the owner's Quotas, the launch rate), so a refused one writes
+// nothing and the visitor sees why.
 import {
   API_VERSION,
   ApiError,
@@ -13,7 +15,12 @@ import {
   getCondition,
   type ToolInstance,
 } from '../crds/index.ts';
-import type { ResourceStore } from '../store/index.ts';
+import {
+  LaunchRefused,
+  launchAdmission,
+  type ResourceStore,
+  type WriteOptions,
+} from '../store/index.ts';
 import { accessAllows } from './authorize.ts';
 import type { ProxyContext } from './context.ts';
 import type { ParsedHost } from './host.ts';
@@ -47,6 +54,7 @@ export async function launchOnVisit(
   namespace: string,
   name: string,
   toolRef: string,
+  opts: WriteOptions = {},
 ): Promise<LaunchOutcome> {
   let current: ToolInstance;
   try {
@@ -54,12 +62,16 @@ export async function launchOnVisit(
   } catch (err) {
     if (!(err instanceof ApiError && err.code === 404)) throw err;
     try {
-      await store.create('ToolInstance', {
-        apiVersion: API_VERSION,
-        kind: 'ToolInstance',
-        metadata: { name, namespace },
-        spec: { toolRef, state: 'Running' },
-      });
+      await store.create(
+        'ToolInstance',
+        {
+          apiVersion: API_VERSION,
+          kind: 'ToolInstance',
+          metadata: { name, namespace },
+          spec: { toolRef, state: 'Running' },
+        },
+        opts,
+      );
       return 'created';
     } catch (createErr) {
       // Someone else created it in the meantime: that is a launch too.
@@ -69,11 +81,11 @@ export async function launchOnVisit(
   }
   if (current.metadata.deletionTimestamp) return 'in-progress';
   if (current.spec.state !== 'Running') {
-    await relaunch(store, namespace, name);
+    await relaunch(store, namespace, name, opts);
     return 'started';
   }
   if (hasEnded(current)) {
-    await relaunch(store, namespace, name);
+    await relaunch(store, namespace, name, opts);
     return 'relaunched';
   }
   return 'in-progress';
@@ -84,10 +96,15 @@ export async function relaunch(
   store: ResourceStore,
   namespace: string,
   name: string,
+  opts: WriteOptions = {},
 ): Promise<void> {
-  await store.patch('ToolInstance', namespace, name, {
-    spec: { state: 'Running', launchRequestedAt: new Date().toISOString() },
-  });
+  await store.patch(
+    'ToolInstance',
+    namespace,
+    name,
+    { spec: { state: 'Running', launchRequestedAt: new Date().toISOString() } },
+    opts,
+  );
 }
 
 /** What the starting page shows: phase, conditions, the latest events of the instance. */
@@ -150,7 +167,9 @@ export async function launchStatus(
 
 /**
  * A visit (or "Try again") by someone who may use the tool: launch or relaunch
- * it as launchOnVisit decides, count it and log it.
+ * it as launchOnVisit decides, count it and log it. A launch the owner's Quota or
+ * the launch rate refuses is answered with that refusal (403 or 429, naming the
+ * quota or the limit), for the page to show.
  */
 export async function launchForVisitor(
   ctx: ProxyContext,
@@ -159,22 +178,39 @@ export async function launchForVisitor(
   def: Parameters<typeof accessAllows>[1] | undefined,
   principal: Parameters<typeof accessAllows>[0],
   retry: boolean,
-): Promise<void> {
-  if (!def || !accessAllows(principal, def)) return;
-  if (retry && route && hasEnded(route.instance)) {
-    await relaunch(ctx.store, host.namespace, host.instance);
-  } else {
-    const outcome = await launchOnVisit(
-      ctx.store,
-      host.namespace,
-      host.instance,
-      def.metadata.name,
+): Promise<LaunchRefused | undefined> {
+  if (!def || !accessAllows(principal, def)) return undefined;
+  const admit: WriteOptions = {
+    inTransaction: launchAdmission({
+      limit: ctx.config.launchRateLimit,
+      windowMs: ctx.config.launchRateWindowMs,
+    }),
+  };
+  try {
+    if (retry && route && hasEnded(route.instance)) {
+      await relaunch(ctx.store, host.namespace, host.instance, admit);
+    } else {
+      const outcome = await launchOnVisit(
+        ctx.store,
+        host.namespace,
+        host.instance,
+        def.metadata.name,
+        admit,
+      );
+      if (outcome === 'in-progress') return undefined;
+    }
+  } catch (err) {
+    if (!(err instanceof LaunchRefused)) throw err;
+    ctx.log.info(
+      { namespace: host.namespace, instance: host.instance, user: principal.name, why: err.why },
+      'launch on visit refused',
     );
-    if (outcome === 'in-progress') return;
+    return err;
   }
   ctx.metrics.launches.inc();
   ctx.log.info(
     { namespace: host.namespace, instance: host.instance, user: principal.name },
     'launch on visit',
   );
+  return undefined;
 }

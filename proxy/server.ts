@@ -22,6 +22,7 @@ import { type ParsedHost, parseHost } from './host.ts';
 import { launchForVisitor, launchStatus } from './launch.ts';
 import { serveAsset } from './pages/assets.ts';
 import { sendError } from './pages/errors.ts';
+import { sendLaunchRefused } from './pages/launch-refused.ts';
 import { sendJson, sendPage } from './pages/layout.ts';
 import { renderStarting } from './pages/starting.ts';
 import { pathOnly, requestPath, wantsHtml } from './request-target.ts';
@@ -323,7 +324,8 @@ export class ProxyServer {
         sendError(res, 403, 'This form was sent from another site.');
         return;
       }
-      await launchForVisitor(this.#ctx, host, route, def, principal, true);
+      const refused = await launchForVisitor(this.#ctx, host, route, def, principal, true);
+      if (refused) return sendLaunchRefused(res, host.instance, refused);
       res
         .writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' })
         .end();
@@ -343,7 +345,8 @@ export class ProxyServer {
       sendError(res, 404, 'There is no such tool.');
       return;
     }
-    await launchForVisitor(this.#ctx, host, route, def, principal, false);
+    const refused = await launchForVisitor(this.#ctx, host, route, def, principal, false);
+    if (refused) return sendLaunchRefused(res, host.instance, refused);
     const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
     sendPage(res, 202, renderStarting(status));
   }

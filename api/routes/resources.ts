@@ -4,7 +4,14 @@
 // every method, so a method the URL does not support is a 405, not a 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, ApiError, type BerthObject, type KindInfo } from '../../crds/index.ts';
-import { checkMergePatch, checkToolRef, objectFromBody, type UrlScope } from '../admission.ts';
+import type { WriteOptions } from '../../store/index.ts';
+import {
+  admissionOptions,
+  checkMergePatch,
+  checkToolRef,
+  objectFromBody,
+  type UrlScope,
+} from '../admission.ts';
 import { authorize, forbidden, type Target, visibleTo } from '../authorize.ts';
 import { parseBody } from '../body.ts';
 import { objectBodyFormat, patchFormat } from '../content-types.ts';
@@ -144,6 +151,11 @@ function writeOptions(q: WriteQuery): { dryRun?: boolean } {
   return q.dryRun === 'All' ? { dryRun: true } : {};
 }
 
+/** Options of a write to the main resource: the query's, and the launch admission (admission.ts). */
+function mainWriteOptions(c: Call, q: WriteQuery): WriteOptions {
+  return admissionOptions(c.kind, c.deps.config, writeOptions(q));
+}
+
 function body(c: Call, format: 'json' | 'yaml'): unknown {
   return parseBody(c.req.body as Buffer | undefined, format, c.deps.config.maxBodyDepth);
 }
@@ -182,7 +194,7 @@ async function create(c: Call): Promise<BerthObject> {
     `create ${c.kind.kind}`,
   );
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
-  const created = await c.deps.store.create(c.kind.kind, obj, writeOptions(q));
+  const created = await c.deps.store.create(c.kind.kind, obj, mainWriteOptions(c, q));
   c.reply.code(201);
   return created;
 }
@@ -197,7 +209,7 @@ async function update(c: Call, status: boolean): Promise<BerthObject> {
   );
   if (status) return await c.deps.store.updateStatus(c.kind.kind, obj, writeOptions(q));
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
-  return await c.deps.store.update(c.kind.kind, obj, writeOptions(q));
+  return await c.deps.store.update(c.kind.kind, obj, mainWriteOptions(c, q));
 }
 
 async function patch(c: Call, status: boolean): Promise<BerthObject> {
@@ -226,7 +238,7 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     const manifest = objectFromBody(value, c.scope, `apply ${c.kind.kind}`);
     await checkToolRef(c.deps.store, c.p, c.kind, manifest);
     const { object, result } = await c.deps.store.apply(c.kind.kind, manifest, {
-      ...writeOptions(q),
+      ...mainWriteOptions(c, q),
       fieldManager: q.fieldManager,
     });
     c.reply.code(result === 'created' ? 201 : 200);
@@ -245,7 +257,10 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     name: c.key.name,
     current: () => c.deps.store.get(c.kind.kind, c.key),
   });
-  return await c.deps.store.patch(c.kind.kind, c.key, mergePatch, opts);
+  return await c.deps.store.patch(c.kind.kind, c.key, mergePatch, {
+    ...opts,
+    ...mainWriteOptions(c, q),
+  });
 }
 
 async function remove(c: Call): Promise<unknown> {

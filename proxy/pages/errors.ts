@@ -1,4 +1,4 @@
-// Error pages: 400, 401, 403, 404, 502, 504. Plain words, no internals.
+// Error pages: 400, 401, 403, 404, 429, 502, 504. Plain words, no internals.
 import type { ServerResponse } from 'node:http';
 import { escapeHtml, renderPage, sendPage } from './layout.ts';
 
@@ -9,6 +9,7 @@ const TITLES: Record<number, string> = {
   404: 'No such tool',
   405: 'Method not allowed',
   413: 'Too large',
+  429: 'Too many requests',
   502: 'The tool did not answer',
   503: 'Not ready',
   504: 'The tool took too long',
