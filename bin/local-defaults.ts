@@ -2,7 +2,7 @@
 // doctor`, which checks that setup.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import type { ResourceStore } from '../store/index.ts';
 
 /** ecs-local's port when berth up starts it (ECS_LOCAL_PORT). */
@@ -20,19 +20,20 @@ export function ecsLocalUrl(env: Record<string, string | undefined>): string {
 }
 
 /** The example Quotas `berth up` starts a local install with. */
-export const EXAMPLE_QUOTAS = join(import.meta.dirname, '..', 'examples', 'quota.yaml');
+export const EXAMPLE_QUOTAS = ['quota.yaml', 'quota-power-users.yaml'].map((f) =>
+  join(import.meta.dirname, '..', 'examples', f),
+);
 
 /**
- * Creates the example Quotas (examples/quota.yaml) when there is no Quota at all,
+ * Creates the example Quotas (examples/quota*.yaml) when there is no Quota at all,
  * so a local install has limits as a deployment would; an admin's own Quotas are
  * left alone. Returns the names created.
  */
 export async function ensureExampleQuotas(store: ResourceStore): Promise<string[]> {
   if ((await store.list('Quota', { limit: 1 })).items.length > 0) return [];
-  const docs = parseAllDocuments(await readFile(EXAMPLE_QUOTAS, 'utf8'));
   const created: string[] = [];
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    const manifest = doc.toJS() as { metadata: { name: string } };
+  for (const file of EXAMPLE_QUOTAS) {
+    const manifest = parse(await readFile(file, 'utf8')) as { metadata: { name: string } };
     await store.apply('Quota', manifest, { fieldManager: 'berth-up' });
     created.push(manifest.metadata.name);
   }
