@@ -84,12 +84,12 @@ export const quotaKind: KindInfo = {
   schema: quotaSchema,
   printerColumns: [
     { name: 'EVERYONE', type: 'boolean', jsonPath: '.spec.appliesTo.everyone' },
-    { name: 'GROUPS', type: 'string', jsonPath: '.spec.appliesTo.groups' },
+    { name: 'GROUPS', type: 'string', jsonPath: '.spec.appliesTo.groups[*]' },
     { name: 'MAX RUNNING', type: 'integer', jsonPath: '.spec.maxRunningInstances' },
     { name: 'LARGEST CPU', type: 'integer', jsonPath: '.spec.largestSize.cpu' },
     { name: 'LARGEST MEMORY', type: 'integer', jsonPath: '.spec.largestSize.memory' },
     { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-    { name: 'USERS', type: 'string', jsonPath: '.spec.appliesTo.users', priority: 1 },
+    { name: 'USERS', type: 'string', jsonPath: '.spec.appliesTo.users[*]', priority: 1 },
   ],
 };
 

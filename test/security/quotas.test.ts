@@ -143,10 +143,19 @@ describe('quotas in the API and the CLI', { concurrency: false }, () => {
         },
       });
       assert.notEqual(r.code, 0, r.stdout);
+      assert.equal(r.stdout, '', 'nothing launched');
       assert.match(
         r.stderr,
         /quota "default": at most 2 running instances per user \(you have 2: b, c\)/,
       );
+      // The kind is served like the others: an admin lists them with the CLI.
+      const listed = await runBerth(['get', 'quotas'], {
+        env: { BERTH_CONFIG: join(dir, 'admin.yaml'), BERTH_SERVER: h.url, BERTH_TOKEN: h.admin },
+      });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /^NAME\s+EVERYONE\s+GROUPS\s+MAX RUNNING/m);
+      assert.match(listed.stdout, /^analysts\s+false\s+analysts\s+3\s+4096\s+8192/m);
+      assert.match(listed.stdout, /^default\s+true\s+<none>\s+2\s+1024\s+2048/m);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -253,14 +262,23 @@ describe('the launch rate limit', () => {
   });
 });
 
+/** A top-level navigation the person typed (a launch on visit may start from it). */
+const NAVIGATION = {
+  accept: 'text/html',
+  'sec-fetch-site': 'none',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+};
+
 describe("the proxy's launch on visit", () => {
   let p: proxyKit.Harness;
 
   before(async () => {
-    p = await proxyKit.startHarness();
+    // One launch per user per minute on visit; bob may run one instance.
+    p = await proxyKit.startHarness({ launchRateLimit: 1 });
     await p.store.create(
       'Quota',
-      quota('default', { appliesTo: { everyone: true }, maxRunningInstances: 1 }),
+      quota('default', { appliesTo: { users: ['bob'] }, maxRunningInstances: 1 }),
     );
     await proxyKit.addDefinition(p, 'one');
     await proxyKit.addDefinition(p, 'two');
@@ -274,10 +292,7 @@ describe("the proxy's launch on visit", () => {
   test('an over-quota visit is a 403 page naming the quota, and launches nothing', async () => {
     const r = await proxyKit.get(p.proxy, 'two--bob.localhost', '/', {
       ...proxyKit.bearer(p.tokens.bob),
-      accept: 'text/html',
-      'sec-fetch-site': 'none',
-      'sec-fetch-mode': 'navigate',
-      'sec-fetch-dest': 'document',
+      ...NAVIGATION,
     });
     assert.equal(r.status, 403, r.text);
     assert.match(
@@ -288,12 +303,22 @@ describe("the proxy's launch on visit", () => {
     // alice has no instance yet: her visit launches.
     const ok = await proxyKit.get(p.proxy, 'two--alice.localhost', '/', {
       ...proxyKit.bearer(p.tokens.alice),
-      accept: 'text/html',
-      'sec-fetch-site': 'none',
-      'sec-fetch-mode': 'navigate',
-      'sec-fetch-dest': 'document',
+      ...NAVIGATION,
     });
     assert.equal(ok.status, 202, ok.text);
+    // Her second launch within the minute is over the launch rate.
+    const over = await proxyKit.get(p.proxy, 'one--alice.localhost', '/', {
+      ...proxyKit.bearer(p.tokens.alice),
+      ...NAVIGATION,
+    });
+    assert.equal(over.status, 429, over.text);
+    assert.match(
+      over.text,
+      /one was not launched: too many launches: at most 1 per minute per user/,
+    );
+    const retry = Number(over.headers['retry-after']);
+    assert.ok(retry >= 1 && retry <= 60, `Retry-After is ${over.headers['retry-after']}`);
+    await assert.rejects(p.store.get('ToolInstance', 'alice', 'one'), /not found/);
   });
 });
 
