@@ -346,11 +346,16 @@ describe('the controllers check again at launch', () => {
     assert.equal(failed.status?.stopReason, 'AccessDenied');
     assert.match(failed.status?.message ?? '', /user "alice" may not use tool "restricted"/);
     assert.equal(failed.status?.attempt, undefined, 'no launch attempt was made');
-    const events = await eventsFor(env.store, 'alice', 'restricted');
-    assert.ok(
-      events.some((e) => e.type === 'Warning' && e.reason === 'AccessDenied'),
-      JSON.stringify(events),
+    // The Warning Event is written just after the status.
+    const warning = await waitFor(
+      async () =>
+        (await eventsFor(env.store, 'alice', 'restricted')).find(
+          (e) => e.type === 'Warning' && e.reason === 'AccessDenied',
+        ),
+      10_000,
+      'a Warning Event AccessDenied',
     );
+    assert.match(warning.message, /^Not launched: user "alice" may not use tool "restricted"/);
     assert.deepEqual(await liveTasks(env.driver), [], 'no task in ecs-local');
 
     // Back in the group and asked again (a new generation): it launches.
