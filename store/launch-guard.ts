@@ -1,8 +1,9 @@
 // The checks a launch passes inside the transaction that writes it: the user's
 // Quotas (instances running at once, largest size), the launch rate per user,
 // and at the controllers' launch the user's access to the tool. They run as a
-// write's `inTransaction` hook, after the row is written and before the commit,
-// under a per-user advisory lock: two launches of one user at once are checked
+// write's `inTransaction` hook, after the row is written and before the commit.
+// The quota count runs under a per-user advisory lock (taken only when there is
+// any Quota): two launches of one user at once are checked
 // one after the other, and the second one's count (a new statement, so a new
 // snapshot under READ COMMITTED) sees the first one's committed write. So at the
 // limit exactly one of them passes. A refusal throws, which rolls the write back.
@@ -85,7 +86,6 @@ export function launchAdmission(rate: LaunchRate): Hook {
     const prev = change.previous as unknown as ToolInstance | null;
     const user = next.metadata.namespace ?? '';
     if (user === SHARED_NAMESPACE || !asksForLaunch(prev, next)) return;
-    await lockLaunches(client, user);
     const td = await readToolDefinition(client, next.spec.toolRef);
     await checkQuota(client, next, td, await readUser(client, user), wantsToRun);
     if (rate.limit > 0) await consumeLaunch(client, user, rate);
@@ -104,7 +104,6 @@ export function launchCheckAtStart(td: ToolDefinition): Hook {
     const ti = change.object as unknown as ToolInstance;
     const user = ti.metadata.namespace ?? '';
     if (user === SHARED_NAMESPACE || td.spec.sharing === 'shared') return;
-    await lockLaunches(client, user);
     const who = await readUser(client, user);
     if (who.disabled) {
       throw new LaunchRefused('AccessDenied', `user "${user}" is disabled`);
@@ -132,7 +131,11 @@ async function checkQuota(
   counts: (ti: ToolInstance) => boolean,
 ): Promise<void> {
   const quotas = (await client.query<{ object: Quota }>(SQL.quotas)).rows.map((r) => r.object);
+  // No Quota, no count: and no lock, so that launches without quotas never wait on each other.
   if (quotas.length === 0) return;
+  // The count below is a new statement after the lock: it sees every launch of this
+  // user that committed before we got it.
+  await lockLaunches(client, who.name);
   const { rows } = await client.query<{ object: ToolInstance }>(SQL.instances, [who.name]);
   const size = td ? sizeOf(td, ti) : undefined;
   const request: LaunchRequest = {
