@@ -83,6 +83,8 @@ describe('quotas in the API and the CLI', { concurrency: false }, () => {
       ['erin', ['analysts']],
       ['frank', []],
       ['gina', []],
+      ['hal', []],
+      ['ivy', []],
     ] as const) {
       await h.api.identity.upsertUser({ name: user, groups: [...groups] });
       tokens[user] = (await h.api.identity.createToken({ user })).token;
@@ -193,20 +195,19 @@ describe('quotas in the API and the CLI', { concurrency: false }, () => {
   });
 
   test('launches at once at the limit: exactly as many pass as there are places', async () => {
-    // frank has one place left; gina has two. Five launches each, all at once.
-    assert.equal((await launch(h, tokens.frank!, 'frank', 'a')).status, 201);
-    const answers = await Promise.all([
-      ...['b', 'c', 'd', 'e', 'f'].map((t) => launch(h, tokens.frank!, 'frank', t)),
-      ...['b', 'c', 'd', 'e', 'f'].map((t) => launch(h, tokens.gina!, 'gina', t)),
-    ]);
-    const codes = (from: number) =>
-      answers
-        .slice(from, from + 5)
+    // Four users with two places each; six launches each, all 24 at once.
+    const users = ['frank', 'gina', 'hal', 'ivy'];
+    const answers = await Promise.all(
+      users.flatMap((u) => TOOLS.map((t) => launch(h, tokens[u]!, u, t))),
+    );
+    users.forEach((u, i) => {
+      const codes = answers
+        .slice(i * TOOLS.length, (i + 1) * TOOLS.length)
         .map((r) => r.status)
         .sort();
-    assert.deepEqual(codes(0), [201, 403, 403, 403, 403], 'frank: exactly one of five');
-    assert.deepEqual(codes(5), [201, 201, 403, 403, 403], 'gina: exactly two of five');
-    for (const user of ['frank', 'gina']) {
+      assert.deepEqual(codes, [201, 201, 403, 403, 403, 403], `${u}: exactly two of six`);
+    });
+    for (const user of users) {
       const list = await h.api.store.list('ToolInstance', { namespace: user });
       assert.equal(list.items.length, 2, `${user} has two instances`);
     }
