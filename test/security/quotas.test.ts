@@ -289,12 +289,11 @@ describe("the proxy's launch on visit", () => {
   after(async () => {
     await p?.close();
   });
+  const visit = (host: string, user: string) =>
+    proxyKit.get(p.proxy, host, '/', { ...proxyKit.bearer(p.tokens[user]), ...NAVIGATION });
 
   test('an over-quota visit is a 403 page naming the quota, and launches nothing', async () => {
-    const r = await proxyKit.get(p.proxy, 'two--bob.localhost', '/', {
-      ...proxyKit.bearer(p.tokens.bob),
-      ...NAVIGATION,
-    });
+    const r = await visit('two--bob.localhost', 'bob');
     assert.equal(r.status, 403, r.text);
     assert.match(
       r.text,
@@ -302,16 +301,10 @@ describe("the proxy's launch on visit", () => {
     );
     await assert.rejects(p.store.get('ToolInstance', 'bob', 'two'), /not found/);
     // alice has no instance yet: her visit launches.
-    const ok = await proxyKit.get(p.proxy, 'two--alice.localhost', '/', {
-      ...proxyKit.bearer(p.tokens.alice),
-      ...NAVIGATION,
-    });
+    const ok = await visit('two--alice.localhost', 'alice');
     assert.equal(ok.status, 202, ok.text);
     // Her second launch within the minute is over the launch rate.
-    const over = await proxyKit.get(p.proxy, 'one--alice.localhost', '/', {
-      ...proxyKit.bearer(p.tokens.alice),
-      ...NAVIGATION,
-    });
+    const over = await visit('one--alice.localhost', 'alice');
     assert.equal(over.status, 429, over.text);
     assert.match(
       over.text,
