@@ -1,7 +1,9 @@
 // Checks between the URL and the body, before the store sees a write: the body's
 // apiVersion, kind, namespace and name must agree with the URL (400 naming the
 // field); a ToolInstance must name a ToolDefinition that exists and one of its
-// sizes (422, naming the choices), which a non-admin must be allowed to use (403).
+// sizes (422, naming the choices), which a non-admin must be allowed to use (403);
+// a write that asks for a launch must fit the owner's Quotas (403 naming the
+// quota) and the launch rate (429 with Retry-After), checked in its transaction.
 import {
   API_VERSION,
   ApiError,
@@ -9,7 +11,7 @@ import {
   isApiError,
   type KindInfo,
 } from '../crds/index.ts';
-import type { Principal } from '../store/index.ts';
+import { launchAdmission, type Principal, type WriteOptions } from '../store/index.ts';
 import { canUseToolDefinition, forbidden } from './authorize.ts';
 import { requireObject } from './body.ts';
 import type { StorePort } from './store-port.ts';
@@ -203,4 +205,31 @@ export async function checkToolRef(
       throw invalid(choice, 'spec.size', message, 'FieldValueNotSupported');
     }
   }
+}
+
+/**
+ * The write options of a main-resource write (create, update, patch, apply): for
+ * a ToolInstance, the in-transaction launch admission (store/launch-guard.ts:
+ * the owner's Quotas under their lock, then the launch rate), so two launches at
+ * once cannot both slip under a limit. A dry run is not checked against them.
+ */
+export function admissionOptions(
+  kind: KindInfo,
+  rate: { launchRateLimit: number; launchRateWindowMs: number },
+  opts: WriteOptions,
+): WriteOptions {
+  if (kind.kind !== 'ToolInstance') return opts;
+  const admit = launchAdmission({
+    limit: rate.launchRateLimit,
+    windowMs: rate.launchRateWindowMs,
+  });
+  const then = opts.inTransaction;
+  return {
+    ...opts,
+    // Admission first: a refused launch throws and nothing after it (the audit entry) runs.
+    inTransaction: async (client, change) => {
+      await admit(client, change);
+      if (then) await then(client, change);
+    },
+  };
 }

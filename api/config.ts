@@ -72,6 +72,15 @@ export const apiConfigSchema = z.object({
     env: 'BERTH_TOKEN_MAX_TTL_MS',
     description: 'Longest lifetime an API token may be given; a longer --ttl is refused (422).',
   }),
+  launchRateLimit: setting(integer(0, 100_000).default(10), {
+    env: 'BERTH_LAUNCH_RATE_LIMIT',
+    description:
+      'Launches one user may ask for per window, counted in PostgreSQL across every API replica and proxy worker (429 with Retry-After above it); 0 = no limit.',
+  }),
+  launchRateWindowMs: setting(durationMs(1000, 24 * 3_600_000).default(60_000), {
+    env: 'BERTH_LAUNCH_RATE_WINDOW_MS',
+    description: 'The window BERTH_LAUNCH_RATE_LIMIT counts launches in.',
+  }),
   logLevel: setting(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     {

@@ -1,5 +1,9 @@
 // What `make run` (berth up) uses when nothing says otherwise, shared with `berth
 // doctor`, which checks that setup.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { ResourceStore } from '../store/index.ts';
 
 /** ecs-local's port when berth up starts it (ECS_LOCAL_PORT). */
 export const ECS_LOCAL_DEFAULT_PORT = 4566;
@@ -13,4 +17,25 @@ export const ECS_LOCAL_DEFAULTS = {
 /** ecs-local's address beside `make run`. */
 export function ecsLocalUrl(env: Record<string, string | undefined>): string {
   return `http://127.0.0.1:${env.ECS_LOCAL_PORT || ECS_LOCAL_DEFAULT_PORT}`;
+}
+
+/** The example Quotas `berth up` starts a local install with. */
+export const EXAMPLE_QUOTAS = ['quota.yaml', 'quota-power-users.yaml'].map((f) =>
+  join(import.meta.dirname, '..', 'examples', f),
+);
+
+/**
+ * Creates the example Quotas (examples/quota*.yaml) when there is no Quota at all,
+ * so a local install has limits as a deployment would; an admin's own Quotas are
+ * left alone. Returns the names created.
+ */
+export async function ensureExampleQuotas(store: ResourceStore): Promise<string[]> {
+  if ((await store.list('Quota', { limit: 1 })).items.length > 0) return [];
+  const created: string[] = [];
+  for (const file of EXAMPLE_QUOTAS) {
+    const manifest = parse(await readFile(file, 'utf8')) as { metadata: { name: string } };
+    await store.apply('Quota', manifest, { fieldManager: 'berth-up' });
+    created.push(manifest.metadata.name);
+  }
+  return created;
 }

@@ -20,7 +20,11 @@ import { type RunningProxy, startProxy } from '../proxy/index.ts';
 import { integer, loadSettings, setting } from '../settings/index.ts';
 import { createPool, migrate, type Pool, ResourceStore, redactUrl } from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
-import { ECS_LOCAL_DEFAULT_PORT, ECS_LOCAL_DEFAULTS } from './local-defaults.ts';
+import {
+  ECS_LOCAL_DEFAULT_PORT,
+  ECS_LOCAL_DEFAULTS,
+  ensureExampleQuotas,
+} from './local-defaults.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
 import { type SupervisedPostgres, startSupervisedPostgres } from './supervised-postgres.ts';
@@ -198,6 +202,8 @@ export async function runUp(): Promise<void> {
       onWrite: reconcileOnWrite(queue),
       onBackgroundError: (err, what) => log.error({ err, what }, 'store background work failed'),
     });
+    const quotas = await ensureExampleQuotas(store);
+    if (quotas.length) log.info({ quotas }, 'created the example Quotas (examples/quota.yaml)');
     try {
       api = await startApi({
         pool,

@@ -2,11 +2,17 @@
 // name, by any alias a person types (`td`, `tooldefinitions`, `ToolDefinition`),
 // and the nearest alias for a "did you mean" hint.
 import { eventKind } from './event.ts';
+import { quotaKind } from './quota.ts';
 import type { KindInfo } from './registry.ts';
 import { toolDefinitionKind } from './tooldefinition.ts';
 import { toolInstanceKind } from './toolinstance.ts';
 
-export const KINDS: readonly KindInfo[] = [toolDefinitionKind, toolInstanceKind, eventKind];
+export const KINDS: readonly KindInfo[] = [
+  toolDefinitionKind,
+  toolInstanceKind,
+  eventKind,
+  quotaKind,
+];
 
 function aliasesOf(k: KindInfo): string[] {
   return [k.kind.toLowerCase(), k.plural, k.singular, ...k.shortNames].map((a) => a.toLowerCase());

@@ -104,6 +104,15 @@ const proxySettings = z.strictObject({
     env: 'BERTH_PROXY_HANDOFF_CODE_TTL_MS',
     description: 'How long a sign-in handoff code may be exchanged for a tool-host cookie.',
   }),
+  launchRateLimit: setting(integer(0, 100_000).default(10), {
+    env: 'BERTH_LAUNCH_RATE_LIMIT',
+    description:
+      "Launches on visit one user may cause per window, counted with the API's in PostgreSQL (429 with Retry-After above it); 0 = no limit.",
+  }),
+  launchRateWindowMs: setting(durationMs(1000, 24 * 3_600_000).default(60_000), {
+    env: 'BERTH_LAUNCH_RATE_WINDOW_MS',
+    description: 'The window BERTH_LAUNCH_RATE_LIMIT counts launches in.',
+  }),
   upstreamConnections: setting(integer(1, 10_000).default(128), {
     env: 'BERTH_PROXY_UPSTREAM_CONNECTIONS',
     description: 'Upper bound of connections per upstream (per tool task).',

@@ -5,8 +5,9 @@
 // new attempt: one write of spec.launchRequestedAt, which changes the generation,
 // so the level-triggered controller launches again. One whose request is still
 // unobserved is left alone, so that parallel requests do not relaunch it again
-// and again.
-
+// and again. Every launch write carries the launch admission (store's
+// launchAdmission: the owner's Quotas, the launch rate), so a refused one writes
+// nothing and the visitor sees why.
 import type { IncomingMessage } from 'node:http';
 import {
   API_VERSION,
@@ -15,7 +16,12 @@ import {
   getCondition,
   type ToolInstance,
 } from '../crds/index.ts';
-import type { ResourceStore, WriteOptions } from '../store/index.ts';
+import {
+  LaunchRefused,
+  launchAdmission,
+  type ResourceStore,
+  type WriteOptions,
+} from '../store/index.ts';
 import { auditedLaunch } from './audit.ts';
 import { accessAllows } from './authorize.ts';
 import type { ProxyContext } from './context.ts';
@@ -163,7 +169,9 @@ export async function launchStatus(
 
 /**
  * A visit (or "Try again") by someone who may use the tool: launch or relaunch
- * it as launchOnVisit decides, count it and log it.
+ * it as launchOnVisit decides, count it and log it. A launch the owner's Quota or
+ * the launch rate refuses is answered with that refusal (403 or 429, naming the
+ * quota or the limit), for the page to show.
  */
 export async function launchForVisitor(
   ctx: ProxyContext,
@@ -173,27 +181,47 @@ export async function launchForVisitor(
   principal: Parameters<typeof accessAllows>[0],
   retry: boolean,
   req?: IncomingMessage,
-): Promise<void> {
-  if (!def || !accessAllows(principal, def)) return;
-  const { namespace, instance } = host;
+): Promise<LaunchRefused | undefined> {
+  if (!def || !accessAllows(principal, def)) return undefined;
+  const admission = launchAdmission({
+    limit: ctx.config.launchRateLimit,
+    windowMs: ctx.config.launchRateWindowMs,
+  });
   const audited = req
-    ? auditedLaunch(ctx, req, principal.name, namespace, instance, def.metadata.name)
-    : {};
-  if (retry && route && hasEnded(route.instance)) {
-    await relaunch(ctx.store, host.namespace, host.instance, audited);
-  } else {
-    const outcome = await launchOnVisit(
-      ctx.store,
-      host.namespace,
-      host.instance,
-      def.metadata.name,
-      audited,
+    ? auditedLaunch(ctx, req, principal.name, host.namespace, host.instance, def.metadata.name)
+    : undefined;
+  // Admission first: a refused launch throws, so no audit entry says it happened.
+  const admit: WriteOptions = {
+    inTransaction: async (client, change) => {
+      await admission(client, change);
+      if (audited) await audited.inTransaction(client);
+    },
+  };
+  try {
+    if (retry && route && hasEnded(route.instance)) {
+      await relaunch(ctx.store, host.namespace, host.instance, admit);
+    } else {
+      const outcome = await launchOnVisit(
+        ctx.store,
+        host.namespace,
+        host.instance,
+        def.metadata.name,
+        admit,
+      );
+      if (outcome === 'in-progress') return undefined;
+    }
+  } catch (err) {
+    if (!(err instanceof LaunchRefused)) throw err;
+    ctx.log.info(
+      { namespace: host.namespace, instance: host.instance, user: principal.name, why: err.why },
+      'launch on visit refused',
     );
-    if (outcome === 'in-progress') return;
+    return err;
   }
   ctx.metrics.launches.inc();
   ctx.log.info(
     { namespace: host.namespace, instance: host.instance, user: principal.name },
     'launch on visit',
   );
+  return undefined;
 }

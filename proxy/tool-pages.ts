@@ -16,6 +16,7 @@ import {
   visitMayLaunch,
 } from './launch-gate.ts';
 import { sendError } from './pages/errors.ts';
+import { sendLaunchRefused } from './pages/launch-refused.ts';
 import { sendJson, sendPage } from './pages/layout.ts';
 import { renderLaunch, renderStarting } from './pages/starting.ts';
 import type { Route } from './route-table.ts';
@@ -65,7 +66,8 @@ export async function serveLaunchPost(
     sendError(res, 403, 'This launch form is missing its token or was sent from another site.');
     return;
   }
-  await launchForVisitor(ctx, host, route, def, principal, true, req);
+  const refused = await launchForVisitor(ctx, host, route, def, principal, true, req);
+  if (refused) return sendLaunchRefused(res, host.instance, refused);
   res.writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' }).end();
 }
 
@@ -96,7 +98,8 @@ export async function serveVisit(
     sendPage(res, 200, renderLaunch(host.instance, host.namespace, csrf), extra);
     return;
   }
-  await launchForVisitor(ctx, host, route, def, principal, false, req);
+  const refused = await launchForVisitor(ctx, host, route, def, principal, false, req);
+  if (refused) return sendLaunchRefused(res, host.instance, refused);
   const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
   sendPage(res, 202, renderStarting(status, csrf), extra);
 }

@@ -45,6 +45,13 @@ export {
   type User,
   type UserInput,
 } from './identity.ts';
+export {
+  type LaunchRate,
+  type LaunchRefusalReason,
+  LaunchRefused,
+  launchAdmission,
+  launchCheckAtStart,
+} from './launch-guard.ts';
 export { Listener, type ListenerOptions } from './listener.ts';
 export { applyMergePatch, canonicalJson, deepEqual, isPlainObject } from './merge-patch.ts';
 export { migrate } from './migrate.ts';

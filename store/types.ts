@@ -65,7 +65,8 @@ export interface WriteOptions {
   /**
    * Extra statements in the write's own transaction, run after the write and
    * before commit (the controllers enqueue reconciles this way; the API records
-   * audit entries, comparing with `previous`). Not called when the write changed
+   * audit entries and admission checks a launch, comparing with `previous`). Not
+   * called when the write changed
    * nothing.
    */
   inTransaction?: (client: PoolClient, result: WriteChange) => Promise<void>;

@@ -5,7 +5,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION, ApiError, type BerthObject, type KindInfo } from '../../crds/index.ts';
 import type { WriteOptions } from '../../store/index.ts';
-import { checkMergePatch, checkToolRef, objectFromBody, type UrlScope } from '../admission.ts';
+import {
+  admissionOptions,
+  checkMergePatch,
+  checkToolRef,
+  objectFromBody,
+  type UrlScope,
+} from '../admission.ts';
 import { auditedWrite } from '../audit.ts';
 import { authorize, forbidden, type Target, visibleTo } from '../authorize.ts';
 import { parseBody } from '../body.ts';
@@ -147,6 +153,11 @@ function writeOptions(q: WriteQuery, c?: Call): WriteOptions {
   return { ...(q.dryRun === 'All' ? { dryRun: true } : {}), ...(c ? auditedWrite(c.req) : {}) };
 }
 
+/** Options of a write to the main resource: the query's, and the launch admission (admission.ts). */
+function mainWriteOptions(c: Call, q: WriteQuery): WriteOptions {
+  return admissionOptions(c.kind, c.deps.config, writeOptions(q, c));
+}
+
 function body(c: Call, format: 'json' | 'yaml'): unknown {
   return parseBody(c.req.body as Buffer | undefined, format, c.deps.config.maxBodyDepth);
 }
@@ -185,7 +196,7 @@ async function create(c: Call): Promise<BerthObject> {
     `create ${c.kind.kind}`,
   );
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
-  const created = await c.deps.store.create(c.kind.kind, obj, writeOptions(q, c));
+  const created = await c.deps.store.create(c.kind.kind, obj, mainWriteOptions(c, q));
   c.reply.code(201);
   return created;
 }
@@ -200,7 +211,7 @@ async function update(c: Call, status: boolean): Promise<BerthObject> {
   );
   if (status) return await c.deps.store.updateStatus(c.kind.kind, obj, writeOptions(q));
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
-  return await c.deps.store.update(c.kind.kind, obj, writeOptions(q, c));
+  return await c.deps.store.update(c.kind.kind, obj, mainWriteOptions(c, q));
 }
 
 async function patch(c: Call, status: boolean): Promise<BerthObject> {
@@ -229,7 +240,7 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     const manifest = objectFromBody(value, c.scope, `apply ${c.kind.kind}`);
     await checkToolRef(c.deps.store, c.p, c.kind, manifest);
     const { object, result } = await c.deps.store.apply(c.kind.kind, manifest, {
-      ...writeOptions(q, c),
+      ...mainWriteOptions(c, q),
       fieldManager: q.fieldManager,
     });
     c.reply.code(result === 'created' ? 201 : 200);
@@ -248,7 +259,10 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     name: c.key.name,
     current: () => c.deps.store.get(c.kind.kind, c.key),
   });
-  return await c.deps.store.patch(c.kind.kind, c.key, mergePatch, opts);
+  return await c.deps.store.patch(c.kind.kind, c.key, mergePatch, {
+    ...opts,
+    ...mainWriteOptions(c, q),
+  });
 }
 
 async function remove(c: Call): Promise<unknown> {

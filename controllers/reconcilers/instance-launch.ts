@@ -12,8 +12,15 @@
 // The ToolDefinition's task definition ARN in its status is a cache: when RunTask
 // says that task definition is gone or inactive (ecs-local restarted, someone
 // deregistered the revision), it is registered again and RunTask tried once more.
+//
+// Step 1 also checks the launch again (store's launchCheckAtStart, in the same
+// transaction, under the user's lock): the owner may still use the tool and it
+// fits their Quotas. Refused, nothing is written but Failed with reason
+// AccessDenied or QuotaExceeded and a Warning Event, and no RunTask; it stays so
+// until a person asks again (a new generation), like any other ended attempt.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
 import type { ToolDefinition } from '../../crds/index.ts';
+import { LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
 import { findLiveTaskOf, getToolDefinition, type Run } from './instance-run.ts';
@@ -78,20 +85,28 @@ export async function launch(run: Run): Promise<ReconcileResult> {
     // spawn timeout counts from when the user asked, not from the latest try.
     const startedAt =
       status.phase === 'Pending' && status.startedAt ? status.startedAt : ctx.now().toISOString();
-    await transition(run, {
-      phase: 'Starting',
-      reason: 'Launching',
-      message: `Launching (attempt ${attempt}, size ${sizeName})`,
-      fields: {
-        attempt,
-        startedAt,
-        taskArn: null,
-        endpoint: null,
-        readyAt: null,
-        stopReason: null,
-      },
-      opts: { resourceVersion: run.ti.metadata.resourceVersion },
-    });
+    try {
+      await transition(run, {
+        phase: 'Starting',
+        reason: 'Launching',
+        message: `Launching (attempt ${attempt}, size ${sizeName})`,
+        fields: {
+          attempt,
+          startedAt,
+          taskArn: null,
+          endpoint: null,
+          readyAt: null,
+          stopReason: null,
+        },
+        opts: {
+          resourceVersion: run.ti.metadata.resourceVersion,
+          inTransaction: launchCheckAtStart(td),
+        },
+      });
+    } catch (err) {
+      if (err instanceof LaunchRefused) return refused(run, err);
+      throw err;
+    }
   }
 
   const result = await runTask(run, td, sizeName, attempt);
@@ -164,6 +179,20 @@ async function runTaskWith(
     if (!live) throw err;
     return { task: live };
   }
+}
+
+/** The launch check said no: Failed with its reason, a Warning Event, no task; until asked again. */
+async function refused(run: Run, err: LaunchRefused): Promise<ReconcileResult> {
+  const message = `Not launched: ${err.message}`;
+  await transition(run, {
+    phase: 'Failed',
+    reason: err.why,
+    stopReason: true,
+    message,
+    fields: { taskArn: null, endpoint: null, readyAt: null },
+    event: { type: 'Warning' },
+  });
+  return terminal(message);
 }
 
 /** ECS had no capacity: Pending with the reason, and the queue retries with backoff. */

@@ -9,13 +9,14 @@ import {
   suggestKind,
 } from '../../crds/index.ts';
 
-test('KINDS lists the three kinds with their scopes and subresources', () => {
+test('KINDS lists the four kinds with their scopes and subresources', () => {
   assert.deepEqual(
     KINDS.map((k) => [k.kind, k.plural, k.namespaced, k.statusSubresource]),
     [
       ['ToolDefinition', 'tooldefinitions', false, true],
       ['ToolInstance', 'toolinstances', true, true],
       ['Event', 'events', true, false],
+      ['Quota', 'quotas', false, false],
     ],
   );
 });
@@ -23,7 +24,7 @@ test('KINDS lists the three kinds with their scopes and subresources', () => {
 test('kindInfo finds exact Kind names and throws otherwise', () => {
   assert.equal(kindInfo('ToolInstance').plural, 'toolinstances');
   assert.throws(() => kindInfo('toolinstance'), /unknown kind "toolinstance"/);
-  assert.throws(() => kindInfo('Pod'), /known kinds: ToolDefinition, ToolInstance, Event/);
+  assert.throws(() => kindInfo('Pod'), /known kinds: ToolDefinition, ToolInstance, Event, Quota/);
 });
 
 test('resolveKind accepts every alias in any case', () => {

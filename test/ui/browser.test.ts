@@ -283,3 +283,36 @@ test('a bookmarked tool link, before any sign-in: sign in, then the starting pag
     await context.close();
   }
 });
+
+test('a launch over the quota: the web UI shows the refusal, naming the quota', async () => {
+  // alice's demo runs (the test before); her quota allows one instance.
+  const demo = parse(readFileSync(join(examples, 'demo.yaml'), 'utf8'));
+  await env.store.create('ToolDefinition', {
+    ...demo,
+    metadata: { name: 'other' },
+    spec: { ...demo.spec, displayName: 'Other' },
+  });
+  await env.store.create('Quota', {
+    apiVersion: 'berth/v1alpha1',
+    kind: 'Quota',
+    metadata: { name: 'one-each' },
+    spec: { appliesTo: { users: ['alice'] }, maxRunningInstances: 1 },
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  try {
+    await signIn(page, 'alice');
+    await page.locator('[data-instance="demo"]').waitFor();
+    await page.locator('[data-tool="other"]').getByRole('button', { name: 'Launch Other' }).click();
+    await page
+      .locator('#notice')
+      .getByText(
+        'Could not launch other: quota "one-each": at most 1 running instance per user (you have 1: demo)',
+      )
+      .waitFor();
+    await shot(page, '08-over-quota');
+    assert.equal(await page.locator('[data-instance="other"]').count(), 0, 'nothing launched');
+  } finally {
+    await context.close();
+  }
+});

@@ -92,7 +92,9 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const imageMap = join(o.dir, 'images.yaml');
     let ecsStarts = 0;
-    const common = { DATABASE_URL: pg.url, LOG_LEVEL: 'info' };
+    // The chaos writer flips one user's instances far faster than a person
+    // launches: no launch rate limit here (test/security/quotas.test.ts tests it).
+    const common = { DATABASE_URL: pg.url, LOG_LEVEL: 'info', BERTH_LAUNCH_RATE_LIMIT: '0' };
 
     const ecsLocal = new Daemon({
       name: 'ecs-local',
