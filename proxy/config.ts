@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { durationMs, integer, loadSettings, setting } from '../settings/index.ts';
+import { toolSecretKeySchema } from '../store/index.ts';
 
 const ms = (def: number) => durationMs(0, Number.MAX_SAFE_INTEGER).default(def);
 
@@ -96,6 +97,14 @@ export const proxyConfigSchema = z.strictObject({
   upstreamConnections: setting(integer(1, 10_000).default(128), {
     env: 'BERTH_PROXY_UPSTREAM_CONNECTIONS',
     description: 'Upper bound of connections per upstream (per tool task).',
+  }),
+  toolSecretKey: setting(toolSecretKeySchema(), {
+    env: 'BERTH_TOOL_SECRET_KEY',
+    secret: true,
+    shownDefault: 'none (required; `berth up` keeps one in `<BERTH_DATA_DIR>/tool-secret.key`)',
+    shownValue: 'at least 32 bytes as hex or base64',
+    description:
+      "The controllers' key of the tool secrets: the proxy derives each launch's secret from it and presents it to the task's gate (never to a browser).",
   }),
   workers: setting(
     z

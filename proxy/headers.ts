@@ -3,8 +3,10 @@
 // Transfer-Encoding, Upgrade) never cross the proxy. Towards a tool: Host is kept
 // as the browser sent it (Jupyter compares Origin with it), X-Forwarded-* are set
 // (trusting only `trustedHops` proxies in front), and berth's credentials (its
-// session cookie, Authorization) are removed.
+// session cookie, Authorization) are removed. A client's `x-berth-tool-secret` is
+// dropped; the proxy adds the launch's own as the last step (withToolSecret).
 import type { IncomingHttpHeaders } from 'node:http';
+import { TOOL_SECRET_HEADER } from '../store/index.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -107,6 +109,9 @@ export function upstreamRequestHeaders(
       case 'expect':
         // Node's server already answered 100-continue; undici refuses the header.
         continue;
+      case TOOL_SECRET_HEADER:
+        // Only the proxy speaks for itself to a gate.
+        continue;
       case 'forwarded':
         if (ctx.trustedHops > 0) out.push(name, value);
         continue;
@@ -137,6 +142,17 @@ export function upstreamRequestHeaders(
   const fwdHost = lastValue(xfHost) ?? host;
   if (fwdHost) out.push('x-forwarded-host', fwdHost);
   return out;
+}
+
+/**
+ * The header list with the upstream's tool secret appended, when it has one: the
+ * one step that presents the secret, after every header the client sent was
+ * filtered. The list is the request's own (built per request), so it is extended
+ * in place. The secret goes only upstream; nothing sends it back to a client.
+ */
+export function withToolSecret(headers: string[], upstream: { toolSecret?: string | undefined }) {
+  if (upstream.toolSecret !== undefined) headers.push(TOOL_SECRET_HEADER, upstream.toolSecret);
+  return headers;
 }
 
 function lastValue(v: string | undefined): string | undefined {

@@ -80,6 +80,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     sharedNamespace: config.sharedNamespace,
     resyncMs: config.resyncMs,
     upstream: upstreamOptions,
+    toolSecretKey: config.toolSecretKey,
     log,
     onChange: (n) => metrics.routes.set(n),
   });

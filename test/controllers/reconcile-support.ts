@@ -21,7 +21,7 @@ import type { BerthObject, ToolDefinitionSpecInput, ToolInstance } from '../../c
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 import { createPool, type ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { TINY_IMAGE, testImages } from './tiny-tool.ts';
+import { GATE_STUB_IMAGE, TINY_IMAGE, testImages } from './tiny-tool.ts';
 
 export const examples = join(import.meta.dirname, '..', '..', 'examples');
 
@@ -86,6 +86,8 @@ export async function startEnv(opts: {
   addressOctet: number;
   ecsThrottling?: boolean;
   manager?: ManagerOptions;
+  /** Dozens of tasks at once: the tiny tool stands in for the gate (tiny-tool.ts). */
+  gateStub?: boolean;
 }): Promise<Env> {
   const db = await freshDatabase();
   const ecsLocal = await startEcsLocal({
@@ -115,7 +117,11 @@ export async function startEnv(opts: {
     },
     async startManager(m: ManagerOptions = {}) {
       const t = createToolControllers({
-        config: { ...FAST_RECONCILERS, ...m.reconcilers },
+        config: {
+          ...FAST_RECONCILERS,
+          ...(opts.gateStub ? { gateImage: GATE_STUB_IMAGE } : {}),
+          ...m.reconcilers,
+        },
         hooks: m.hooks,
       });
       tools ??= t;

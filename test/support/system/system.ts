@@ -6,8 +6,14 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createPool, freePort, Identity, type Pool } from '../../../store/index.ts';
-import { testImages } from '../../controllers/tiny-tool.ts';
+import {
+  createPool,
+  freePort,
+  generateToolSecretKey,
+  Identity,
+  type Pool,
+} from '../../../store/index.ts';
+import { GATE_STUB_IMAGE, testImages } from '../../controllers/tiny-tool.ts';
 import { BerthApi } from './api-client.ts';
 import { Daemon } from './daemon.ts';
 import { EcsView } from './ecs-view.ts';
@@ -65,6 +71,10 @@ function writeImageMap(path: string, runId: string, start: number): void {
           ...tiny,
           env: { [RUN_VAR]: runId, [START_VAR]: String(start) },
         },
+        [GATE_STUB_IMAGE]: {
+          ...tiny,
+          env: { [RUN_VAR]: runId, [START_VAR]: String(start) },
+        },
       },
     }),
   );
@@ -92,7 +102,11 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const imageMap = join(o.dir, 'images.yaml');
     let ecsStarts = 0;
-    const common = { DATABASE_URL: pg.url, LOG_LEVEL: 'info' };
+    const common = {
+      DATABASE_URL: pg.url,
+      LOG_LEVEL: 'info',
+      BERTH_TOOL_SECRET_KEY: process.env.BERTH_TOOL_SECRET_KEY || generateToolSecretKey(),
+    };
 
     const ecsLocal = new Daemon({
       name: 'ecs-local',
@@ -131,6 +145,8 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       BERTH_INSTALLATION_ID: INSTALLATION_ID,
       BERTH_CONTROLLER_METRICS_PORT: '-1',
       BERTH_PUBLIC_URL_TEMPLATE: `http://{tool}--{namespace}.localhost:${proxyPort}/`,
+      // Hundreds of tasks: the tiny tool stands in for the gate (see tiny-tool.ts).
+      BERTH_GATE_IMAGE: GATE_STUB_IMAGE,
       ...o.controllerEnv,
     };
     const controllers = Array.from(
