@@ -68,6 +68,8 @@ export interface ManagerOptions {
   ) => ToolControllers['reconcilers']['ToolInstance'];
   /** A separate pool and ECS driver (a second replica). */
   ownPool?: boolean;
+  /** Where the manager logs (default: nowhere, or stderr with BERTH_TEST_LOG=1). */
+  log?: Parameters<typeof startControllers>[0]['log'];
 }
 
 /** BERTH_TEST_LOG=1: the controllers' warnings and errors on stderr (chasing a flaky test). */
@@ -88,12 +90,14 @@ export async function startEnv(opts: {
   manager?: ManagerOptions;
   /** Dozens of tasks at once: the tiny tool stands in for the gate (tiny-tool.ts). */
   gateStub?: boolean;
+  /** More ecs-local image map entries. */
+  images?: Record<string, { command: string | string[]; args?: string[] }>;
 }): Promise<Env> {
   const db = await freshDatabase();
   const ecsLocal = await startEcsLocal({
     port: 0,
     imageMapPath: join(examples, 'demo', 'images.yaml'),
-    imageMap: testImages(),
+    imageMap: { ...testImages(), ...opts.images },
     addressOctet: opts.addressOctet,
     throttling: opts.ecsThrottling ?? false,
   });
@@ -143,7 +147,7 @@ export async function startEnv(opts: {
         },
         runnables: t.runnables,
         config: { ...FAST_CONTROLLER, ...m.controller },
-        ...(process.env.BERTH_TEST_LOG ? { log: stderrLog } : {}),
+        ...(m.log ? { log: m.log } : process.env.BERTH_TEST_LOG ? { log: stderrLog } : {}),
       });
       managers.push(running);
       return running;
