@@ -16,7 +16,7 @@ import {
 import { ecsLocalEnvSchema } from '../ecs-local/index.ts';
 import { proxyConfigSchema } from '../proxy/index.ts';
 import { fillSettingsBlocks, settingRows, settingsTable } from '../settings/index.ts';
-import { gateConfigSchema } from '../sidecars/gate/index.ts';
+import { gateConfigSchema } from '../sidecars/index.ts';
 import { upConfigSchema } from './up.ts';
 
 const root = join(import.meta.dirname, '..');

@@ -30,24 +30,28 @@ export function generateToolSecretKey(): string {
  * the controllers and the proxy each register their own setting with it.
  */
 export function toolSecretKeySchema() {
-  return z.union([z.instanceof(Buffer), z.string()]).transform((value, ctx): Buffer => {
-    if (Buffer.isBuffer(value)) {
-      if (value.length >= MIN_KEY_BYTES) return value;
-    } else {
-      const s = value.trim();
-      const bytes =
-        /^[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0
-          ? Buffer.from(s, 'hex')
-          : /^[A-Za-z0-9+/_-]+={0,2}$/.test(s)
-            ? Buffer.from(s, s.includes('-') || s.includes('_') ? 'base64url' : 'base64')
-            : undefined;
-      if (bytes && bytes.length >= MIN_KEY_BYTES) return bytes;
-    }
-    // The value itself is never quoted: it is a secret.
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected at least ${MIN_KEY_BYTES} random bytes written as hex or base64 (e.g. from \`openssl rand -hex 32\`)`,
+  return z
+    .union([z.instanceof(Buffer), z.string()], {
+      error: `required: at least ${MIN_KEY_BYTES} random bytes as hex or base64 (e.g. from \`openssl rand -hex 32\`), the same for the controllers and the proxy`,
+    })
+    .transform((value, ctx): Buffer => {
+      if (Buffer.isBuffer(value)) {
+        if (value.length >= MIN_KEY_BYTES) return value;
+      } else {
+        const s = value.trim();
+        const bytes =
+          /^[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0
+            ? Buffer.from(s, 'hex')
+            : /^[A-Za-z0-9+/_-]+={0,2}$/.test(s)
+              ? Buffer.from(s, s.includes('-') || s.includes('_') ? 'base64url' : 'base64')
+              : undefined;
+        if (bytes && bytes.length >= MIN_KEY_BYTES) return bytes;
+      }
+      // The value itself is never quoted: it is a secret.
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected at least ${MIN_KEY_BYTES} random bytes written as hex or base64 (e.g. from \`openssl rand -hex 32\`)`,
+      });
+      return z.NEVER;
     });
-    return z.NEVER;
-  });
 }
