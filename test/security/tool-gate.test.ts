@@ -75,7 +75,7 @@ const captureLog = {
 
 before(async () => {
   env = await startEnv({
-    addressOctet: 61,
+    addressOctet: 64,
     images: { 'berth/prober:latest': { command: process.execPath, args: ['-e', PROBER] } },
     manager: { log: captureLog },
   });
@@ -128,7 +128,7 @@ async function containerLogs(taskArn: string, container: string): Promise<string
 test("from bob's tool, alice's task address and gate port answer 403; through the proxy alice's tool works, HTTP and WebSocket", async () => {
   const alice = await aliceReady();
   const endpoint = alice.status!.endpoint!;
-  assert.match(endpoint, new RegExp(`^http://127\\.61\\.\\d+\\.\\d+:${GATE_PORT}$`));
+  assert.match(endpoint, new RegExp(`^http://127\\.64\\.\\d+\\.\\d+:${GATE_PORT}$`));
 
   await createTool(env.store, 'prober', {
     displayName: 'Prober',
