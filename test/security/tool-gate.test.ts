@@ -15,6 +15,7 @@
 // - Every example tool's registered task definition has the gate in front with
 //   the right ports, and the tool bound to the task's loopback.
 // - The secret is in no Event, ToolInstance, ToolDefinition or log line.
+// - The gate is essential: killed, its task stops and the instance leaves Ready.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -348,4 +349,36 @@ test('the tool secret is in no Event, ToolInstance, ToolDefinition or log line',
     assert.ok(!text.includes(key.toString('hex')), 'the key was written out');
     assert.ok(!text.includes(key.toString('base64')), 'the key was written out');
   }
+});
+
+test('the gate is essential: when it exits, ECS stops the task and the instance is no longer routed', async () => {
+  const alice = await aliceReady();
+  const ip = new URL(alice.status!.endpoint!).hostname;
+  const res = await fetch(`${env.ecsLocal.url}/_ecs-local/processes`);
+  const { processes } = (await res.json()) as { processes: { pid: number; running: boolean }[] };
+  // The gate of alice's task: the process on her task's address that was given a tool secret.
+  const gate = processes.find((p) => {
+    if (!p.running) return false;
+    try {
+      const environ = readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0');
+      return (
+        environ.includes(`HOST=${ip}`) && environ.some((e) => e.startsWith('BERTH_TOOL_SECRET='))
+      );
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(gate, "alice's gate process");
+  process.kill(gate.pid, 'SIGKILL');
+  const ended = await waitFor(
+    async () => {
+      const ti = await getInstance(env.store, 'alice', 'demo');
+      return ti.status?.taskArn === alice.status?.taskArn && ti.status?.phase !== 'Ready'
+        ? ti
+        : undefined;
+    },
+    30_000,
+    "alice's instance to leave Ready after her gate died",
+  );
+  assert.ok(['Stopped', 'Failed'].includes(ended.status!.phase!), JSON.stringify(ended.status));
 });
