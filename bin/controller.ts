@@ -53,7 +53,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
   });
   let controllers: RunningControllers | undefined;
   // The ToolInstance reconciler observes time to ready on ctx.metrics itself.
-  const tools = createToolControllers();
+  const tools = createToolControllers({ env });
   try {
     controllers = await startControllers({
       pool: o.pool,

@@ -1,9 +1,10 @@
 // What `make run` (berth up) uses when nothing says otherwise, shared with `berth
 // doctor`, which checks that setup.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { ResourceStore } from '../store/index.ts';
+import { generateToolSecretKey, type ResourceStore } from '../store/index.ts';
 
 /** ecs-local's port when berth up starts it (ECS_LOCAL_PORT). */
 export const ECS_LOCAL_DEFAULT_PORT = 4566;
@@ -38,4 +39,26 @@ export async function ensureExampleQuotas(store: ResourceStore): Promise<string[
     created.push(manifest.metadata.name);
   }
   return created;
+}
+
+/** Where `berth up` keeps its BERTH_TOOL_SECRET_KEY, inside BERTH_DATA_DIR. */
+export function toolSecretKeyPath(dataDir: string): string {
+  return join(dataDir, 'tool-secret.key');
+}
+
+/**
+ * `berth up`'s tool secret key: the one in its data folder, made (mode 0600)
+ * the first time. Kept, not made per start, so a restarted `make run` still
+ * reaches the tools it launched before (their gates hold secrets derived from it).
+ */
+export function localToolSecretKey(dataDir: string): string {
+  const path = toolSecretKeyPath(dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    // 'wx': two starts at once cannot both write; the second reads the first's.
+    writeFileSync(path, `${generateToolSecretKey()}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(path, 'utf8').trim();
 }

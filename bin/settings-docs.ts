@@ -16,6 +16,7 @@ import {
 import { ecsLocalEnvSchema } from '../ecs-local/index.ts';
 import { proxyConfigSchema } from '../proxy/index.ts';
 import { fillSettingsBlocks, settingRows, settingsTable } from '../settings/index.ts';
+import { gateConfigSchema } from '../sidecars/index.ts';
 import { upConfigSchema } from './up.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -61,6 +62,11 @@ export const COMPONENTS: Record<string, Component> = {
     readBy: '`berth ecs-local`, `berth up`',
     readme: 'ecs-local/README.md',
   },
+  gate: {
+    schema: gateConfigSchema,
+    readBy: 'the gate in every task (`sidecars/gate`)',
+    readme: 'sidecars/gate/README.md',
+  },
   cli: { schema: cliEnvSchema, readBy: '`berth` (the CLI)', readme: 'cli/README.md' },
   up: { schema: upConfigSchema, readBy: '`berth up` (`make run`)', readme: 'README.md' },
 };
@@ -74,6 +80,7 @@ export const SETTINGS_READMES = [
   'proxy/README.md',
   'ecs-local/README.md',
   'cli/README.md',
+  'sidecars/gate/README.md',
 ];
 
 /** One row per component: its variables and where each is explained. */

@@ -18,12 +18,20 @@ import { reconcileOnWrite } from '../controllers/index.ts';
 import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
 import { type RunningProxy, startProxy } from '../proxy/index.ts';
 import { integer, loadSettings, setting } from '../settings/index.ts';
-import { createPool, migrate, type Pool, ResourceStore, redactUrl } from '../store/index.ts';
+import {
+  createPool,
+  migrate,
+  type Pool,
+  ResourceStore,
+  redactUrl,
+  toolSecretKeySchema,
+} from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
 import {
   ECS_LOCAL_DEFAULT_PORT,
   ECS_LOCAL_DEFAULTS,
   ensureExampleQuotas,
+  localToolSecretKey,
 } from './local-defaults.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
@@ -166,7 +174,14 @@ export async function runUp(): Promise<void> {
       },
       'database migrated',
     );
-    let controllerEnv: NodeJS.ProcessEnv = process.env;
+    // The key of the tool secrets, shared by the controllers and the proxy: the
+    // environment's, else the one kept in the data folder.
+    const toolSecretKey =
+      process.env.BERTH_TOOL_SECRET_KEY || localToolSecretKey(env.data.BERTH_DATA_DIR);
+    let controllerEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      BERTH_TOOL_SECRET_KEY: toolSecretKey,
+    };
     if (!process.env.BERTH_ECS_ENDPOINT) {
       try {
         ecsLocal = await startEcsLocal({
@@ -189,7 +204,7 @@ export async function runUp(): Promise<void> {
         }
         throw err;
       }
-      controllerEnv = { ...ECS_LOCAL_DEFAULTS, ...process.env, BERTH_ECS_ENDPOINT: ecsLocal.url };
+      controllerEnv = { ...ECS_LOCAL_DEFAULTS, ...controllerEnv, BERTH_ECS_ENDPOINT: ecsLocal.url };
       log.info({ url: ecsLocal.url, imageMap: env.data.ECS_LOCAL_IMAGE_MAP }, 'ecs-local started');
     }
     controllers = await startControllerStack({
@@ -223,7 +238,7 @@ export async function runUp(): Promise<void> {
       proxy = await startProxy({
         pool,
         store,
-        config: { apiUpstream: api.url },
+        config: { apiUpstream: api.url, toolSecretKey: toolSecretKeySchema().parse(toolSecretKey) },
         log: log.child({ component: 'proxy' }),
       });
     } catch (err) {

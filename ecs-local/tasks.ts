@@ -379,11 +379,21 @@ export class TaskEngine {
   }
 }
 
-/** Every port the task's containers listen on (awsvpc: all on the task's one address). */
+/**
+ * Every port the task's containers listen on (awsvpc: all on the task's one
+ * address): the port mappings, and a container's own `PORT` (definition or
+ * override), which a container without a mapping (a tool behind a gate) is told
+ * to listen on, as ecs-local tells a mapped one.
+ */
 function containerPorts(task: TaskRecord): number[] {
-  return task.containers.flatMap((c) =>
-    (c.def.portMappings ?? []).flatMap((p) => (p.containerPort ? [p.containerPort] : [])),
-  );
+  return task.containers.flatMap((c) => {
+    const mapped = (c.def.portMappings ?? []).flatMap((p) =>
+      p.containerPort ? [p.containerPort] : [],
+    );
+    const env = [...(c.def.environment ?? []), ...(c.override?.environment ?? [])];
+    const told = Number(env.findLast((e) => e.name === 'PORT')?.value);
+    return Number.isInteger(told) && told > 0 && told < 65536 ? [...mapped, told] : mapped;
+  });
 }
 
 // A function, not an inline comparison: the status changes across awaits.

@@ -7,7 +7,7 @@
 // so it sees an incomplete response rather than a truncated "success".
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { clientResponseHeaders } from './headers.ts';
+import { clientResponseHeaders, withToolSecret } from './headers.ts';
 import { sendError } from './pages/errors.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -175,7 +175,7 @@ export function forward(
     {
       path,
       method: req.method as Dispatcher.HttpMethod,
-      headers,
+      headers: withToolSecret(headers, upstream),
       body: hasBody(req) ? req : null,
     },
     exchange,

@@ -6,8 +6,11 @@
 // its cookies, Authorization) are removed, as are headers that only berth or the
 // load balancer may set (`x-berth-*`, `x-amzn-oidc-*`): a tool must never take a
 // client's copy of them for berth's word. Towards the browser: a tool's
-// Set-Cookie values go through the upstream's filter (proxy/cookies.ts).
+// Set-Cookie values go through the upstream's filter (proxy/cookies.ts). A client's
+// `x-berth-tool-secret` is dropped even towards berth's API; the proxy adds the
+// launch's own as the last step (withToolSecret).
 import type { IncomingHttpHeaders } from 'node:http';
+import { TOOL_SECRET_HEADER } from '../store/index.ts';
 import { isBerthCookieName, mayHoldBerthCookie } from './cookies.ts';
 
 const HOP_BY_HOP = new Set([
@@ -113,6 +116,9 @@ export function upstreamRequestHeaders(
       case 'expect':
         // Node's server already answered 100-continue; undici refuses the header.
         continue;
+      case TOOL_SECRET_HEADER:
+        // Only the proxy speaks for itself to a gate.
+        continue;
       case 'forwarded':
         if (ctx.trustedHops > 0) out.push(name, value);
         continue;
@@ -152,6 +158,17 @@ function isReservedHeader(lowerName: string): boolean {
     lowerName.charCodeAt(0) === 120 /* x */ &&
     (lowerName.startsWith('x-berth-') || lowerName.startsWith('x-amzn-oidc-'))
   );
+}
+
+/**
+ * The header list with the upstream's tool secret appended, when it has one: the
+ * one step that presents the secret, after every header the client sent was
+ * filtered. The list is the request's own (built per request), so it is extended
+ * in place. The secret goes only upstream; nothing sends it back to a client.
+ */
+export function withToolSecret(headers: string[], upstream: { toolSecret?: string | undefined }) {
+  if (upstream.toolSecret !== undefined) headers.push(TOOL_SECRET_HEADER, upstream.toolSecret);
+  return headers;
 }
 
 function lastValue(v: string | undefined): string | undefined {

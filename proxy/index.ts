@@ -97,6 +97,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     sharedNamespace: config.sharedNamespace,
     resyncMs: config.resyncMs,
     upstream: toolUpstreamOptions,
+    toolSecretKey: config.toolSecretKey,
     log,
     onChange: (n) => metrics.routes.set(n),
   });

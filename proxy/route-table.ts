@@ -4,14 +4,16 @@
 // The request path only does Map lookups. An instance is routable when it wants
 // to run, is Ready=True and has an endpoint; its Upstream (undici Pool) lives as
 // long as that stays so, and is closed (connections and WebSockets dropped) when
-// the endpoint changes or the route goes.
+// the endpoint changes or the route goes. Each upstream carries its launch's tool
+// secret, derived once when the upstream is made (uid and attempt from the
+// instance's status), so a new attempt at the same address gets a new upstream.
 import {
   type BerthObject,
   getCondition,
   type ToolDefinition,
   type ToolInstance,
 } from '../crds/index.ts';
-import type { ResourceStore } from '../store/index.ts';
+import { deriveToolSecret, type ResourceStore } from '../store/index.ts';
 import { toolHostname } from './host.ts';
 import type { ProxyLogger } from './log.ts';
 import { Upstream, type UpstreamOptions } from './upstream.ts';
@@ -23,6 +25,8 @@ export interface Route {
   instance: ToolInstance;
   /** Set when the instance is routable. */
   upstream?: Upstream;
+  /** `<uid>:<attempt>` of the launch the upstream's secret belongs to. */
+  launch?: string;
 }
 
 export interface RouteTableOptions {
@@ -32,6 +36,8 @@ export interface RouteTableOptions {
   sharedNamespace: string;
   resyncMs: number;
   upstream: UpstreamOptions;
+  /** BERTH_TOOL_SECRET_KEY: each route's tool secret is derived from it. */
+  toolSecretKey: Buffer;
   log: ProxyLogger;
   /** Called after every change (metrics). */
   onChange?: (routable: number) => void;
@@ -232,18 +238,24 @@ export class RouteTable {
   #upsert(hostname: string, instance: ToolInstance): boolean {
     const prev = this.#routes.get(hostname);
     const endpoint = routableEndpoint(instance);
+    const uid = instance.metadata.uid ?? '';
+    const attempt = instance.status?.attempt ?? 0;
+    const launch = `${uid}:${attempt}`;
     let upstream = prev?.upstream;
-    if (upstream && upstream.origin !== endpoint) {
+    if (upstream && (upstream.origin !== endpoint || prev?.launch !== launch)) {
       upstream.close();
       upstream = undefined;
     }
-    if (!upstream && endpoint) upstream = new Upstream(endpoint, this.#opts.upstream);
+    if (!upstream && endpoint) {
+      const secret = deriveToolSecret(this.#opts.toolSecretKey, uid, attempt);
+      upstream = new Upstream(endpoint, this.#opts.upstream, secret);
+    }
     this.#routes.set(hostname, {
       hostname,
       namespace: instance.metadata.namespace ?? '',
       name: instance.metadata.name,
       instance,
-      ...(upstream ? { upstream } : {}),
+      ...(upstream ? { upstream, launch } : {}),
     });
     return (
       prev === undefined ||

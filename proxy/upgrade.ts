@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { CLIENT_GONE } from './forward.ts';
-import { clientResponseHeaders } from './headers.ts';
+import { clientResponseHeaders, withToolSecret } from './headers.ts';
 import type { Upstream } from './upstream.ts';
 
 export type UpgradeOutcome =
@@ -117,7 +117,7 @@ export function upgradeThrough(
       {
         path: opts.path,
         method: opts.method as Dispatcher.HttpMethod,
-        headers: opts.headers,
+        headers: withToolSecret(opts.headers, upstream),
         upgrade: 'websocket',
       },
       new UpgradeExchange(client, resolve, upstream.setCookieFilter),

@@ -1,6 +1,8 @@
 // One upstream (a tool task's endpoint, or the API server): an undici Pool of
 // keep-alive connections plus the WebSocket sockets upgraded through it, so that
 // dropping the upstream (route changed or gone) closes everything that reaches it.
+// A tool task's upstream carries the launch's tool secret, presented to its gate
+// on every request and upgrade (forward.ts, upgrade.ts).
 import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 
@@ -14,14 +16,17 @@ export interface UpstreamOptions {
 
 export class Upstream {
   readonly origin: string;
+  /** The tool secret of the launch behind this origin; undefined for the API server. */
+  readonly toolSecret: string | undefined;
   readonly pool: Pool;
   readonly sockets = new Set<Duplex>();
   readonly setCookieFilter: ((values: string[]) => string[]) | undefined;
   #closed = false;
 
-  constructor(origin: string, opts: UpstreamOptions) {
+  constructor(origin: string, opts: UpstreamOptions, toolSecret?: string) {
     this.origin = origin;
     this.setCookieFilter = opts.setCookieFilter;
+    this.toolSecret = toolSecret;
     this.pool = new Pool(origin, {
       connections: opts.connections,
       connect: { timeout: opts.connectTimeoutMs },

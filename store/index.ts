@@ -66,5 +66,11 @@ export {
   type SessionPrincipal,
   Sessions,
 } from './sessions.ts';
+export {
+  deriveToolSecret,
+  generateToolSecretKey,
+  TOOL_SECRET_HEADER,
+  toolSecretKeySchema,
+} from './tool-secret.ts';
 export type * from './types.ts';
 export { NOTIFY_CHANNEL, Watch } from './watch.ts';

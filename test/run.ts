@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEmbeddedPostgres } from '../store/index.ts';
+import { generateToolSecretKey, startEmbeddedPostgres } from '../store/index.ts';
 
 const root = join(import.meta.dirname, '..');
 // Arguments are test files, globs or folders (a folder means every test file below it).
@@ -36,7 +36,12 @@ const args = [
 const child = spawn(process.execPath, args, {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, BERTH_TEST_ADMIN_DATABASE_URL: adminUrl },
+  env: {
+    ...process.env,
+    BERTH_TEST_ADMIN_DATABASE_URL: adminUrl,
+    // The controllers and the proxy refuse to start without one; one per run, as a deployment has.
+    BERTH_TOOL_SECRET_KEY: process.env.BERTH_TOOL_SECRET_KEY || generateToolSecretKey(),
+  },
 });
 const code: number = await new Promise((resolve) =>
   child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))),

@@ -39,8 +39,14 @@ import {
   startControllers,
 } from '../../controllers/index.ts';
 import type { ToolInstance } from '../../crds/index.ts';
-import { createPool, migrate, type Pool, ResourceStore } from '../../store/index.ts';
-import { testImages } from '../../test/controllers/tiny-tool.ts';
+import {
+  createPool,
+  generateToolSecretKey,
+  migrate,
+  type Pool,
+  ResourceStore,
+} from '../../store/index.ts';
+import { GATE_STUB_IMAGE, testImages } from '../../test/controllers/tiny-tool.ts';
 import { startBenchPostgres } from '../postgres.lib.ts';
 import { countQueries, type QueryCounter, summary } from './diagnostics.lib.ts';
 
@@ -222,7 +228,14 @@ async function startPhase(pool: Pool, url: string, throttle: boolean): Promise<P
     if (!runTaskAt.has(uid)) runTaskAt.set(uid, performance.timeOrigin + performance.now());
     return original(req);
   };
-  const tools = createToolControllers({ config: { toolStopTimeoutSeconds: 2 } });
+  // A thousand tasks: the tiny tool stands in for the gate (a Node gate is ~95 MB each).
+  const tools = createToolControllers({
+    env: {
+      ...process.env,
+      BERTH_TOOL_SECRET_KEY: process.env.BERTH_TOOL_SECRET_KEY || generateToolSecretKey(),
+    },
+    config: { toolStopTimeoutSeconds: 2, gateImage: GATE_STUB_IMAGE },
+  });
   const manager = await startControllers({
     pool,
     driver,

@@ -21,7 +21,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../store/index.ts';
+import { freePort, generateToolSecretKey } from '../../store/index.ts';
 import {
   benchDatabase,
   CHP_ENV,
@@ -127,7 +127,12 @@ const targets: Counted[] = [
   {
     name: 'berth proxy, 1 worker',
     args: () => [join(here, '..', '..', 'bin', 'berth.ts'), 'proxy'],
-    env: { DATABASE_URL: db.url, BERTH_PROXY_WORKERS: '1', BERTH_BASE_DOMAIN: 'localhost' },
+    env: {
+      DATABASE_URL: db.url,
+      BERTH_PROXY_WORKERS: '1',
+      BERTH_BASE_DOMAIN: 'localhost',
+      BERTH_TOOL_SECRET_KEY: generateToolSecretKey(),
+    },
     host: TOOL_HOST,
   },
 ];

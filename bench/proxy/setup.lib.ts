@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { API_VERSION, KINDS } from '../../crds/index.ts';
-import { createPool, freePort, Identity, migrate, ResourceStore } from '../../store/index.ts';
+import {
+  createPool,
+  freePort,
+  generateToolSecretKey,
+  Identity,
+  migrate,
+  ResourceStore,
+} from '../../store/index.ts';
 import { startBenchPostgres } from '../postgres.lib.ts';
 
 export interface Child {
@@ -131,6 +138,7 @@ export async function startBerthProxyCommand(dbUrl: string, workers: string): Pr
         BERTH_PROXY_PORT: String(port),
         BERTH_PROXY_WORKERS: workers,
         BERTH_BASE_DOMAIN: 'localhost',
+        BERTH_TOOL_SECRET_KEY: process.env.BERTH_TOOL_SECRET_KEY || generateToolSecretKey(),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },

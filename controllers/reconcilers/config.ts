@@ -3,6 +3,7 @@
 // works with `make run` (ecs-local, a proxy on localhost:8000).
 import { z } from 'zod';
 import { durationMs, integer, loadSettings, setting } from '../../settings/index.ts';
+import { toolSecretKeySchema } from '../../store/index.ts';
 
 const urlTemplate = z.string().regex(/^https?:\/\//, 'must start with http:// or https://');
 
@@ -56,6 +57,30 @@ export const reconcilerConfigSchema = z.object({
     replaces: ['BERTH_GC_INTERVAL_SECONDS'],
     description: 'How often the garbage collector looks for orphaned tasks.',
   }),
+  toolSecretKey: setting(toolSecretKeySchema(), {
+    env: 'BERTH_TOOL_SECRET_KEY',
+    secret: true,
+    shownDefault: 'none (required; `berth up` keeps one in `<BERTH_DATA_DIR>/tool-secret.key`)',
+    shownValue: 'at least 32 bytes as hex or base64',
+    description:
+      "The key each launch's tool secret is derived from (HMAC of instance uid and attempt); the proxy must hold the same key. Changing it cuts the proxy off from running tools until they are launched again.",
+  }),
+  gatePort: setting(integer(1, 65535).default(8000), {
+    env: 'BERTH_GATE_PORT',
+    description:
+      "The port the gate (sidecars/gate) publishes in every tool's task; the proxy connects to it. A ToolDefinition's spec.port must differ.",
+  }),
+  gateImage: setting(
+    z
+      .string()
+      .regex(/^[^\s]+$/, 'must be an image reference without spaces')
+      .default('berth/gate:latest'),
+    {
+      env: 'BERTH_GATE_IMAGE',
+      description:
+        "The gate's container image (sidecars/gate), registered in every tool's task definition.",
+    },
+  ),
   gcGraceMs: setting(durationMs(0, 86_400_000).default(60_000), {
     env: 'BERTH_GC_GRACE_MS',
     replaces: ['BERTH_GC_GRACE_SECONDS'],
@@ -75,6 +100,11 @@ export interface ReconcilerConfig {
   readyPollIntervalMs: number;
   gcIntervalMs: number;
   gcGraceMs: number;
+  /** BERTH_TOOL_SECRET_KEY: never logged, never written anywhere. */
+  toolSecretKey: Buffer;
+  /** The gate's published port in every task (BERTH_GATE_PORT). */
+  gatePort: number;
+  gateImage: string;
 }
 
 /** Reads the reconcilers' settings; throws ConfigError naming each bad variable. */
@@ -97,6 +127,9 @@ export function loadReconcilerConfig(
     readyPollIntervalMs: e.readyPollIntervalMs,
     gcIntervalMs: e.gcIntervalMs,
     gcGraceMs: e.gcGraceMs,
+    toolSecretKey: e.toolSecretKey,
+    gatePort: e.gatePort,
+    gateImage: e.gateImage,
   };
 }
 

@@ -23,8 +23,10 @@ export { createToolDefinitionReconciler, ensureTaskDefinition } from './tooldefi
 export { createToolInstanceReconciler, type ReconcilerHooks } from './toolinstance.ts';
 
 export interface ToolControllersOptions {
-  /** Defaults to `loadReconcilerConfig(process.env)`. */
+  /** Over `loadReconcilerConfig(env)`. */
   config?: Partial<ReconcilerConfig>;
+  /** Where the settings are read from; defaults to process.env. */
+  env?: Record<string, string | undefined>;
   hooks?: ReconcilerHooks;
   /** Observes seconds from launch to ready (e.g. the time-to-ready histogram). */
   onReady?(seconds: number): void;
@@ -35,11 +37,16 @@ export interface ToolControllers {
   reconcilers: { ToolDefinition: Reconciler; ToolInstance: Reconciler };
   runnables: Runnable[];
   gc: ReturnType<typeof createGarbageCollector>;
+  /** The settings they run with (tests derive a launch's tool secret from its key). */
+  config: ReconcilerConfig;
 }
 
 /** The reconcilers and the poller and GC, sharing one config and one observation cache. */
 export function createToolControllers(options: ToolControllersOptions = {}): ToolControllers {
-  const config: ReconcilerConfig = { ...loadReconcilerConfig(process.env), ...options.config };
+  const config: ReconcilerConfig = {
+    ...loadReconcilerConfig(options.env ?? process.env),
+    ...options.config,
+  };
   const observations = new Observations();
   const gc = createGarbageCollector({ config });
   return {
@@ -54,5 +61,6 @@ export function createToolControllers(options: ToolControllersOptions = {}): Too
     },
     runnables: [createTaskPoller({ config, observations }), gc],
     gc,
+    config,
   };
 }

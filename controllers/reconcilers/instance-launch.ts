@@ -20,12 +20,12 @@
 // until a person asks again (a new generation), like any other ended attempt.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
 import type { ToolDefinition } from '../../crds/index.ts';
-import { LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
+import { deriveToolSecret, LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
 import { findLiveTaskOf, getToolDefinition, type Run } from './instance-run.ts';
 import { transition } from './instance-transition.ts';
-import { TOOL_CONTAINER } from './task-definition.ts';
+import { GATE_CONTAINER, gatePortConflict, TOOL_CONTAINER } from './task-definition.ts';
 import { ensureTaskDefinition } from './tooldefinition.ts';
 
 /** How often a reconcile looks again when no poller tells it (a safety net; the poller is faster). */
@@ -52,6 +52,18 @@ export async function launch(run: Run): Promise<ReconcileResult> {
       fields: { startedAt: null },
     });
     return requeueAfter(30_000);
+  }
+  const conflict = gatePortConflict(td, run.deps.config.gatePort);
+  if (conflict) {
+    const message = `Tool "${td.metadata.name}" cannot run: ${conflict}`;
+    await transition(run, {
+      phase: 'Failed',
+      reason: 'PortConflict',
+      stopReason: true,
+      message,
+      event: { type: 'Warning' },
+    });
+    return terminal(message);
   }
   const sizeName = run.ti.spec.size ?? td.spec.defaultSize;
   const size = td.spec.sizes[sizeName];
@@ -163,6 +175,8 @@ async function runTaskWith(
         memory: String(size.memory),
         containerOverrides: [
           { name: TOOL_CONTAINER, environment: toolEnvironment(run, td, sizeName) },
+          // Overrides, not the task definition: the definition is shared by every launch.
+          { name: GATE_CONTAINER, environment: gateEnvironment(run, td, attempt) },
         ],
       },
       capacityProvider: td.spec.capacity,
@@ -261,6 +275,15 @@ function isTaskDefinitionGone(err: unknown): boolean {
       e.message ?? '',
     )
   );
+}
+
+/** The gate's part of this launch: the secret it admits and where the tool listens. */
+function gateEnvironment(run: Run, td: ToolDefinition, attempt: number) {
+  const secret = deriveToolSecret(run.deps.config.toolSecretKey, run.ti.metadata.uid!, attempt);
+  return [
+    { name: 'BERTH_TOOL_SECRET', value: secret },
+    { name: 'BERTH_GATE_UPSTREAM_PORT', value: String(td.spec.port) },
+  ];
 }
 
 /** What the tool is told about itself. No secrets: these end up in the task definition override. */

@@ -5,9 +5,10 @@
 // launch again (toolinstance.ts).
 import type { Task } from '@aws-sdk/client-ecs';
 import { parseDuration } from '../../crds/index.ts';
+import { deriveToolSecret } from '../../store/index.ts';
 import { done, type ReconcileResult, requeueAfter } from '../reconcile.ts';
 import { auditedStop } from './audit.ts';
-import { isStopping, privateIp, taskId } from './ecs-task.ts';
+import { isStopping, privateIp, TAG, tagValue, taskId } from './ecs-task.ts';
 import { explainStop } from './failure-reason.ts';
 import { SAFETY_REQUEUE_MS } from './instance-launch.ts';
 import { getToolDefinition, observe, type Run } from './instance-run.ts';
@@ -54,16 +55,18 @@ export async function watchStart(run: Run): Promise<ReconcileResult> {
     await progress(run, `Task is ${task.lastStatus?.toLowerCase() ?? 'starting'}`);
     return requeueAfter(wait);
   }
-  const endpoint = `http://${ip.includes(':') ? `[${ip}]` : ip}:${td.spec.port}`;
+  // The proxy reaches the tool through the gate, so the endpoint is the gate's port.
+  const endpoint = `http://${ip.includes(':') ? `[${ip}]` : ip}:${deps.config.gatePort}`;
   let ready = deps.observations.readyEndpoint(arn, 15_000) === endpoint;
   let detail = '';
   if (!ready) {
     const probe = await probeReadiness(
       ip,
-      td.spec.port,
+      deps.config.gatePort,
       readiness.path,
       readiness.timeoutSeconds * 1000,
       ctx.signal,
+      launchSecret(run, task),
     );
     ready = probe.ok;
     detail = probe.detail;
@@ -84,6 +87,12 @@ export async function watchStart(run: Run): Promise<ReconcileResult> {
   deps.onReady?.(took / 1000);
   ctx.metrics?.timeToReady.observe({ tool: td.metadata.name }, took / 1000);
   return done();
+}
+
+/** The tool secret of the task's own attempt (its tag; the status's attempt when untagged). */
+export function launchSecret(run: Run, task: Task): string {
+  const attempt = Number(tagValue(task, TAG.attempt) ?? run.ti.status?.attempt ?? 1);
+  return deriveToolSecret(run.deps.config.toolSecretKey, run.ti.metadata.uid!, attempt);
 }
 
 /** A Ready instance: nothing to do unless its task stopped behind berth's back. */

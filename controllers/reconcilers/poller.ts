@@ -13,10 +13,11 @@
 // `Observations` and enqueues the instance's reconcile, which writes status.
 import type { Task } from '@aws-sdk/client-ecs';
 import { parseDuration, type ToolInstance } from '../../crds/index.ts';
+import { deriveToolSecret } from '../../store/index.ts';
 import type { Runnable } from '../reconcile.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { ReconcilerConfig } from './config.ts';
-import { isStopping, privateIp } from './ecs-task.ts';
+import { isStopping, privateIp, TAG, tagValue } from './ecs-task.ts';
 import type { Observations } from './observations.ts';
 import { probeReadiness } from './readiness-probe.ts';
 import { ToolDefinitionCache } from './tool-definition-cache.ts';
@@ -59,7 +60,10 @@ const READY_ANSWER_FRESH_MS = 10_000;
 const STALLED_LAUNCH_MS = 10_000;
 
 export interface PollerDeps {
-  config: Pick<ReconcilerConfig, 'pollIntervalMs' | 'readyPollIntervalMs'>;
+  config: Pick<
+    ReconcilerConfig,
+    'pollIntervalMs' | 'readyPollIntervalMs' | 'gatePort' | 'toolSecretKey'
+  >;
   observations: Observations;
 }
 
@@ -228,7 +232,7 @@ class TaskPoller {
           // news went out (a trigger held back by ENQUEUE_QUIET_MS goes now; a sent one is not repeated).
           if (this.#deps.observations.readyEndpoint(t.taskArn!, READY_ANSWER_FRESH_MS, now))
             this.#trigger(t, now, 'ready');
-          else this.#probe(t, ip, td.spec.port, td.spec.readiness);
+          else this.#probe(t, task, ip, td.spec.readiness);
         } else if (task.lastStatus !== t.lastStatus) {
           // Progress the user can see on the starting page (PROVISIONING, PENDING, ...).
           if (t.lastStatus !== undefined) this.#trigger(t, now, `status:${task.lastStatus}`);
@@ -242,14 +246,19 @@ class TaskPoller {
   /** Probes in the background so one slow tool does not hold up the batch. */
   #probe(
     t: Tracked,
+    task: Task,
     ip: string,
-    port: number,
     readiness: { path: string; timeoutSeconds: number },
   ): void {
     if (this.#probing.has(t.uid)) return;
     this.#probing.add(t.uid);
     const arn = t.taskArn!;
-    void probeReadiness(ip, port, readiness.path, readiness.timeoutSeconds * 1000, this.#ctx.signal)
+    // Through the gate, with the secret of the task's own attempt (its tag).
+    const { gatePort: port, toolSecretKey } = this.#deps.config;
+    const attempt = Number(tagValue(task, TAG.attempt) ?? 1);
+    const secret = deriveToolSecret(toolSecretKey, t.uid, attempt);
+    const timeoutMs = readiness.timeoutSeconds * 1000;
+    void probeReadiness(ip, port, readiness.path, timeoutMs, this.#ctx.signal, secret)
       .then((r) => {
         if (!r.ok) return;
         const host = ip.includes(':') ? `[${ip}]` : ip;

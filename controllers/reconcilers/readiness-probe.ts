@@ -1,7 +1,9 @@
-// The readiness check: HTTP GET http://<task ip>:<port><path>; any 2xx or 3xx
-// answer within the timeout means ready. Redirects are not followed (a 302 to a
+// The readiness check: HTTP GET http://<task ip>:<gate port><path> with the
+// launch's tool secret (the gate admits nothing else, and forwards it to the
+// tool); any 2xx or 3xx answer within the timeout means ready. Redirects are not followed (a 302 to a
 // login page is an answer). The body is discarded.
 import { Agent, request } from 'undici';
+import { TOOL_SECRET_HEADER } from '../../store/index.ts';
 
 // Short keep-alive: a probe runs once a second at most per task, and a tool's
 // sockets should not stay open because of berth.
@@ -23,6 +25,7 @@ export async function probeReadiness(
   path: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  toolSecret?: string,
 ): Promise<ProbeResult> {
   const host = ip.includes(':') ? `[${ip}]` : ip;
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -33,7 +36,10 @@ export async function probeReadiness(
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      headers: { 'user-agent': 'berth-readiness-probe' },
+      headers: {
+        'user-agent': 'berth-readiness-probe',
+        ...(toolSecret ? { [TOOL_SECRET_HEADER]: toolSecret } : {}),
+      },
     });
     await res.body.dump();
     return { ok: res.statusCode >= 200 && res.statusCode < 400, detail: `HTTP ${res.statusCode}` };

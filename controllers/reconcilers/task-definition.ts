@@ -1,6 +1,10 @@
-// Turns a ToolDefinition into the ECS task definition that runs it: the tool
-// container (named `tool`) plus its declared sidecars, the default size as the
-// task's cpu/memory (RunTask overrides pick another size), awsvpc on Fargate.
+// Turns a ToolDefinition into the ECS task definition that runs it: the gate
+// (sidecars/gate, the one published port: it admits only requests carrying the
+// launch's tool secret and forwards them to the tool on the task's loopback), the
+// tool container (named `tool`, publishing nothing) plus its declared sidecars,
+// the default size as the task's cpu/memory (RunTask overrides pick another
+// size), awsvpc on Fargate. The secret and the tool's port reach the gate as
+// RunTask overrides (instance-launch.ts): the definition is shared by launches.
 // Only the spec goes in, nothing that changes on its own (no timestamps), so the
 // driver's content hash registers a new revision exactly when the spec changed.
 import type {
@@ -11,6 +15,7 @@ import type {
 import type { EnvVar, ToolDefinition } from '../../crds/index.ts';
 
 export const TOOL_CONTAINER = 'tool';
+export const GATE_CONTAINER = 'berth-gate';
 
 /** `berth-<installation>-<tool>`: one family per tool per installation. */
 export function taskDefinitionFamily(installationId: string, tool: string): string {
@@ -21,6 +26,15 @@ export interface TaskDefinitionOptions {
   installationId: string;
   /** The tool container's seconds between SIGTERM and SIGKILL. */
   toolStopTimeoutSeconds: number;
+  /** The gate's image and published port (BERTH_GATE_IMAGE, BERTH_GATE_PORT). */
+  gateImage: string;
+  gatePort: number;
+}
+
+/** Why a tool cannot sit behind the gate, or undefined when it can. */
+export function gatePortConflict(td: ToolDefinition, gatePort: number): string | undefined {
+  if (td.spec.port !== gatePort) return undefined;
+  return `spec.port ${td.spec.port} is the gate's port (BERTH_GATE_PORT): the gate publishes it in every task and forwards to the tool on its own port; choose another spec.port`;
 }
 
 export function buildTaskDefinition(
@@ -30,12 +44,15 @@ export function buildTaskDefinition(
   const spec = td.spec;
   const size = spec.sizes[spec.defaultSize];
   if (!size) throw new Error(`defaultSize "${spec.defaultSize}" is not one of spec.sizes`);
+  const conflict = gatePortConflict(td, options.gatePort);
+  if (conflict) throw new Error(conflict);
+  // The tool publishes no port: only the gate's is reachable from outside the task
+  // (on Fargate; under ecs-local every process shares the host's loopback).
   const tool: ContainerDefinition = {
     name: TOOL_CONTAINER,
     image: spec.image,
     essential: true,
-    portMappings: [{ containerPort: spec.port, protocol: 'tcp' }],
-    environment: toKeyValues(spec.env),
+    environment: toolEnvironment(spec.env, spec.port),
     stopTimeout: options.toolStopTimeoutSeconds,
     ...(spec.command ? { entryPoint: spec.command } : {}),
     ...(spec.args ? { command: spec.args } : {}),
@@ -56,9 +73,34 @@ export function buildTaskDefinition(
     cpu: String(size.cpu),
     memory: String(size.memory),
     ephemeralStorage: { sizeInGiB: spec.ephemeralStorageGiB },
-    containerDefinitions: [tool, ...sidecars],
+    containerDefinitions: [gate(options), tool, ...sidecars],
     tags: [{ key: 'berth:tool', value: td.metadata.name }],
   };
+}
+
+/**
+ * Essential: a task whose gate died cannot be reached, so ECS stops it and the
+ * instance ends like any other failed task.
+ */
+function gate(options: TaskDefinitionOptions): ContainerDefinition {
+  return {
+    name: GATE_CONTAINER,
+    image: options.gateImage,
+    essential: true,
+    portMappings: [{ containerPort: options.gatePort, protocol: 'tcp' }],
+    environment: [{ name: 'BERTH_GATE_PORT', value: String(options.gatePort) }],
+  };
+}
+
+/**
+ * The spec's environment plus PORT = spec.port (unless the spec sets PORT):
+ * tools that read PORT (the demo, ecs-local's stand-ins) listen where the gate
+ * forwards, now that the tool has no port mapping to be told it by.
+ */
+function toolEnvironment(env: EnvVar[], port: number): KeyValuePair[] {
+  const list = toKeyValues(env);
+  if (!env.some((e) => e.name === 'PORT')) list.push({ name: 'PORT', value: String(port) });
+  return list;
 }
 
 function toKeyValues(env: EnvVar[]): KeyValuePair[] {

@@ -10,9 +10,9 @@ import {
   type ToolDefinition,
 } from '../../crds/index.ts';
 import type { EcsDriver } from '../ecs/index.ts';
-import { done, type ReconcileContext, type Reconciler } from '../reconcile.ts';
+import { done, type ReconcileContext, type Reconciler, terminal } from '../reconcile.ts';
 import type { ReconcilerConfig } from './config.ts';
-import { buildTaskDefinition } from './task-definition.ts';
+import { buildTaskDefinition, gatePortConflict } from './task-definition.ts';
 
 export interface RegisteredTaskDefinition {
   arn: string;
@@ -26,11 +26,13 @@ export interface RegisteredTaskDefinition {
 export async function ensureTaskDefinition(
   driver: EcsDriver,
   td: ToolDefinition,
-  config: Pick<ReconcilerConfig, 'keepRevisions' | 'toolStopTimeoutSeconds'>,
+  config: TaskDefinitionConfig,
 ): Promise<RegisteredTaskDefinition & { family: string; deregistered: string[] }> {
   const input = buildTaskDefinition(td, {
     installationId: driver.config.installationId,
     toolStopTimeoutSeconds: config.toolStopTimeoutSeconds,
+    gateImage: config.gateImage,
+    gatePort: config.gatePort,
   });
   const family = input.family!;
   const { arn, registered } = await driver.registerTaskDefinition(input);
@@ -40,9 +42,12 @@ export async function ensureTaskDefinition(
   return { arn, registered, family, deregistered };
 }
 
-export function createToolDefinitionReconciler(
-  config: Pick<ReconcilerConfig, 'keepRevisions' | 'toolStopTimeoutSeconds'>,
-): Reconciler {
+type TaskDefinitionConfig = Pick<
+  ReconcilerConfig,
+  'keepRevisions' | 'toolStopTimeoutSeconds' | 'gateImage' | 'gatePort'
+>;
+
+export function createToolDefinitionReconciler(config: TaskDefinitionConfig): Reconciler {
   return async (ctx, key) => {
     let td: ToolDefinition;
     try {
@@ -53,6 +58,25 @@ export function createToolDefinitionReconciler(
     }
     if (td.metadata.deletionTimestamp) return done();
     const generation = td.metadata.generation;
+    const conflict = gatePortConflict(td, config.gatePort);
+    if (conflict) {
+      // Nothing to retry until the spec changes (a new generation reconciles again).
+      await writeStatus(ctx, td, {
+        observedGeneration: generation,
+        conditions: setCondition(
+          td.status?.conditions,
+          {
+            type: 'Registered',
+            status: 'False',
+            reason: 'PortConflict',
+            message: conflict,
+            observedGeneration: generation,
+          },
+          ctx.now(),
+        ),
+      });
+      return terminal(conflict);
+    }
     let result: Awaited<ReturnType<typeof ensureTaskDefinition>>;
     try {
       result = await ensureTaskDefinition(ctx.driver, td, config);

@@ -160,7 +160,7 @@ describe('KindLoop parking', () => {
 describe('a launch burst with ECS throttling on', () => {
   let env: Env;
   before(async () => {
-    env = await startEnv({ addressOctet: 42, ecsThrottling: true });
+    env = await startEnv({ addressOctet: 42, ecsThrottling: true, gateStub: true });
   });
   after(async () => {
     await env?.close();

@@ -97,7 +97,13 @@ test('a starting task whose probe answers is enqueued once, and probed no more w
   const observations = new Observations();
   const quiet = { info() {}, warn() {}, error() {}, debug() {} };
   const running = createTaskPoller({
-    config: { pollIntervalMs: 100, readyPollIntervalMs: 30_000 },
+    // No gate in this task: its "gate port" is the tool's own (the probe's secret header is ignored).
+    config: {
+      pollIntervalMs: 100,
+      readyPollIntervalMs: 30_000,
+      gatePort: PORT,
+      toolSecretKey: Buffer.alloc(32, 7),
+    },
     observations,
   }).start({
     store,

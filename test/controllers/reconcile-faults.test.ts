@@ -18,7 +18,7 @@ const N = 40;
 let env: Env;
 
 before(async () => {
-  env = await startEnv({ addressOctet: 24 });
+  env = await startEnv({ addressOctet: 24, gateStub: true });
   await createTool(env.store, 'tiny', tinySpec({ spawnTimeout: '60s' }));
 });
 

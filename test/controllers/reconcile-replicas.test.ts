@@ -42,6 +42,7 @@ let env: Env;
 before(async () => {
   env = await startEnv({
     addressOctet: 25,
+    gateStub: true,
     manager: { wrap: recording('a'), controller: { concurrency: 20 } },
   });
   await env.startManager({ wrap: recording('b'), ownPool: true, controller: { concurrency: 20 } });

@@ -21,7 +21,7 @@ import type { BerthObject, ToolDefinitionSpecInput, ToolInstance } from '../../c
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 import { createPool, type ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { TINY_IMAGE, testImages } from './tiny-tool.ts';
+import { GATE_STUB_IMAGE, TINY_IMAGE, testImages } from './tiny-tool.ts';
 
 export const examples = join(import.meta.dirname, '..', '..', 'examples');
 
@@ -68,6 +68,8 @@ export interface ManagerOptions {
   ) => ToolControllers['reconcilers']['ToolInstance'];
   /** A separate pool and ECS driver (a second replica). */
   ownPool?: boolean;
+  /** Where the manager logs (default: nowhere, or stderr with BERTH_TEST_LOG=1). */
+  log?: Parameters<typeof startControllers>[0]['log'];
 }
 
 /** BERTH_TEST_LOG=1: the controllers' warnings and errors on stderr (chasing a flaky test). */
@@ -86,12 +88,16 @@ export async function startEnv(opts: {
   addressOctet: number;
   ecsThrottling?: boolean;
   manager?: ManagerOptions;
+  /** Dozens of tasks at once: the tiny tool stands in for the gate (tiny-tool.ts). */
+  gateStub?: boolean;
+  /** More ecs-local image map entries. */
+  images?: Record<string, { command: string | string[]; args?: string[] }>;
 }): Promise<Env> {
   const db = await freshDatabase();
   const ecsLocal = await startEcsLocal({
     port: 0,
     imageMapPath: join(examples, 'demo', 'images.yaml'),
-    imageMap: testImages(),
+    imageMap: { ...testImages(), ...opts.images },
     addressOctet: opts.addressOctet,
     throttling: opts.ecsThrottling ?? false,
   });
@@ -115,7 +121,11 @@ export async function startEnv(opts: {
     },
     async startManager(m: ManagerOptions = {}) {
       const t = createToolControllers({
-        config: { ...FAST_RECONCILERS, ...m.reconcilers },
+        config: {
+          ...FAST_RECONCILERS,
+          ...(opts.gateStub ? { gateImage: GATE_STUB_IMAGE } : {}),
+          ...m.reconcilers,
+        },
         hooks: m.hooks,
       });
       tools ??= t;
@@ -137,7 +147,7 @@ export async function startEnv(opts: {
         },
         runnables: t.runnables,
         config: { ...FAST_CONTROLLER, ...m.controller },
-        ...(process.env.BERTH_TEST_LOG ? { log: stderrLog } : {}),
+        ...(m.log ? { log: m.log } : process.env.BERTH_TEST_LOG ? { log: stderrLog } : {}),
       });
       managers.push(running);
       return running;

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import { FINALIZER } from '../../controllers/reconcilers/index.ts';
 import type { ToolDefinition, ToolInstance } from '../../crds/index.ts';
+import { deriveToolSecret, TOOL_SECRET_HEADER } from '../../store/index.ts';
 import {
   createInstance,
   createTool,
@@ -103,9 +104,13 @@ test('a ToolInstance goes Pending -> Starting -> Ready and its endpoint serves t
   const ready = ti.status?.conditions.find((c) => c.type === 'Ready');
   assert.equal(ready?.status, 'True');
   assert.equal(ready?.observedGeneration, ti.metadata.generation);
-  assert.match(ti.status!.endpoint!, /^http:\/\/127\.21\.\d+\.\d+:8888$/);
-
-  const page = await fetch(`${ti.status!.endpoint}/`);
+  // The endpoint is the gate's port, which admits only the launch's secret.
+  assert.match(ti.status!.endpoint!, /^http:\/\/127\.21\.\d+\.\d+:8000$/);
+  assert.equal((await fetch(`${ti.status!.endpoint}/`)).status, 403);
+  const secret = deriveToolSecret(env.tools.config.toolSecretKey, ti.metadata.uid!, 1);
+  const page = await fetch(`${ti.status!.endpoint}/`, {
+    headers: { [TOOL_SECRET_HEADER]: secret },
+  });
   assert.equal(page.status, 200);
   const html = await page.text();
   assert.match(html, /Hello, <span id="who">analyst1<\/span>/);
@@ -133,7 +138,8 @@ test('a ToolInstance goes Pending -> Starting -> Ready and its endpoint serves t
   assert.equal(tags['berth:tool'], 'demo');
   assert.equal(tags['berth:installation'], 'local');
   assert.equal(task.overrides?.cpu, '256');
-  const envVars = task.overrides?.containerOverrides?.[0]?.environment ?? [];
+  const envVars =
+    task.overrides?.containerOverrides?.find((c) => c.name === 'tool')?.environment ?? [];
   assert.deepEqual(
     envVars.find((e) => e.name === 'BERTH_PUBLIC_URL'),
     { name: 'BERTH_PUBLIC_URL', value: 'http://demo--analyst1.localhost:8000/' },

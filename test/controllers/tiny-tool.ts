@@ -11,6 +11,13 @@ const source = join(import.meta.dirname, 'fixtures', 'tiny-http.c');
 const nodeFallback = join(import.meta.dirname, '..', 'ecs-local', 'fixtures', 'serve.mjs');
 
 export const TINY_IMAGE = 'berth/tiny:latest';
+/**
+ * The tiny tool standing in for the gate (set as the reconcilers' gateImage):
+ * it admits everything. Only for tests that run dozens of tasks at once, where
+ * a Node gate per task (~95 MB) would not fit the machine; the gate itself is
+ * tested in test/security/tool-gate.test.ts and the demo tests.
+ */
+export const GATE_STUB_IMAGE = 'berth/gate-stub:latest';
 
 /** Path of the compiled binary, or undefined when there is no compiler. */
 export function tinyBinary(): string | undefined {
@@ -27,11 +34,13 @@ export function tinyBinary(): string | undefined {
   }
 }
 
-/** ecs-local image map entries: the tiny tool, a container that never listens, one that exits 3. */
+/** ecs-local image map entries: the tiny tool (also as the gate stub), a container that never listens, one that exits 3. */
 export function testImages(): Record<string, { command: string | string[]; args?: string[] }> {
   const bin = tinyBinary();
+  const tiny = bin ? { command: bin } : { command: process.execPath, args: [nodeFallback] };
   return {
-    [TINY_IMAGE]: bin ? { command: bin } : { command: process.execPath, args: [nodeFallback] },
+    [TINY_IMAGE]: tiny,
+    [GATE_STUB_IMAGE]: tiny,
     'berth/silent:latest': { command: 'sleep', args: ['600'] },
     'berth/exit3:latest': { command: 'sh', args: ['-c', 'exit 3'] },
   };

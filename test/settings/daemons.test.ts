@@ -80,6 +80,20 @@ const cases: { command: string; env: Record<string, string>; says: RegExp }[] = 
   },
 ];
 
+// The key of the tool secrets (issue 15): required by both, never echoed.
+for (const command of ['proxy', 'controller']) {
+  test(`berth ${command} without BERTH_TOOL_SECRET_KEY, or with a short one: exit 2 naming it`, async () => {
+    const base = { DATABASE_URL, BERTH_ECS_ENDPOINT: 'http://127.0.0.1:1' };
+    const missing = await run(command, base);
+    assert.equal(missing.code, 2, missing.out);
+    assert.match(missing.out, /BERTH_TOOL_SECRET_KEY: required: at least 32 random bytes/);
+    const short = await run(command, { ...base, BERTH_TOOL_SECRET_KEY: 'dG9vLXNob3J0LWEta2V5' });
+    assert.equal(short.code, 2, short.out);
+    assert.match(short.out, /BERTH_TOOL_SECRET_KEY: expected at least 32 random bytes/);
+    assert.ok(!short.out.includes('dG9vLXNob3J0LWEta2V5'), 'the key is not echoed');
+  });
+}
+
 for (const c of cases) {
   test(`berth ${c.command} with ${Object.keys(c.env).at(-1)} wrong: exit 2 naming it`, async () => {
     const { code, out } = await run(c.command, c.env);

@@ -250,6 +250,7 @@ test('durations in milliseconds reach each component in the unit it uses', () =>
     BERTH_GC_INTERVAL_MS: '300',
     BERTH_GC_GRACE_MS: '0',
     BERTH_TOOL_STOP_TIMEOUT_MS: '5000',
+    BERTH_TOOL_SECRET_KEY: 'ab'.repeat(32),
   });
   assert.deepEqual(
     [

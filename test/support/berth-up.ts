@@ -123,7 +123,14 @@ export async function startBerthUp(options: BerthUpOptions = {}): Promise<BerthU
     ...options.env,
   };
   // Never the caller's CLI settings, database or ECS: this berth is self-contained.
-  for (const name of ['BERTH_SERVER', 'BERTH_TOKEN', 'DATABASE_URL', 'BERTH_ECS_ENDPOINT']) {
+  // (BERTH_TOOL_SECRET_KEY too: berth up keeps its own in its data folder.)
+  for (const name of [
+    'BERTH_SERVER',
+    'BERTH_TOKEN',
+    'DATABASE_URL',
+    'BERTH_ECS_ENDPOINT',
+    'BERTH_TOOL_SECRET_KEY',
+  ]) {
     if (!options.env?.[name]) delete env[name];
   }
   const timeoutMs = options.startTimeoutMs ?? 90_000;

@@ -6,8 +6,14 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createPool, freePort, Identity, type Pool } from '../../../store/index.ts';
-import { testImages } from '../../controllers/tiny-tool.ts';
+import {
+  createPool,
+  freePort,
+  generateToolSecretKey,
+  Identity,
+  type Pool,
+} from '../../../store/index.ts';
+import { GATE_STUB_IMAGE, testImages } from '../../controllers/tiny-tool.ts';
 import { BerthApi } from './api-client.ts';
 import { Daemon } from './daemon.ts';
 import { EcsView } from './ecs-view.ts';
@@ -65,6 +71,10 @@ function writeImageMap(path: string, runId: string, start: number): void {
           ...tiny,
           env: { [RUN_VAR]: runId, [START_VAR]: String(start) },
         },
+        [GATE_STUB_IMAGE]: {
+          ...tiny,
+          env: { [RUN_VAR]: runId, [START_VAR]: String(start) },
+        },
       },
     }),
   );
@@ -94,7 +104,12 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     let ecsStarts = 0;
     // The chaos writer flips one user's instances far faster than a person
     // launches: no launch rate limit here (test/security/quotas.test.ts tests it).
-    const common = { DATABASE_URL: pg.url, LOG_LEVEL: 'info', BERTH_LAUNCH_RATE_LIMIT: '0' };
+    const common = {
+      DATABASE_URL: pg.url,
+      LOG_LEVEL: 'info',
+      BERTH_LAUNCH_RATE_LIMIT: '0',
+      BERTH_TOOL_SECRET_KEY: process.env.BERTH_TOOL_SECRET_KEY || generateToolSecretKey(),
+    };
 
     const ecsLocal = new Daemon({
       name: 'ecs-local',
@@ -133,6 +148,8 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       BERTH_INSTALLATION_ID: INSTALLATION_ID,
       BERTH_CONTROLLER_METRICS_PORT: '-1',
       BERTH_PUBLIC_URL_TEMPLATE: `http://{tool}--{namespace}.localhost:${proxyPort}/`,
+      // Hundreds of tasks: the tiny tool stands in for the gate (see tiny-tool.ts).
+      BERTH_GATE_IMAGE: GATE_STUB_IMAGE,
       ...o.controllerEnv,
     };
     const controllers = Array.from(

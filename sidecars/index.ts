@@ -1,0 +1,9 @@
+// sidecars/: the programs that run beside a tool in its task. Only bin/ (the
+// settings tables) and tests import this; each sidecar runs as its own process.
+export {
+  type GateConfig,
+  gateConfigSchema,
+  loadGateConfig,
+  type RunningGate,
+  startGate,
+} from './gate/index.ts';
