@@ -97,7 +97,8 @@ test('the development sign-in is refused at start unless the base domain is loca
 });
 
 test('http is refused for a base domain that is not local, unless explicitly allowed', () => {
-  const env = { BERTH_BASE_DOMAIN: 'berth.example.org' };
+  // (the proxy also needs its tool secret key; any will do here)
+  const env = { BERTH_BASE_DOMAIN: 'berth.example.org', BERTH_TOOL_SECRET_KEY: 'ab'.repeat(32) };
   for (const load of [loadSignInConfig, loadProxyConfig] as const) {
     assert.throws(
       () => load({}, env),
@@ -109,7 +110,11 @@ test('http is refused for a base domain that is not local, unless explicitly all
     );
     assert.equal(load({}, { ...env, BERTH_PROXY_PUBLIC_SCHEME: 'https' }).publicScheme, 'https');
     assert.equal(load({}, { ...env, BERTH_ALLOW_INSECURE_HTTP: 'true' }).publicScheme, 'http');
-    assert.equal(load({}, {}).publicScheme, 'http', 'localhost stays http by default');
+    assert.equal(
+      load({}, { BERTH_TOOL_SECRET_KEY: env.BERTH_TOOL_SECRET_KEY }).publicScheme,
+      'http',
+      'localhost stays http by default',
+    );
   }
 });
 
