@@ -15,11 +15,17 @@ import {
 } from '../api/index.ts';
 import { loadConfig, updateConfig } from '../cli/index.ts';
 import { reconcileOnWrite } from '../controllers/index.ts';
-import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
+import {
+  type EcsLocal,
+  generateAccessKeyPair,
+  optionsFromEnv,
+  startEcsLocal,
+} from '../ecs-local/index.ts';
 import { type RunningProxy, startProxy } from '../proxy/index.ts';
 import { integer, loadSettings, setting } from '../settings/index.ts';
 import { createPool, migrate, type Pool, ResourceStore, redactUrl } from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
+import { driverKeyEnv, ecsLocalKeyPath, writeEcsLocalKey } from './ecs-local-key.ts';
 import { ECS_LOCAL_DEFAULT_PORT, ECS_LOCAL_DEFAULTS } from './local-defaults.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
@@ -164,11 +170,15 @@ export async function runUp(): Promise<void> {
     );
     let controllerEnv: NodeJS.ProcessEnv = process.env;
     if (!process.env.BERTH_ECS_ENDPOINT) {
+      const fromEnv = optionsFromEnv(process.env);
+      // Only berth's own parts hold it: a fresh pair each start (or the one ECS_LOCAL_* give).
+      const credentials = fromEnv.credentials ?? generateAccessKeyPair();
       try {
         ecsLocal = await startEcsLocal({
           // Process records here let the next start kill tasks a crashed berth up left running.
           stateDir: join(env.data.BERTH_DATA_DIR, 'ecs-local'),
-          ...optionsFromEnv(process.env),
+          ...fromEnv,
+          credentials,
           port: env.data.ECS_LOCAL_PORT,
           imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
           // Its errors only: up's own line says it started.
@@ -185,7 +195,17 @@ export async function runUp(): Promise<void> {
         }
         throw err;
       }
-      controllerEnv = { ...ECS_LOCAL_DEFAULTS, ...process.env, BERTH_ECS_ENDPOINT: ecsLocal.url };
+      // berth doctor beside this berth up signs with it too.
+      await writeEcsLocalKey(
+        ecsLocalKeyPath({ BERTH_DATA_DIR: env.data.BERTH_DATA_DIR }),
+        credentials,
+      );
+      controllerEnv = {
+        ...ECS_LOCAL_DEFAULTS,
+        ...process.env,
+        BERTH_ECS_ENDPOINT: ecsLocal.url,
+        ...driverKeyEnv(credentials),
+      };
       log.info({ url: ecsLocal.url, imageMap: env.data.ECS_LOCAL_IMAGE_MAP }, 'ecs-local started');
     }
     controllers = await startControllerStack({

@@ -161,7 +161,7 @@ export function makeDriver(
 ): EcsDriver {
   return createEcsDriver({
     config: loadEcsConfig({
-      BERTH_ECS_ENDPOINT: ecsLocal.url,
+      ...ecsLocalEnv(ecsLocal),
       BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
       BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
       ...env,
@@ -278,6 +278,7 @@ export async function liveTasks(driver: EcsDriver): Promise<string[]> {
   return driver.listTasks({ startedBy: driver.startedBy });
 }
 
+import { ecsLocalEnv } from '../support/ecs-local.ts';
 import { waitFor } from '../support/wait.ts';
 
 export { waitFor };
