@@ -43,7 +43,7 @@ const MAX_SKEW_MS = 15 * 60_000;
 const AUTH_RE =
   /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_-]+),\s*Signature=([0-9a-f]{64})$/;
 
-/** node:crypto behind the signer's hash interface (plain hash, or HMAC with a key). */
+/** node:crypto behind the SigV4 signer's hash interface (plain hash, or HMAC with a key); for any client that signs. */
 export class Sha256 {
   private readonly hash;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {

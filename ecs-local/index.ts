@@ -21,8 +21,7 @@ import { Throttle } from './throttle.ts';
 
 export { ConfigError } from '../settings/index.ts';
 export { type AdminRequest, adminFetch } from './admin-client.ts';
-export type { AccessKeyPair } from './auth.ts';
-export { generateAccessKeyPair } from './auth.ts';
+export { type AccessKeyPair, generateAccessKeyPair, Sha256 } from './auth.ts';
 export type { EcsLocalConfig, EcsLocalOptions } from './config.ts';
 export {
   DEFAULT_PROXY_SECURITY_GROUP,
