@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { ConfigError, type EcsLocal, Sha256, startEcsLocal } from '../../ecs-local/index.ts';
+import {
+  ConfigError,
+  type EcsLocal,
+  parseConfig,
+  Sha256,
+  startEcsLocal,
+} from '../../ecs-local/index.ts';
 import {
   ecsClient,
   registerFargate,
@@ -318,6 +324,7 @@ test('a non-loopback address is refused at start unless ECS_LOCAL_ALLOW_REMOTE s
       /ECS_LOCAL_HOST/.test(err.message) &&
       /ECS_LOCAL_ALLOW_REMOTE/.test(err.message),
   );
+  assert.equal(parseConfig({ host: '0.0.0.0', allowRemote: true }).host, '0.0.0.0', 'the opt-in');
   const child = spawn(
     process.execPath,
     ['--disable-warning=ExperimentalWarning', join(root, 'bin', 'berth.ts'), 'ecs-local'],
@@ -327,9 +334,19 @@ test('a non-loopback address is refused at start unless ECS_LOCAL_ALLOW_REMOTE s
     },
   );
   let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  child.stderr.on('data', (c) => (out += c));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // It must exit; should it listen instead, stop it so the failure is reported at once.
+  const listening = new Promise<'listening'>((resolve) => {
+    const see = (c: Buffer) => {
+      out += c;
+      if (/listening on/.test(out)) resolve('listening');
+    };
+    child.stdout.on('data', see);
+    child.stderr.on('data', see);
+  });
+  const first = await Promise.race([exited, listening]);
+  if (first === 'listening') child.kill('SIGKILL');
+  const code = await exited;
   assert.equal(code, 2, out);
   assert.match(out, /0\.0\.0\.0 is not a loopback address/);
   assert.doesNotMatch(out, /listening/);
