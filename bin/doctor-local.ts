@@ -6,6 +6,7 @@ import { request } from 'undici';
 import { loadConfig } from '../cli/index.ts';
 import { createEcsDriver, loadEcsConfig } from '../controllers/index.ts';
 import { loadProxyConfig } from '../proxy/index.ts';
+import { doctorToolPorts } from './doctor-tool-ports.ts';
 import { driverKeyEnv, ecsLocalKeyPath, readEcsLocalKey } from './ecs-local-key.ts';
 import { ECS_LOCAL_DEFAULTS, ecsLocalUrl } from './local-defaults.ts';
 
@@ -14,6 +15,7 @@ export interface Finding {
   check: string;
   message: string;
   fix?: string;
+  severity?: 'error' | 'warning';
 }
 
 type Env = Record<string, string | undefined>;
@@ -144,7 +146,7 @@ async function ecsLocalChecks(env: Env): Promise<Finding[]> {
   });
   const driver = createEcsDriver({ config, registry: new Registry() });
   try {
-    findings.push(...(await driver.preflight()));
+    findings.push(...(await driver.preflight(await doctorToolPorts(env))));
   } finally {
     driver.close();
   }

@@ -40,7 +40,7 @@ const subnetSchema = z.strictObject({
 const portNumber = z.number().int().min(-1).max(65535);
 
 /** One ingress rule, shaped as EC2's IpPermission (camelCase, as in its XML). */
-const ipPermissionSchema = z.strictObject({
+export const ipPermissionSchema = z.strictObject({
   /** `tcp`, `udp`, `icmp`, or `-1` (every protocol and port). */
   ipProtocol: z.string().min(1),
   fromPort: portNumber.optional(),

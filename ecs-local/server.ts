@@ -110,7 +110,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       res.writeHead(403, { 'content-type': 'application/json' }).end(text);
       return;
     }
-    handleAdmin(method, path, body, res, deps.ctx.engine, deps.ctx.faults);
+    handleAdmin(method, path, body, res, deps.ctx.engine, deps.ctx.faults, deps.ctx.config.network);
     return;
   }
   const target = req.headers['x-amz-target'];

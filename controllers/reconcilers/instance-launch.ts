@@ -14,6 +14,7 @@
 // deregistered the revision), it is registered again and RunTask tried once more.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
 import type { ToolDefinition } from '../../crds/index.ts';
+import { GATE_PORT } from '../ecs/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
 import { findLiveTaskOf, getToolDefinition, type Run } from './instance-run.ts';
@@ -151,6 +152,8 @@ async function runTaskWith(
         ],
       },
       capacityProvider: td.spec.capacity,
+      // Its security groups must admit only the proxy on these (else UnsafeSecurityGroup, and the launch waits).
+      toolPorts: [td.spec.port, GATE_PORT],
       // Waiting for a RunTask token is not work: give the worker slot to another key meanwhile.
       ...(ctx.whileWaiting ? { whileWaiting: ctx.whileWaiting } : {}),
     });

@@ -18,7 +18,7 @@ import {
   type ToolControllers,
 } from '../../controllers/reconcilers/index.ts';
 import type { BerthObject, ToolDefinitionSpecInput, ToolInstance } from '../../crds/index.ts';
-import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
+import { type EcsLocal, type EcsLocalOptions, startEcsLocal } from '../../ecs-local/index.ts';
 import { createPool, type ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TINY_IMAGE, testImages } from './tiny-tool.ts';
@@ -86,6 +86,10 @@ export async function startEnv(opts: {
   addressOctet: number;
   ecsThrottling?: boolean;
   manager?: ManagerOptions;
+  /** ecs-local's VPC (its security groups and their rules). */
+  network?: EcsLocalOptions['network'];
+  /** BERTH_ECS_* settings of the driver over the defaults (e.g. its security groups). */
+  driverEnv?: Record<string, string>;
 }): Promise<Env> {
   const db = await freshDatabase();
   const ecsLocal = await startEcsLocal({
@@ -94,9 +98,10 @@ export async function startEnv(opts: {
     imageMap: testImages(),
     addressOctet: opts.addressOctet,
     throttling: opts.ecsThrottling ?? false,
+    ...(opts.network ? { network: opts.network } : {}),
   });
   const registry = new Registry();
-  const driver = makeDriver(ecsLocal, {}, registry);
+  const driver = makeDriver(ecsLocal, opts.driverEnv ?? {}, registry);
   const drivers: EcsDriver[] = [driver];
   const managers: RunningControllers[] = [];
   const pools: TestDatabase['pool'][] = [];
