@@ -258,7 +258,13 @@ describe('preflight', () => {
     );
     assert.deepEqual(
       findings.map((f) => f.check),
-      ['ECS cluster', 'Fargate capacity provider', 'Subnets', 'Security groups'],
+      [
+        'ECS cluster',
+        'Fargate capacity provider',
+        'Subnets',
+        'Security groups',
+        'Security group rules',
+      ],
     );
   });
 
