@@ -220,7 +220,7 @@ function unreachable(
   const name = err instanceof Error ? err.name : 'Error';
   const detail = err instanceof Error ? err.message : String(err);
   if (
-    /Credential|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|AuthFailure|SignatureDoesNotMatch/i.test(
+    /Credential|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|AuthFailure|SignatureDoesNotMatch|InvalidSignature|MissingAuthentication/i.test(
       `${name} ${detail}`,
     )
   ) {
@@ -228,7 +228,9 @@ function unreachable(
       ok: false,
       check,
       message: `${service} in ${where} did not accept berth's AWS credentials (${name}).`,
-      fix: 'Give berth credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run it with an IAM role.',
+      fix: config.endpoint
+        ? 'ecs-local answers only requests signed with its key pair: set BERTH_ECS_ACCESS_KEY_ID and BERTH_ECS_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) to the pair it printed at start (berth up hands its own to its parts).'
+        : 'Give berth credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run it with an IAM role.',
     };
   }
   if (/AccessDenied|UnauthorizedOperation/i.test(name)) {

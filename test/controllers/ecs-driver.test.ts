@@ -287,6 +287,22 @@ describe('preflight', () => {
     assert.match(byCheck['Security groups']!.fix!, /Set BERTH_ECS_SECURITY_GROUPS=/);
   });
 
+  test('a key pair ecs-local does not know is named, with where its pair comes from', async () => {
+    const { driver } = driverFor({
+      BERTH_ECS_ACCESS_KEY_ID: 'AKIANOTTHEPAIR000000',
+      BERTH_ECS_SECRET_ACCESS_KEY: 'not-the-secret-of-this-ecs-local',
+      BERTH_ECS_MAX_ATTEMPTS: '1',
+    });
+    const findings = await driver.preflight();
+    assert.equal(findings.length, 1);
+    assert.match(
+      findings[0]!.message,
+      /did not accept berth's AWS credentials \(UnrecognizedClientException\)/,
+    );
+    assert.match(findings[0]!.fix!, /BERTH_ECS_ACCESS_KEY_ID and BERTH_ECS_SECRET_ACCESS_KEY/);
+    assert.doesNotMatch(JSON.stringify(findings), /not-the-secret/);
+  });
+
   test('an endpoint nobody answers on says how to start ecs-local', async () => {
     const { driver } = driverFor({
       BERTH_ECS_ENDPOINT: 'http://127.0.0.1:9',
