@@ -196,7 +196,8 @@ describe('the controllers', () => {
       addressOctet: 61,
       driverEnv: { BERTH_PROXY_SECURITY_GROUP: PROXY },
     });
-    await createTool(env.store, 'tiny', tinySpec());
+    // Long enough that no launch gives up while the group is unsafe, however slow the machine.
+    await createTool(env.store, 'tiny', tinySpec({ spawnTimeout: '10m' }));
   });
   after(() => env?.close());
 
