@@ -193,7 +193,7 @@ describe('the controllers', () => {
   let env: Env;
   before(async () => {
     env = await startEnv({
-      addressOctet: 61,
+      addressOctet: 97,
       driverEnv: { BERTH_PROXY_SECURITY_GROUP: PROXY },
     });
     // Long enough that no launch gives up while the group is unsafe, however slow the machine.
