@@ -50,6 +50,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
     config: loadEcsConfig(env),
     registry,
     ...(o.buckets ? { buckets: o.buckets } : {}),
+    onWarning: (message) => o.log.warn({ check: 'security groups' }, message),
   });
   let controllers: RunningControllers | undefined;
   // The ToolInstance reconciler observes time to ready on ctx.metrics itself.

@@ -6,6 +6,8 @@ import { request } from 'undici';
 import { loadConfig } from '../cli/index.ts';
 import { createEcsDriver, loadEcsConfig } from '../controllers/index.ts';
 import { loadProxyConfig } from '../proxy/index.ts';
+import { doctorToolPorts } from './doctor-tool-ports.ts';
+import { driverKeyEnv, ecsLocalKeyPath, readEcsLocalKey } from './ecs-local-key.ts';
 import { ECS_LOCAL_DEFAULTS, ecsLocalUrl } from './local-defaults.ts';
 
 export interface Finding {
@@ -13,6 +15,7 @@ export interface Finding {
   check: string;
   message: string;
   fix?: string;
+  severity?: 'error' | 'warning';
 }
 
 type Env = Record<string, string | undefined>;
@@ -116,11 +119,34 @@ async function ecsLocalChecks(env: Env): Promise<Finding[]> {
     ];
   }
   const findings: Finding[] = [{ ok: true, check: 'ecs-local', message: `${url} answers.` }];
+  // It answers only requests signed with the pair berth up made (or ECS_LOCAL_* give).
+  const keyPath = ecsLocalKeyPath(env);
+  const key =
+    env.ECS_LOCAL_ACCESS_KEY_ID && env.ECS_LOCAL_SECRET_ACCESS_KEY
+      ? {
+          accessKeyId: env.ECS_LOCAL_ACCESS_KEY_ID,
+          secretAccessKey: env.ECS_LOCAL_SECRET_ACCESS_KEY,
+        }
+      : await readEcsLocalKey(keyPath);
+  if (!key) {
+    findings.push({
+      ok: false,
+      check: 'ecs-local key',
+      message: `There is no ecs-local key pair in ${keyPath} (berth up writes it there at each start).`,
+      fix: `${START}; for a standalone ecs-local, set ECS_LOCAL_ACCESS_KEY_ID and ECS_LOCAL_SECRET_ACCESS_KEY to its pair.`,
+    });
+    return findings;
+  }
   // The cluster, subnets and security groups berth up gives the controllers.
-  const config = loadEcsConfig({ ...ECS_LOCAL_DEFAULTS, ...env, BERTH_ECS_ENDPOINT: url });
+  const config = loadEcsConfig({
+    ...ECS_LOCAL_DEFAULTS,
+    ...env,
+    BERTH_ECS_ENDPOINT: url,
+    ...driverKeyEnv(key),
+  });
   const driver = createEcsDriver({ config, registry: new Registry() });
   try {
-    findings.push(...(await driver.preflight()));
+    findings.push(...(await driver.preflight(await doctorToolPorts(env))));
   } finally {
     driver.close();
   }

@@ -11,15 +11,18 @@ import {
   loadEcsConfig,
 } from '../controllers/index.ts';
 import { type Finding, isLocalSetup, localFindings } from './doctor-local.ts';
+import { doctorToolPorts } from './doctor-tool-ports.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 function report(findings: Finding[]): void {
   for (const f of findings) {
-    out(`${f.ok ? '✓' : '✗'} ${f.check}: ${f.message}`);
+    const mark = f.ok ? '✓' : f.severity === 'warning' ? '!' : '✗';
+    out(`${mark} ${f.check}: ${f.message}`);
     if (!f.ok && f.fix) out(`    fix: ${f.fix}`);
   }
-  const failed = findings.filter((f) => !f.ok).length;
+  // A warning tells; only errors fail the doctor.
+  const failed = findings.filter((f) => !f.ok && f.severity !== 'warning').length;
   out(failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
   if (failed > 0) process.exitCode = 1;
 }
@@ -52,7 +55,7 @@ export async function runDoctor(
   // Its own registry: the doctor's calls are not the daemon's metrics.
   const driver = createEcsDriver({ config, registry: new Registry() });
   try {
-    report(await driver.preflight());
+    report(await driver.preflight(await doctorToolPorts(env)));
   } finally {
     driver.close();
   }

@@ -13,6 +13,7 @@ export const ECS_LOCAL_DEFAULT_PORT = 4566;
 export const ECS_LOCAL_DEFAULTS = {
   BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
   BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
+  BERTH_PROXY_SECURITY_GROUP: 'sg-0a1b2c3d4e5f60002',
 };
 
 /** ecs-local's address beside `make run`. */

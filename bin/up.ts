@@ -15,7 +15,12 @@ import {
 } from '../api/index.ts';
 import { loadConfig, updateConfig } from '../cli/index.ts';
 import { reconcileOnWrite } from '../controllers/index.ts';
-import { type EcsLocal, optionsFromEnv, startEcsLocal } from '../ecs-local/index.ts';
+import {
+  type EcsLocal,
+  generateAccessKeyPair,
+  optionsFromEnv,
+  startEcsLocal,
+} from '../ecs-local/index.ts';
 import { type RunningProxy, startProxy } from '../proxy/index.ts';
 import { integer, loadSettings, setting } from '../settings/index.ts';
 import {
@@ -27,6 +32,7 @@ import {
   toolSecretKeySchema,
 } from '../store/index.ts';
 import { type ControllerStack, startControllerStack } from './controller.ts';
+import { driverKeyEnv, ecsLocalKeyPath, writeEcsLocalKey } from './ecs-local-key.ts';
 import {
   ECS_LOCAL_DEFAULT_PORT,
   ECS_LOCAL_DEFAULTS,
@@ -183,11 +189,15 @@ export async function runUp(): Promise<void> {
       BERTH_TOOL_SECRET_KEY: toolSecretKey,
     };
     if (!process.env.BERTH_ECS_ENDPOINT) {
+      const fromEnv = optionsFromEnv(process.env);
+      // Only berth's own parts hold it: a fresh pair each start (or the one ECS_LOCAL_* give).
+      const credentials = fromEnv.credentials ?? generateAccessKeyPair();
       try {
         ecsLocal = await startEcsLocal({
           // Process records here let the next start kill tasks a crashed berth up left running.
           stateDir: join(env.data.BERTH_DATA_DIR, 'ecs-local'),
-          ...optionsFromEnv(process.env),
+          ...fromEnv,
+          credentials,
           port: env.data.ECS_LOCAL_PORT,
           imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
           // Its errors only: up's own line says it started.
@@ -204,7 +214,17 @@ export async function runUp(): Promise<void> {
         }
         throw err;
       }
-      controllerEnv = { ...ECS_LOCAL_DEFAULTS, ...controllerEnv, BERTH_ECS_ENDPOINT: ecsLocal.url };
+      // berth doctor beside this berth up signs with it too.
+      await writeEcsLocalKey(
+        ecsLocalKeyPath({ BERTH_DATA_DIR: env.data.BERTH_DATA_DIR }),
+        credentials,
+      );
+      controllerEnv = {
+        ...ECS_LOCAL_DEFAULTS,
+        ...controllerEnv,
+        BERTH_ECS_ENDPOINT: ecsLocal.url,
+        ...driverKeyEnv(credentials),
+      };
       log.info({ url: ecsLocal.url, imageMap: env.data.ECS_LOCAL_IMAGE_MAP }, 'ecs-local started');
     }
     controllers = await startControllerStack({

@@ -1,14 +1,17 @@
 // ecs-local's own endpoint (not part of any AWS API): faults, Spot interruption,
-// container output and a process list for hygiene checks.
+// container output, a process list for hygiene checks, and a security group's
+// ingress rules (what DescribeSecurityGroups answers).
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { taskIdFrom } from './arns.ts';
+import { type EcsLocalConfig, ipPermissionSchema } from './config.ts';
 import { type FaultState, faultsPatchSchema } from './faults.ts';
 import type { TaskEngine } from './tasks.ts';
 
 export const ADMIN_PREFIX = '/_ecs-local';
 
 const spotSchema = z.strictObject({ noticeSeconds: z.number().min(0).max(600).optional() });
+const ingressSchema = z.strictObject({ ipPermissions: z.array(ipPermissionSchema) });
 
 function json(res: ServerResponse, status: number, body: unknown): true {
   const text = JSON.stringify(body);
@@ -43,6 +46,7 @@ export function handleAdmin(
   res: ServerResponse,
   engine: TaskEngine,
   faults: FaultState,
+  network: EcsLocalConfig['network'],
 ): true {
   const sub = path.slice(ADMIN_PREFIX.length);
   if (sub === '/health' && method === 'GET') return json(res, 200, { ok: true });
@@ -63,6 +67,15 @@ export function handleAdmin(
     return json(res, 200, {
       processes: engine.processes().map((p) => ({ pid: p.pid, running: p.running })),
     });
+  }
+  const group = /^\/security-groups\/([^/]+)$/.exec(sub);
+  if (group && method === 'PUT') {
+    const found = network.securityGroups.find((g) => g.groupId === decodeURIComponent(group[1]!));
+    if (!found) return json(res, 404, { error: 'security group not found' });
+    const parsed = parseBody(ingressSchema, body);
+    if (!parsed.ok) return json(res, 400, { error: parsed.message });
+    found.ipPermissions = parsed.value.ipPermissions;
+    return json(res, 200, found);
   }
   const spot = /^\/tasks\/([^/]+)\/spot-interruption$/.exec(sub);
   if (spot && method === 'POST') {

@@ -1,6 +1,7 @@
 // ecs-local's configuration: one zod schema over options (embedded use), and
 // ECS_LOCAL_* environment variables (standalone use) read by the one settings
 // loader (settings/, which ecs-local imports as it would a library).
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -36,11 +37,41 @@ const subnetSchema = z.strictObject({
   cidrBlock: z.string(),
 });
 
+const portNumber = z.number().int().min(-1).max(65535);
+
+/** One ingress rule, shaped as EC2's IpPermission (camelCase, as in its XML). */
+export const ipPermissionSchema = z.strictObject({
+  /** `tcp`, `udp`, `icmp`, or `-1` (every protocol and port). */
+  ipProtocol: z.string().min(1),
+  fromPort: portNumber.optional(),
+  toPort: portNumber.optional(),
+  ipRanges: z
+    .array(z.strictObject({ cidrIp: z.string(), description: z.string().optional() }))
+    .default([]),
+  ipv6Ranges: z
+    .array(z.strictObject({ cidrIpv6: z.string(), description: z.string().optional() }))
+    .default([]),
+  userIdGroupPairs: z
+    .array(z.strictObject({ groupId: z.string(), description: z.string().optional() }))
+    .default([]),
+  prefixListIds: z
+    .array(z.strictObject({ prefixListId: z.string(), description: z.string().optional() }))
+    .default([]),
+});
+
+export type IpPermission = z.infer<typeof ipPermissionSchema>;
+
 const securityGroupSchema = z.strictObject({
   groupId: z.string().regex(/^sg-[0-9a-f]+$/),
   groupName: z.string(),
   description: z.string().default(''),
+  /** Ingress rules (DescribeSecurityGroups' ipPermissions). */
+  ipPermissions: z.array(ipPermissionSchema).default([]),
 });
+
+/** The tools' group admits the proxy's group only (any TCP port), as berth's deployment does. */
+export const DEFAULT_TOOLS_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60001';
+export const DEFAULT_PROXY_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60002';
 
 const networkSchema = z.strictObject({
   vpcId: z
@@ -60,15 +91,44 @@ const networkSchema = z.strictObject({
     .min(1)
     .default([
       {
-        groupId: 'sg-0a1b2c3d4e5f60001',
-        groupName: 'default',
-        description: 'default VPC security group',
+        groupId: DEFAULT_TOOLS_SECURITY_GROUP,
+        groupName: 'berth-tools',
+        description: 'berth tools: reachable from the proxy only',
+        ipPermissions: [
+          {
+            ipProtocol: 'tcp',
+            fromPort: 0,
+            toPort: 65535,
+            ipRanges: [],
+            ipv6Ranges: [],
+            userIdGroupPairs: [{ groupId: DEFAULT_PROXY_SECURITY_GROUP }],
+            prefixListIds: [],
+          },
+        ],
+      },
+      {
+        groupId: DEFAULT_PROXY_SECURITY_GROUP,
+        groupName: 'berth-proxy',
+        description: 'the berth proxy',
+        ipPermissions: [],
       },
     ]),
 });
 
 const configSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
+  /** Listen on a non-loopback `host` (anyone who can reach it may try to drive it; SigV4 still applies). */
+  allowRemote: z.boolean().default(false),
+  /**
+   * The access key pair every AWS API request must be signed with; a fresh random
+   * pair when absent (see `EcsLocal.credentials`).
+   */
+  credentials: z
+    .strictObject({
+      accessKeyId: z.string().regex(/^[A-Za-z0-9]{4,128}$/, 'must be 4 to 128 letters and digits'),
+      secretAccessKey: z.string().min(8, 'must be at least 8 characters'),
+    })
+    .optional(),
   /** 0 picks a free port. */
   port: z.number().int().min(0).max(65535).default(4566),
   region: z
@@ -119,7 +179,22 @@ export function parseConfig(options: EcsLocalOptions = {}): EcsLocalConfig {
       result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
     );
   }
-  return result.data;
+  const config = result.data;
+  if (!config.allowRemote && !isLoopbackHost(config.host)) {
+    throw new ConfigError('ecs-local options', [
+      `host (ECS_LOCAL_HOST): ${config.host} is not a loopback address; ecs-local runs any command it is asked to, so it listens on loopback only (127.0.0.1, ::1, localhost) unless allowRemote (ECS_LOCAL_ALLOW_REMOTE=true) says otherwise`,
+    ]);
+  }
+  return config;
+}
+
+/** 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) or localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
 }
 
 /** The image map shipped with berth (ecs-local/images.yaml). */
@@ -132,6 +207,23 @@ export const ecsLocalEnvSchema = z.object({
   host: setting(z.string().min(1).default(defaults.host), {
     env: 'ECS_LOCAL_HOST',
     description: 'Address to listen on.',
+  }),
+  allowRemote: setting(flag().default(false), {
+    env: 'ECS_LOCAL_ALLOW_REMOTE',
+    description:
+      'Allow a non-loopback ECS_LOCAL_HOST (ecs-local runs any command it is asked to; requests must still be signed).',
+  }),
+  accessKeyId: setting(z.string().min(1).optional(), {
+    env: 'ECS_LOCAL_ACCESS_KEY_ID',
+    shownDefault: 'a fresh random one, printed at start',
+    description:
+      'The access key ID every request must be signed with (SigV4); set together with ECS_LOCAL_SECRET_ACCESS_KEY.',
+  }),
+  secretAccessKey: setting(z.string().min(1).optional(), {
+    env: 'ECS_LOCAL_SECRET_ACCESS_KEY',
+    secret: true,
+    shownDefault: 'a fresh random one, printed at start',
+    description: 'The secret access key of that pair.',
   }),
   port: setting(integer(0, 65535).default(defaults.port), {
     env: 'ECS_LOCAL_PORT',
@@ -217,8 +309,17 @@ export const ecsLocalEnvSchema = z.object({
 /** Options from ECS_LOCAL_* variables (see README); throws ConfigError naming each bad variable. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): EcsLocalOptions {
   const e = loadSettings(ecsLocalEnvSchema, env, { component: 'ecs-local' });
+  if ((e.accessKeyId === undefined) !== (e.secretAccessKey === undefined)) {
+    throw new ConfigError('ecs-local settings', [
+      'ECS_LOCAL_ACCESS_KEY_ID and ECS_LOCAL_SECRET_ACCESS_KEY: set both or neither (neither: a fresh pair is made and printed)',
+    ]);
+  }
   return {
     host: e.host,
+    allowRemote: e.allowRemote,
+    ...(e.accessKeyId && e.secretAccessKey
+      ? { credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey } }
+      : {}),
     port: e.port,
     region: e.region,
     accountId: e.accountId,

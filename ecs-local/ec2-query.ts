@@ -160,7 +160,19 @@ export function handleEc2(
           groupDescription: g.description,
           vpcId: net.vpcId,
           securityGroupArn: `arn:aws:ec2:${config.region}:${owner}:security-group/${g.groupId}`,
-          ipPermissions: [],
+          ipPermissions: g.ipPermissions.map((p) => ({
+            ipProtocol: p.ipProtocol,
+            fromPort: p.fromPort,
+            toPort: p.toPort,
+            groups: p.userIdGroupPairs.map((u) => ({
+              userId: owner,
+              groupId: u.groupId,
+              description: u.description,
+            })),
+            ipRanges: p.ipRanges,
+            ipv6Ranges: p.ipv6Ranges,
+            prefixListIds: p.prefixListIds,
+          })),
           ipPermissionsEgress: [
             {
               ipProtocol: '-1',

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { AddressPool } from './addresses.ts';
 import { Arns } from './arns.ts';
+import { type AccessKeyPair, generateAccessKeyPair } from './auth.ts';
 import { Clusters } from './clusters.ts';
 import { type EcsLocalConfig, type EcsLocalOptions, parseConfig } from './config.ts';
 import type { EcsContext } from './context.ts';
@@ -19,8 +20,18 @@ import { TaskEngine } from './tasks.ts';
 import { Throttle } from './throttle.ts';
 
 export { ConfigError } from '../settings/index.ts';
+export { type AdminRequest, adminFetch } from './admin-client.ts';
+export { type AccessKeyPair, generateAccessKeyPair, Sha256 } from './auth.ts';
 export type { EcsLocalConfig, EcsLocalOptions } from './config.ts';
-export { ecsLocalEnvSchema, optionsFromEnv, parseConfig } from './config.ts';
+export {
+  DEFAULT_PROXY_SECURITY_GROUP,
+  DEFAULT_TOOLS_SECURITY_GROUP,
+  ecsLocalEnvSchema,
+  type IpPermission,
+  isLoopbackHost,
+  optionsFromEnv,
+  parseConfig,
+} from './config.ts';
 export type { Faults } from './faults.ts';
 
 export interface EcsLocal {
@@ -28,6 +39,8 @@ export interface EcsLocal {
   url: string;
   port: number;
   config: EcsLocalConfig;
+  /** The key pair every ECS, EC2 and admin request must be SigV4-signed with. */
+  credentials: AccessKeyPair;
   /** Turns throttling on or off at run time. */
   setThrottling(enabled: boolean): void;
   /** Pids of every container process started so far, with whether each still runs. */
@@ -45,6 +58,7 @@ export interface StartOptions extends EcsLocalOptions {
 export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLocal> {
   const { logger: givenLogger, ...rest } = options;
   const config = parseConfig(rest);
+  const credentials = config.credentials ?? generateAccessKeyPair();
   const logger = givenLogger ?? pino({ level: 'silent' });
   const arns = new Arns(config.region, config.accountId);
   const faults = new FaultState(config.faults);
@@ -90,7 +104,15 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     clientTokens: new Map(),
   };
   const throttle = new Throttle(config.throttling);
-  const server = createEcsServer({ ctx, throttle, metadata: new MetadataEndpoint(engine), logger });
+  let listeningPort = 0;
+  const server = createEcsServer({
+    ctx,
+    throttle,
+    metadata: new MetadataEndpoint(engine),
+    logger,
+    credentials,
+    port: () => listeningPort,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -101,6 +123,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
+  listeningPort = port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   baseUrl = `http://${host}:${port}`;
   logger.info({ url: baseUrl }, 'ecs-local listening');
@@ -109,6 +132,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     url: baseUrl,
     port,
     config,
+    credentials,
     setThrottling: (enabled) => {
       throttle.enabled = enabled;
     },

@@ -1,12 +1,17 @@
 // The HTTP server: one port for ECS (AWS JSON 1.1, dispatched on X-Amz-Target),
 // EC2 (Query protocol, form-encoded), the task metadata endpoint (/v4/...) and
-// ecs-local's admin endpoint (/_ecs-local/...).
+// ecs-local's admin endpoint (/_ecs-local/...). Every request must name this
+// server in Host; every ECS, EC2 and admin request (but the health check) must be
+// SigV4-signed with ecs-local's key pair. The metadata endpoint stays unsigned,
+// as the tasks use it; it only reads.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ADMIN_PREFIX, handleAdmin } from './admin.ts';
+import { type AccessKeyPair, type AuthFailure, verifySignature } from './auth.ts';
 import type { EcsContext } from './context.ts';
 import { Ec2Error, ec2ErrorXml, ec2Response, handleEc2 } from './ec2-query.ts';
+import { hostAllowed } from './host-check.ts';
 import type { MetadataEndpoint } from './metadata-endpoint.ts';
 import { ECS_TARGET_PREFIX, OPERATIONS } from './operations.ts';
 import {
@@ -23,7 +28,7 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 class BodyTooLarge extends Error {}
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -31,7 +36,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export interface ServerDeps {
@@ -39,7 +44,25 @@ export interface ServerDeps {
   throttle: Throttle;
   metadata: MetadataEndpoint;
   logger: Logger;
+  /** The pair every signed request must be signed with. */
+  credentials: AccessKeyPair;
+  /** The port actually listened on (known once listening), for the Host check. */
+  port(): number;
 }
+
+// AWS's answers to a request it cannot authenticate, per protocol.
+const ECS_AUTH_ERRORS: Record<AuthFailure['kind'], string> = {
+  missing: 'MissingAuthenticationTokenException',
+  unknownKey: 'UnrecognizedClientException',
+  badSignature: 'InvalidSignatureException',
+  expired: 'InvalidSignatureException',
+};
+const EC2_AUTH_ERRORS: Record<AuthFailure['kind'], [string, number]> = {
+  missing: ['MissingAuthenticationToken', 401],
+  unknownKey: ['AuthFailure', 401],
+  badSignature: ['SignatureDoesNotMatch', 403],
+  expired: ['RequestExpired', 400],
+};
 
 export function createEcsServer(deps: ServerDeps): Server {
   return createServer((req, res) => {
@@ -52,14 +75,20 @@ export function createEcsServer(deps: ServerDeps): Server {
 }
 
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hostAllowed(req.headers.host, deps.ctx.config.host, deps.port())) {
+    res
+      .writeHead(403, { 'content-type': 'text/plain' })
+      .end('ecs-local: the Host header does not name this server\n');
+    return;
+  }
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const method = req.method ?? 'GET';
   if (path.startsWith('/v4/') && method === 'GET') {
     if (deps.metadata.handle(path, res)) return;
   }
-  let body: string;
+  let raw: Buffer;
   try {
-    body = await readBody(req);
+    raw = await readBody(req);
   } catch (err) {
     if (err instanceof BodyTooLarge) {
       res.writeHead(413).end();
@@ -67,21 +96,55 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     }
     throw err;
   }
+  const body = raw.toString('utf8');
+  const verify = (service: string) =>
+    verifySignature(
+      { method, url: req.url ?? '/', headers: req.headers, body: raw },
+      deps.credentials,
+      service,
+    );
   if (path.startsWith(`${ADMIN_PREFIX}/`)) {
-    handleAdmin(method, path, body, res, deps.ctx.engine, deps.ctx.faults);
+    const failure = path === `${ADMIN_PREFIX}/health` ? undefined : await verify('ecs-local');
+    if (failure) {
+      const text = JSON.stringify({ error: failure.message });
+      res.writeHead(403, { 'content-type': 'application/json' }).end(text);
+      return;
+    }
+    handleAdmin(method, path, body, res, deps.ctx.engine, deps.ctx.faults, deps.ctx.config.network);
     return;
   }
   const target = req.headers['x-amz-target'];
   if (method === 'POST' && typeof target === 'string') {
+    const failure = await verify('ecs');
+    if (failure) {
+      const type = ECS_AUTH_ERRORS[failure.kind];
+      sendAwsError(res, new AwsError(type, failure.message), newRequestId());
+      return;
+    }
     await handleEcs(deps, target, body, res);
     return;
   }
   const contentType = req.headers['content-type'] ?? '';
   if (method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
+    const failure = await verify('ec2');
+    if (failure) {
+      const [code, status] = EC2_AUTH_ERRORS[failure.kind];
+      sendEc2Error(res, new Ec2Error(code, failure.message), status, newRequestId());
+      return;
+    }
     handleEc2Request(deps, body, res);
     return;
   }
   res.writeHead(404, { 'content-type': 'text/plain' }).end('ecs-local: not found\n');
+}
+
+function sendEc2Error(res: ServerResponse, e: Ec2Error, status: number, requestId: string): void {
+  const xml = ec2ErrorXml(e, requestId);
+  res.writeHead(status, {
+    'content-type': 'text/xml;charset=UTF-8',
+    'content-length': Buffer.byteLength(xml),
+  });
+  res.end(xml);
 }
 
 async function handleEcs(
@@ -150,11 +213,6 @@ function handleEc2Request(deps: ServerDeps, text: string, res: ServerResponse): 
       err instanceof Ec2Error
         ? err
         : new Ec2Error('InternalError', 'An internal error has occurred');
-    const xml = ec2ErrorXml(e, requestId);
-    res.writeHead(e.code === 'InternalError' ? 500 : 400, {
-      'content-type': 'text/xml;charset=UTF-8',
-      'content-length': Buffer.byteLength(xml),
-    });
-    res.end(xml);
+    sendEc2Error(res, e, e.code === 'InternalError' ? 500 : 400, requestId);
   }
 }

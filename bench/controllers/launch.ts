@@ -39,6 +39,7 @@ import {
   startControllers,
 } from '../../controllers/index.ts';
 import type { ToolInstance } from '../../crds/index.ts';
+import { type AccessKeyPair, generateAccessKeyPair } from '../../ecs-local/index.ts';
 import {
   createPool,
   generateToolSecretKey,
@@ -68,13 +69,21 @@ const PACED_SHARE = Number(process.env.BENCH_PACED_SHARE ?? 0.5);
 /** RunTask calls: burst 20 (ECS); one task per call, so this, not the launch burst of 100, binds. */
 const RUN_TASK_BURST = 20;
 
-function startEcsLocalChild(options: object): Promise<{ url: string; child: ChildProcess }> {
+interface EcsLocalChild {
+  url: string;
+  child: ChildProcess;
+  credentials: AccessKeyPair;
+}
+
+function startEcsLocalChild(options: object): Promise<EcsLocalChild> {
+  // ecs-local answers only requests signed with its key pair: hand it one.
+  const credentials = generateAccessKeyPair();
   const child = spawn(
     process.execPath,
     [
       '--disable-warning=ExperimentalWarning',
       join(import.meta.dirname, 'ecs-local-child.lib.ts'),
-      JSON.stringify(options),
+      JSON.stringify({ ...options, credentials }),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -83,16 +92,18 @@ function startEcsLocalChild(options: object): Promise<{ url: string; child: Chil
     child.stdout!.on('data', (d) => {
       out += String(d);
       const m = /URL (\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, child });
+      if (m) resolve({ url: m[1]!, child, credentials });
     });
     child.once('exit', (code) => reject(new Error(`ecs-local exited ${code}`)));
   });
 }
 
-function driverFor(url: string, throttle: boolean, registry: Registry): EcsDriver {
+function driverFor(ecsLocal: EcsLocalChild, throttle: boolean, registry: Registry): EcsDriver {
   return createEcsDriver({
     config: loadEcsConfig({
-      BERTH_ECS_ENDPOINT: url,
+      BERTH_ECS_ENDPOINT: ecsLocal.url,
+      BERTH_ECS_ACCESS_KEY_ID: ecsLocal.credentials.accessKeyId,
+      BERTH_ECS_SECRET_ACCESS_KEY: ecsLocal.credentials.secretAccessKey,
       BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
       BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
       BERTH_ECS_CLIENT_THROTTLE: throttle ? 'on' : 'off',
@@ -218,9 +229,9 @@ interface Phase {
   runTaskAt: Map<string, number>;
 }
 
-async function startPhase(pool: Pool, url: string, throttle: boolean): Promise<Phase> {
+async function startPhase(pool: Pool, ecsLocal: EcsLocalChild, throttle: boolean): Promise<Phase> {
   const registry = new Registry();
-  const driver = driverFor(url, throttle, registry);
+  const driver = driverFor(ecsLocal, throttle, registry);
   const runTaskAt = new Map<string, number>();
   const original = driver.runTask.bind(driver);
   driver.runTask = (req) => {
@@ -389,7 +400,7 @@ async function main(): Promise<void> {
     if (ONLY !== 'off') {
       const one = await openDatabase('limited');
       const store = one.store;
-      phase = await startPhase(one.controllerPool, limited.url, true);
+      phase = await startPhase(one.controllerPool, limited, true);
       await createTool(store, 'tiny');
       // Same-run baseline: one instance from Running to Ready (start-up of a task and its probe).
       const warm = await launchAll(store, 'warmup', 'tiny', 1);
@@ -437,7 +448,7 @@ async function main(): Promise<void> {
     if (ONLY !== 'on') {
       const two = await openDatabase('open');
       const store = two.store;
-      phase = await startPhase(two.controllerPool, open.url, false);
+      phase = await startPhase(two.controllerPool, open, false);
       await createTool(store, 'open');
       two.queries.reset();
       const { t0: t1, writtenAt } = await launchAll(store, 'open', 'open', N);

@@ -44,6 +44,8 @@ function makeDriver(
   const registry = new Registry();
   const config = loadEcsConfig({
     BERTH_ECS_ENDPOINT: ecsLocal.url,
+    BERTH_ECS_ACCESS_KEY_ID: ecsLocal.credentials.accessKeyId,
+    BERTH_ECS_SECRET_ACCESS_KEY: ecsLocal.credentials.secretAccessKey,
     BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
     BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
     BERTH_INSTALLATION_ID: 'bench',

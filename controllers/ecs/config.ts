@@ -1,6 +1,6 @@
 // The ECS driver's settings, read by the one settings loader (settings/). Against
 // real AWS every field comes from the environment; against ecs-local only
-// BERTH_ECS_ENDPOINT (plus subnets and security groups) is needed.
+// BERTH_ECS_ENDPOINT and its key pair (plus subnets and security groups) are needed.
 import { z } from 'zod';
 import {
   ConfigError,
@@ -67,6 +67,29 @@ export const ecsConfigSchema = z.object({
     shownDefault: 'AWS',
     description: "ECS endpoint override, e.g. ecs-local's `http://127.0.0.1:4566`.",
   }),
+  accessKeyId: setting(z.string().min(1).optional(), {
+    env: 'BERTH_ECS_ACCESS_KEY_ID',
+    shownDefault: "the AWS SDK's default credential chain",
+    description:
+      "Access key ID for ECS and EC2 calls: ecs-local's key pair (berth up sets it); set together with BERTH_ECS_SECRET_ACCESS_KEY.",
+  }),
+  secretAccessKey: setting(z.string().min(1).optional(), {
+    env: 'BERTH_ECS_SECRET_ACCESS_KEY',
+    secret: true,
+    shownDefault: "the AWS SDK's default credential chain",
+    description: 'The secret access key of that pair.',
+  }),
+  proxySecurityGroup: setting(
+    z
+      .string()
+      .regex(/^sg-[0-9a-zA-Z]+$/, 'must look like "sg-0abc123"')
+      .optional(),
+    {
+      env: 'BERTH_PROXY_SECURITY_GROUP',
+      description:
+        "The berth proxy's security group: the preflight warns when no rule of the tools' groups admits it on the tool ports.",
+    },
+  ),
   ec2Endpoint: setting(z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(), {
     env: 'BERTH_EC2_ENDPOINT',
     shownDefault: '`BERTH_ECS_ENDPOINT`',
@@ -133,6 +156,10 @@ export interface EcsDriverConfig {
   endpoint?: string;
   /** EC2 endpoint override; defaults to `endpoint` (ecs-local answers both). */
   ec2Endpoint?: string;
+  /** Static credentials (ecs-local's key pair); absent: the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** The proxy's security group, which the tools' groups should admit on the tool ports. */
+  proxySecurityGroup?: string;
   assignPublicIp: AssignPublicIp;
   platformVersion: string;
   capacityProvider: CapacityProvider;
@@ -150,9 +177,16 @@ export interface EcsDriverConfig {
 export function loadEcsConfig(
   env: Record<string, string | undefined> = process.env,
 ): EcsDriverConfig {
-  const { awsRegion, awsDefaultRegion, ...e } = loadSettings(ecsConfigSchema, env, {
-    component: 'ECS driver',
-  });
+  const { awsRegion, awsDefaultRegion, accessKeyId, secretAccessKey, ...e } = loadSettings(
+    ecsConfigSchema,
+    env,
+    { component: 'ECS driver' },
+  );
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError('ECS driver settings', [
+      'BERTH_ECS_ACCESS_KEY_ID and BERTH_ECS_SECRET_ACCESS_KEY: set both or neither (neither: the AWS SDK finds credentials itself)',
+    ]);
+  }
   const region =
     e.region ?? awsRegion ?? awsDefaultRegion ?? (e.endpoint ? 'us-east-1' : undefined);
   if (!region) {
@@ -160,7 +194,12 @@ export function loadEcsConfig(
       'BERTH_ECS_REGION: no AWS region set; set BERTH_ECS_REGION (or AWS_REGION), e.g. eu-west-2, or, to try berth without AWS, start ecs-local (bin/berth ecs-local) and set BERTH_ECS_ENDPOINT to the address it prints',
     ]);
   }
-  return { ...e, region, ec2Endpoint: e.ec2Endpoint ?? e.endpoint };
+  return {
+    ...e,
+    region,
+    ec2Endpoint: e.ec2Endpoint ?? e.endpoint,
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+  };
 }
 
 /** The startedBy value of every task this installation launches (ECS allows letters, digits, "-", "_" and "/"). */

@@ -1,5 +1,5 @@
 // The ECS driver: the one module through which berth talks to ECS and EC2.
-// One class of some 450 lines on purpose: every call goes through `call()`, which
+// One class of some 500 lines on purpose: every call goes through `call()`, which
 // shares the token buckets, the metrics and the SDK clients; what needs none of
 // them lives beside it (coalescer, buckets, hash, preflight, throttled-attempts).
 // Every call waits for the matching client-side token buckets first, is counted
@@ -38,6 +38,8 @@ import {
 } from './ecs-buckets.ts';
 import { createEcsMetrics, type EcsMetrics } from './metrics.ts';
 import { type PreflightFinding, runPreflight } from './preflight.ts';
+import { SecurityGroupGuard } from './security-group-guard.ts';
+import { GATE_PORT, rulesOf, type SecurityGroupRules } from './security-group-rules.ts';
 import { CONTENT_HASH_TAG, taskDefinitionHash } from './task-definition-hash.ts';
 import { countThrottledAttempts } from './throttled-attempts.ts';
 
@@ -50,6 +52,8 @@ export interface EcsDriverOptions {
   registry?: Registry;
   /** Bucket sizes other than ECS's (tests, or an account with raised quotas). */
   buckets?: Partial<Record<BucketName, BucketSpec>>;
+  /** Told once per distinct security group warning (the proxy's group not admitted). */
+  onWarning?(message: string): void;
 }
 
 export interface RegisterResult {
@@ -69,6 +73,8 @@ export interface RunTaskRequest {
   overrides?: TaskOverride;
   /** Defaults to the configured capacity provider. */
   capacityProvider?: CapacityProvider;
+  /** The ports the tool listens on in its task; its security groups must admit only the proxy there. */
+  toolPorts?: number[];
   /** Tasks to start (ECS allows 1 to 10); berth launches one per instance. */
   count?: number;
   /**
@@ -96,6 +102,8 @@ export class EcsDriver {
   private readonly registering = new Map<string, Promise<unknown>>();
   /** The latest turn handed out by runTaskDeferMs (performance.now() ms). */
   private deferredUntil = 0;
+  /** Refuses RunTask into security groups that admit more than the proxy on tool ports. */
+  readonly securityGroups: SecurityGroupGuard;
 
   constructor(options: EcsDriverOptions) {
     this.config = options.config;
@@ -105,6 +113,12 @@ export class EcsDriver {
     this.buckets = createEcsBuckets(options.buckets);
     this.metrics = createEcsMetrics(options.registry);
     countThrottledAttempts({ ecs: this.ecs, ec2: this.ec2 }, this.metrics.throttled);
+    this.securityGroups = new SecurityGroupGuard({
+      groupIds: this.config.securityGroups,
+      proxyGroup: this.config.proxySecurityGroup,
+      read: (ids) => this.describeSecurityGroups(ids),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
     this.coalescer = new DescribeCoalescer(
       (refs) => this.describeTasksBatch(refs),
       this.config.describeWindowMs,
@@ -258,6 +272,7 @@ export class EcsDriver {
       throw new RangeError('runTask: count must be 1 to 10');
     const tags = toTags({ ...req.tags, [INSTALLATION_TAG]: this.config.installationId });
     if (tags.length > 50) throw new RangeError('runTask: ECS allows at most 50 tags on a task');
+    await this.securityGroups.check(req.toolPorts ?? [GATE_PORT]);
     const out = await this.call(
       'RunTask',
       [
@@ -387,28 +402,38 @@ export class EcsDriver {
 
   // ---- preflight ----
 
-  /** Checks that the cluster, subnets and security groups exist; findings in plain words. */
-  preflight(): Promise<PreflightFinding[]> {
-    return runPreflight(this.config, {
-      describeCluster: async (name) => {
-        const out = await this.call('DescribeClusters', [['clusterRead', 1]], () =>
-          this.ecs.send(new DescribeClustersCommand({ clusters: [name] })),
-        );
-        return out.clusters?.find((c: Cluster) => c.status !== 'INACTIVE');
+  /**
+   * Checks that the cluster, subnets and security groups exist and that the
+   * groups admit only the proxy on `toolPorts`; findings in plain words.
+   */
+  preflight(toolPorts?: number[]): Promise<PreflightFinding[]> {
+    return runPreflight(
+      this.config,
+      {
+        describeCluster: async (name) => {
+          const out = await this.call('DescribeClusters', [['clusterRead', 1]], () =>
+            this.ecs.send(new DescribeClustersCommand({ clusters: [name] })),
+          );
+          return out.clusters?.find((c: Cluster) => c.status !== 'INACTIVE');
+        },
+        describeSubnets: async (ids) => {
+          const out = await this.call('DescribeSubnets', [], () =>
+            this.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids })),
+          );
+          return (out.Subnets ?? []).map((s) => ({ id: s.SubnetId ?? '', vpcId: s.VpcId }));
+        },
+        describeSecurityGroups: (ids) => this.describeSecurityGroups(ids),
       },
-      describeSubnets: async (ids) => {
-        const out = await this.call('DescribeSubnets', [], () =>
-          this.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids })),
-        );
-        return (out.Subnets ?? []).map((s) => ({ id: s.SubnetId ?? '', vpcId: s.VpcId }));
-      },
-      describeSecurityGroups: async (ids) => {
-        const out = await this.call('DescribeSecurityGroups', [], () =>
-          this.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ids })),
-        );
-        return (out.SecurityGroups ?? []).map((g) => ({ id: g.GroupId ?? '', vpcId: g.VpcId }));
-      },
-    });
+      toolPorts,
+    );
+  }
+
+  /** The groups with their ingress rules. */
+  private async describeSecurityGroups(ids: string[]): Promise<SecurityGroupRules[]> {
+    const out = await this.call('DescribeSecurityGroups', [], () =>
+      this.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ids })),
+    );
+    return (out.SecurityGroups ?? []).map(rulesOf);
   }
 
   /** Rejects callers still waiting for tokens and closes the SDK clients. */

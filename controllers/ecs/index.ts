@@ -14,6 +14,13 @@ export { createEcsDriver, EcsDriver, INSTALLATION_TAG } from './driver.ts';
 export type { BucketName, BucketSpec, EcsBuckets } from './ecs-buckets.ts';
 export { createEcsBuckets, ECS_BUCKETS } from './ecs-buckets.ts';
 export type { PreflightFinding } from './preflight.ts';
+export { SecurityGroupGuard, UnsafeSecurityGroupError } from './security-group-guard.ts';
+export {
+  checkSecurityGroupRules,
+  GATE_PORT,
+  type IngressRule,
+  type SecurityGroupRules,
+} from './security-group-rules.ts';
 export { CONTENT_HASH_TAG, taskDefinitionHash } from './task-definition-hash.ts';
 export type { TokenBucketOptions } from './token-bucket.ts';
 export { TokenBucket } from './token-bucket.ts';

@@ -1,9 +1,15 @@
 // Preflight: does the configured cluster, and do the subnets and security groups
-// tasks will use, exist? Each finding says what was checked, what is wrong in
+// tasks will use, exist, and do those groups admit only the proxy on tool ports
+// (security-group-rules.ts)? Each finding says what was checked, what is wrong in
 // words a new user understands, and how to fix it. Used by `berth doctor` and at
 // controller start.
 import type { Cluster } from '@aws-sdk/client-ecs';
 import type { EcsDriverConfig } from './config.ts';
+import {
+  checkSecurityGroupRules,
+  GATE_PORT,
+  type SecurityGroupRules,
+} from './security-group-rules.ts';
 
 export interface PreflightFinding {
   ok: boolean;
@@ -11,6 +17,8 @@ export interface PreflightFinding {
   message: string;
   /** What to do about it (failed checks only). */
   fix?: string;
+  /** A failed check's weight: an error refuses (the default), a warning only tells. */
+  severity?: 'error' | 'warning';
 }
 
 export interface NetworkThing {
@@ -21,12 +29,14 @@ export interface NetworkThing {
 export interface PreflightDeps {
   describeCluster(name: string): Promise<Cluster | undefined>;
   describeSubnets(ids: string[]): Promise<NetworkThing[]>;
-  describeSecurityGroups(ids: string[]): Promise<NetworkThing[]>;
+  describeSecurityGroups(ids: string[]): Promise<SecurityGroupRules[]>;
 }
 
+/** `toolPorts`: the ports tools listen on in their tasks (every ToolDefinition's, and the gate's). */
 export async function runPreflight(
   config: EcsDriverConfig,
   deps: PreflightDeps,
+  toolPorts: number[] = [GATE_PORT],
 ): Promise<PreflightFinding[]> {
   const where = config.endpoint ? `ecs-local at ${config.endpoint}` : `AWS region ${config.region}`;
   const findings: PreflightFinding[] = [];
@@ -101,6 +111,15 @@ export async function runPreflight(
     config,
   );
   findings.push(...groups.findings);
+  if (groups.found.length > 0 && groups.findings.every((f) => f.ok)) {
+    findings.push(
+      ...checkSecurityGroupRules(
+        groups.found as SecurityGroupRules[],
+        toolPorts,
+        config.proxySecurityGroup,
+      ),
+    );
+  }
 
   // 4. awsvpc tasks need their subnets and security groups in one VPC.
   const vpcs = new Set(
@@ -201,7 +220,7 @@ function unreachable(
   const name = err instanceof Error ? err.name : 'Error';
   const detail = err instanceof Error ? err.message : String(err);
   if (
-    /Credential|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|AuthFailure|SignatureDoesNotMatch/i.test(
+    /Credential|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|AuthFailure|SignatureDoesNotMatch|InvalidSignature|MissingAuthentication/i.test(
       `${name} ${detail}`,
     )
   ) {
@@ -209,7 +228,9 @@ function unreachable(
       ok: false,
       check,
       message: `${service} in ${where} did not accept berth's AWS credentials (${name}).`,
-      fix: 'Give berth credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run it with an IAM role.',
+      fix: config.endpoint
+        ? 'ecs-local answers only requests signed with its key pair: set BERTH_ECS_ACCESS_KEY_ID and BERTH_ECS_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) to the pair it printed at start (berth up hands its own to its parts).'
+        : 'Give berth credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run it with an IAM role.',
     };
   }
   if (/AccessDenied|UnauthorizedOperation/i.test(name)) {

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { durationMs, integer, loadSettings, setting } from '../../settings/index.ts';
 import { toolSecretKeySchema } from '../../store/index.ts';
+import { GATE_PORT } from '../ecs/index.ts';
 
 const urlTemplate = z.string().regex(/^https?:\/\//, 'must start with http:// or https://');
 
@@ -65,7 +66,7 @@ export const reconcilerConfigSchema = z.object({
     description:
       "The key each launch's tool secret is derived from (HMAC of instance uid and attempt); the proxy must hold the same key. Changing it cuts the proxy off from running tools until they are launched again.",
   }),
-  gatePort: setting(integer(1, 65535).default(8000), {
+  gatePort: setting(integer(1, 65535).default(GATE_PORT), {
     env: 'BERTH_GATE_PORT',
     description:
       "The port the gate (sidecars/gate) publishes in every tool's task; the proxy connects to it. A ToolDefinition's spec.port must differ.",

@@ -180,6 +180,8 @@ async function runTaskWith(
         ],
       },
       capacityProvider: td.spec.capacity,
+      // Its security groups must admit only the proxy on these (else UnsafeSecurityGroup, and the launch waits).
+      toolPorts: [td.spec.port, run.deps.config.gatePort],
       // Waiting for a RunTask token is not work: give the worker slot to another key meanwhile.
       ...(ctx.whileWaiting ? { whileWaiting: ctx.whileWaiting } : {}),
     });

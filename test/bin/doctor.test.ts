@@ -13,6 +13,7 @@ import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import { freePort } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { ecsLocalEnv } from '../support/ecs-local.ts';
 
 const berth = join(import.meta.dirname, '..', '..', 'bin', 'berth.ts');
 let ecsLocal: EcsLocal;
@@ -65,7 +66,7 @@ function doctor(env: Record<string, string>): Promise<{ code: number; out: strin
 
 test('all checks pass: exit 0 and a tick per check', async () => {
   const { code, out } = await doctor({
-    BERTH_ECS_ENDPOINT: ecsLocal.url,
+    ...ecsLocalEnv(ecsLocal),
     BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
     BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
   });
@@ -78,7 +79,7 @@ test('all checks pass: exit 0 and a tick per check', async () => {
 
 test('a missing subnet: exit 1, the subnet named and how to fix it', async () => {
   const { code, out } = await doctor({
-    BERTH_ECS_ENDPOINT: ecsLocal.url,
+    ...ecsLocalEnv(ecsLocal),
     BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0bad',
     BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
   });
@@ -90,7 +91,7 @@ test('a missing subnet: exit 1, the subnet named and how to fix it', async () =>
 
 test('bad configuration: exit 1 naming the variable, no stack trace', async () => {
   const { code, out } = await doctor({
-    BERTH_ECS_ENDPOINT: ecsLocal.url,
+    ...ecsLocalEnv(ecsLocal),
     BERTH_ECS_ASSIGN_PUBLIC_IP: 'maybe',
   });
   assert.equal(code, 1, out);
@@ -104,6 +105,8 @@ test('beside make run, no AWS settings: the local setup is checked, and passes',
   const { code, out } = await doctor({
     BERTH_CONFIG: await cliConfig('running', api.url, token),
     ECS_LOCAL_PORT: new URL(ecsLocal.url).port,
+    ECS_LOCAL_ACCESS_KEY_ID: ecsLocal.credentials.accessKeyId,
+    ECS_LOCAL_SECRET_ACCESS_KEY: ecsLocal.credentials.secretAccessKey,
     BERTH_PROXY_PORT: String(proxy.port),
   });
   assert.equal(code, 0, out);
@@ -139,6 +142,8 @@ test('a token the local server refuses: named, with the fix', async () => {
   const { code, out } = await doctor({
     BERTH_CONFIG: await cliConfig('stale', api.url, 'berth_0000000000000000_stale'),
     ECS_LOCAL_PORT: new URL(ecsLocal.url).port,
+    ECS_LOCAL_ACCESS_KEY_ID: ecsLocal.credentials.accessKeyId,
+    ECS_LOCAL_SECRET_ACCESS_KEY: ecsLocal.credentials.secretAccessKey,
     BERTH_PROXY_PORT: String(proxy.port),
   });
   assert.equal(code, 1, out);

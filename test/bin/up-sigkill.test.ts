@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { after, test } from 'node:test';
 import { type BerthUp, startBerthUp } from '../support/berth-up.ts';
+import { admin } from '../support/ecs-local.ts';
 import { waitFor } from '../support/wait.ts';
 
 let berth: BerthUp | undefined;
@@ -64,7 +65,10 @@ async function waitReady(
 
 /** Pids of the container processes ecs-local runs now. */
 async function taskPids(b: BerthUp): Promise<number[]> {
-  const res = await fetch(`${b.ecsLocalUrl}/_ecs-local/processes`);
+  const res = await admin(
+    { url: b.ecsLocalUrl, credentials: b.ecsLocalKey() },
+    '/_ecs-local/processes',
+  );
   const { processes } = (await res.json()) as { processes: { pid: number; running: boolean }[] };
   return processes.filter((p) => p.running).map((p) => p.pid);
 }

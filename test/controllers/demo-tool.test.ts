@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { createEcsDriver, type EcsDriver, loadEcsConfig } from '../../controllers/index.ts';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
+import { ecsLocalEnv } from '../support/ecs-local.ts';
 import { waitFor } from './ecs-support.ts';
 
 const examples = join(import.meta.dirname, '..', '..', 'examples');
@@ -22,7 +23,7 @@ before(async () => {
     addressOctet: 2,
   });
   const config = loadEcsConfig({
-    BERTH_ECS_ENDPOINT: ecsLocal.url,
+    ...ecsLocalEnv(ecsLocal),
     BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
     BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
   });

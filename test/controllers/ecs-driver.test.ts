@@ -10,6 +10,7 @@ import {
   loadEcsConfig,
 } from '../../controllers/index.ts';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
+import { ecsLocalEnv } from '../support/ecs-local.ts';
 import { metricValue } from '../support/metrics.ts';
 import { sleepImage, taskDefinitionInput, waitFor } from './ecs-support.ts';
 
@@ -21,7 +22,7 @@ function driverFor(
   registry = new Registry(),
 ): { driver: EcsDriver; registry: Registry; config: EcsDriverConfig } {
   const config = loadEcsConfig({
-    BERTH_ECS_ENDPOINT: ecsLocal.url,
+    ...ecsLocalEnv(ecsLocal),
     BERTH_ECS_REGION: 'eu-west-2',
     BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
     BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
@@ -208,7 +209,7 @@ describe('client-side token buckets', () => {
   });
 
   test('60 launches in one go: no ThrottlingException with the buckets; 150 without them meet ECS’s limit', async () => {
-    const guarded = driverFor({ BERTH_ECS_ENDPOINT: fresh.url });
+    const guarded = driverFor(ecsLocalEnv(fresh));
     const td = (
       await guarded.driver.registerTaskDefinition(
         taskDefinitionInput(`burst-${randomUUID().slice(0, 8)}`),
@@ -227,7 +228,7 @@ describe('client-side token buckets', () => {
     // 150, not 60: on a loaded machine 60 calls can trickle out slowly enough to fit
     // ECS's burst of 20 plus its refill, and the test would prove nothing.
     const unguarded = driverFor({
-      BERTH_ECS_ENDPOINT: fresh.url,
+      ...ecsLocalEnv(fresh),
       BERTH_ECS_CLIENT_THROTTLE: 'off',
       BERTH_ECS_MAX_ATTEMPTS: '1',
     });
@@ -257,7 +258,13 @@ describe('preflight', () => {
     );
     assert.deepEqual(
       findings.map((f) => f.check),
-      ['ECS cluster', 'Fargate capacity provider', 'Subnets', 'Security groups'],
+      [
+        'ECS cluster',
+        'Fargate capacity provider',
+        'Subnets',
+        'Security groups',
+        'Security group rules',
+      ],
     );
   });
 
@@ -278,6 +285,22 @@ describe('preflight', () => {
     assert.match(byCheck.Subnets!.fix!, /BERTH_ECS_SUBNETS/);
     assert.equal(byCheck['Security groups']?.ok, false);
     assert.match(byCheck['Security groups']!.fix!, /Set BERTH_ECS_SECURITY_GROUPS=/);
+  });
+
+  test('a key pair ecs-local does not know is named, with where its pair comes from', async () => {
+    const { driver } = driverFor({
+      BERTH_ECS_ACCESS_KEY_ID: 'AKIANOTTHEPAIR000000',
+      BERTH_ECS_SECRET_ACCESS_KEY: 'not-the-secret-of-this-ecs-local',
+      BERTH_ECS_MAX_ATTEMPTS: '1',
+    });
+    const findings = await driver.preflight();
+    assert.equal(findings.length, 1);
+    assert.match(
+      findings[0]!.message,
+      /did not accept berth's AWS credentials \(UnrecognizedClientException\)/,
+    );
+    assert.match(findings[0]!.fix!, /BERTH_ECS_ACCESS_KEY_ID and BERTH_ECS_SECRET_ACCESS_KEY/);
+    assert.doesNotMatch(JSON.stringify(findings), /not-the-secret/);
   });
 
   test('an endpoint nobody answers on says how to start ecs-local', async () => {

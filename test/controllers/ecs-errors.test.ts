@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DeregisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { getCondition, type ToolDefinition, type ToolInstance } from '../../crds/index.ts';
+import { admin } from '../support/ecs-local.ts';
 import {
   createInstance,
   createTool,
@@ -36,16 +37,15 @@ after(async () => {
 async function setFault(
   errors: Record<string, { code: string; message: string; status?: number }>,
 ) {
-  const res = await fetch(`${env.ecsLocal.url}/_ecs-local/faults`, {
+  const res = await admin(env.ecsLocal, `/_ecs-local/faults`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ errors }),
   });
   assert.equal(res.status, 200, await res.text());
 }
 
 async function clearFaults() {
-  await fetch(`${env.ecsLocal.url}/_ecs-local/faults`, { method: 'DELETE' });
+  await admin(env.ecsLocal, `/_ecs-local/faults`, { method: 'DELETE' });
 }
 
 /** Waits until the instance's Reconciled condition says False with `reason`; returns its message. */

@@ -12,6 +12,7 @@ import { KINDS } from '../../crds/index.ts';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 import { ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { admin } from '../support/ecs-local.ts';
 import { toolDefinition, toolInstance } from '../support/fixtures.ts';
 import { metricValue } from '../support/metrics.ts';
 import { waitFor } from '../support/wait.ts';
@@ -56,7 +57,7 @@ after(async () => {
 /** Requests the tool has answered, from its output as ecs-local kept it. */
 async function probes(taskArn: string): Promise<number> {
   const id = taskArn.split('/').at(-1)!;
-  const res = await fetch(`${ecsLocal.url}/_ecs-local/tasks/${id}/containers/tool/logs`);
+  const res = await admin(ecsLocal, `/_ecs-local/tasks/${id}/containers/tool/logs`);
   return (await res.text()).split('\n').filter((l) => l.startsWith('probe /healthz')).length;
 }
 

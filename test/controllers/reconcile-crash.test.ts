@@ -73,6 +73,8 @@ function startController(pause: boolean): {
         ...process.env,
         BERTH_TEST_DATABASE_URL: db.url,
         BERTH_TEST_ECS_ENDPOINT: ecsLocal.url,
+        BERTH_TEST_ECS_ACCESS_KEY_ID: ecsLocal.credentials.accessKeyId,
+        BERTH_TEST_ECS_SECRET_ACCESS_KEY: ecsLocal.credentials.secretAccessKey,
         BERTH_TEST_PAUSE_AFTER_RUNTASK: pause ? '1' : '0',
       },
       stdio: ['ignore', 'pipe', 'inherit'],

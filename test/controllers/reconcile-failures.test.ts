@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
+import { admin } from '../support/ecs-local.ts';
 import {
   createInstance,
   createTool,
@@ -41,7 +42,7 @@ after(async () => {
 /** Events are written next to the status; wait for one rather than expect it at the same instant. */
 /** The pid of the running tool process of namespace `ns` (ecs-local's processes, told apart by their BERTH_NAMESPACE). */
 async function toolPid(ns: string): Promise<number> {
-  const res = await fetch(`${env.ecsLocal.url}/_ecs-local/processes`);
+  const res = await admin(env.ecsLocal, `/_ecs-local/processes`);
   const { processes } = (await res.json()) as { processes: { pid: number; running: boolean }[] };
   for (const p of processes.filter((x) => x.running)) {
     const environ = await readFile(`/proc/${p.pid}/environ`, 'latin1').catch(() => '');
@@ -128,9 +129,8 @@ test('a Spot interruption of a ready tool: reason SpotInterruption, a Warning Ev
   await createInstance(env.store, 'u2', 'tiny', 'tiny');
   const ready = await waitForPhase(env.store, 'u2', 'tiny', 'Ready', 10_000);
   const id = ready.status!.taskArn!.split('/').at(-1);
-  const res = await fetch(`${env.ecsLocal.url}/_ecs-local/tasks/${id}/spot-interruption`, {
+  const res = await admin(env.ecsLocal, `/_ecs-local/tasks/${id}/spot-interruption`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ noticeSeconds: 0 }),
   });
   assert.ok(res.ok, await res.text());
@@ -186,9 +186,8 @@ test('an unknown size fails with a clear message until the spec names a real one
 });
 
 test('no capacity: an Event, then a new attempt that succeeds', async () => {
-  const set = await fetch(`${env.ecsLocal.url}/_ecs-local/faults`, {
+  const set = await admin(env.ecsLocal, `/_ecs-local/faults`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ capacityFailures: 1 }),
   });
   assert.equal(set.status, 200);

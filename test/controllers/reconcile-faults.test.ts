@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ToolInstance } from '../../crds/index.ts';
+import { admin } from '../support/ecs-local.ts';
 import {
   createInstance,
   createTool,
@@ -27,9 +28,8 @@ after(async () => {
 });
 
 test(`${N} instances converge with 20% of ECS calls failing (throttling and 500s)`, async () => {
-  const res = await fetch(`${env.ecsLocal.url}/_ecs-local/faults`, {
+  const res = await admin(env.ecsLocal, `/_ecs-local/faults`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ throttlingRate: 0.1, serverErrorRate: 0.1 }),
   });
   assert.ok(res.ok);
@@ -45,7 +45,7 @@ test(`${N} instances converge with 20% of ECS calls failing (throttling and 500s
     60_000,
     'every instance Ready',
   );
-  await fetch(`${env.ecsLocal.url}/_ecs-local/faults`, { method: 'DELETE' });
+  await admin(env.ecsLocal, `/_ecs-local/faults`, { method: 'DELETE' });
 
   // Exactly one live task per instance, and it is the one in status.
   const live = await liveTasks(env.driver);

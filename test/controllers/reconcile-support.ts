@@ -18,7 +18,7 @@ import {
   type ToolControllers,
 } from '../../controllers/reconcilers/index.ts';
 import type { BerthObject, ToolDefinitionSpecInput, ToolInstance } from '../../crds/index.ts';
-import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
+import { type EcsLocal, type EcsLocalOptions, startEcsLocal } from '../../ecs-local/index.ts';
 import { createPool, type ResourceStore } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { GATE_STUB_IMAGE, TINY_IMAGE, testImages } from './tiny-tool.ts';
@@ -92,6 +92,10 @@ export async function startEnv(opts: {
   gateStub?: boolean;
   /** More ecs-local image map entries. */
   images?: Record<string, { command: string | string[]; args?: string[] }>;
+  /** ecs-local's VPC (its security groups and their rules). */
+  network?: EcsLocalOptions['network'];
+  /** BERTH_ECS_* settings of the driver over the defaults (e.g. its security groups). */
+  driverEnv?: Record<string, string>;
 }): Promise<Env> {
   const db = await freshDatabase();
   const ecsLocal = await startEcsLocal({
@@ -100,9 +104,10 @@ export async function startEnv(opts: {
     imageMap: { ...testImages(), ...opts.images },
     addressOctet: opts.addressOctet,
     throttling: opts.ecsThrottling ?? false,
+    ...(opts.network ? { network: opts.network } : {}),
   });
   const registry = new Registry();
-  const driver = makeDriver(ecsLocal, {}, registry);
+  const driver = makeDriver(ecsLocal, opts.driverEnv ?? {}, registry);
   const drivers: EcsDriver[] = [driver];
   const managers: RunningControllers[] = [];
   const pools: TestDatabase['pool'][] = [];
@@ -171,7 +176,7 @@ export function makeDriver(
 ): EcsDriver {
   return createEcsDriver({
     config: loadEcsConfig({
-      BERTH_ECS_ENDPOINT: ecsLocal.url,
+      ...ecsLocalEnv(ecsLocal),
       BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
       BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
       ...env,
@@ -288,6 +293,7 @@ export async function liveTasks(driver: EcsDriver): Promise<string[]> {
   return driver.listTasks({ startedBy: driver.startedBy });
 }
 
+import { ecsLocalEnv } from '../support/ecs-local.ts';
 import { waitFor } from '../support/wait.ts';
 
 export { waitFor };

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { type AccessKeyPair, generateAccessKeyPair } from '../../ecs-local/index.ts';
 import { waitFor } from '../support/wait.ts';
 import { TEST_IMAGES } from './helpers.ts';
 
@@ -11,6 +12,8 @@ const root = join(import.meta.dirname, '..', '..');
 
 export interface EcsLocalChild {
   url: string;
+  /** The key pair it was started with (every request must be signed with it). */
+  credentials: AccessKeyPair;
   pid: number;
   child: ChildProcess;
   output: () => string;
@@ -30,6 +33,7 @@ export async function startEcsLocalChild(env: {
   imageMap: string;
   octet: number;
 }): Promise<EcsLocalChild> {
+  const credentials = generateAccessKeyPair();
   const child = spawn(
     process.execPath,
     ['--disable-warning=ExperimentalWarning', join(root, 'bin', 'berth.ts'), 'ecs-local'],
@@ -43,6 +47,8 @@ export async function startEcsLocalChild(env: {
         ECS_LOCAL_STATE_DIR: env.stateDir,
         ECS_LOCAL_IMAGE_MAP: env.imageMap,
         ECS_LOCAL_ADDRESS_OCTET: String(env.octet),
+        ECS_LOCAL_ACCESS_KEY_ID: credentials.accessKeyId,
+        ECS_LOCAL_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         LOG_LEVEL: 'info',
       },
     },
@@ -70,7 +76,7 @@ export async function startEcsLocalChild(env: {
     'ecs-local to listen',
   );
   const url = /ecs-local listening on (\S+)/.exec(text)![1]!;
-  return { url, pid: child.pid!, child, output: () => text, exited };
+  return { url, credentials, pid: child.pid!, child, output: () => text, exited };
 }
 
 /** Pids whose parent is `ppid` (from /proc). */

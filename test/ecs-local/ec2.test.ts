@@ -56,13 +56,25 @@ test('DescribeSubnets: all, by id, by filter, and unknown ids as InvalidSubnetID
   assert.match(err.message, /subnet-0000000000000dead/);
 });
 
-test('DescribeSecurityGroups: by id and name; unknown as InvalidGroup.NotFound', async () => {
+test('DescribeSecurityGroups: by id and name, with ingress rules; unknown as InvalidGroup.NotFound', async () => {
   const ec2 = ec2Client(ecsLocal);
   const byId = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [SECURITY_GROUP] }));
-  assert.equal(byId.SecurityGroups![0]!.GroupName, 'default');
-  assert.equal(byId.SecurityGroups![0]!.VpcId, 'vpc-0a1b2c3d4e5f60001');
-  assert.equal(byId.SecurityGroups![0]!.IpPermissionsEgress![0]!.IpRanges![0]!.CidrIp, '0.0.0.0/0');
-  const byName = await ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ['default'] }));
+  const tools = byId.SecurityGroups![0]!;
+  assert.equal(tools.GroupName, 'berth-tools');
+  assert.equal(tools.VpcId, 'vpc-0a1b2c3d4e5f60001');
+  assert.equal(tools.IpPermissionsEgress![0]!.IpRanges![0]!.CidrIp, '0.0.0.0/0');
+  // The tools' group admits the proxy's group only.
+  assert.deepEqual(
+    tools.IpPermissions!.map((p) => ({
+      protocol: p.IpProtocol,
+      from: p.FromPort,
+      to: p.ToPort,
+      groups: p.UserIdGroupPairs?.map((g) => g.GroupId),
+      cidrs: p.IpRanges?.length,
+    })),
+    [{ protocol: 'tcp', from: 0, to: 65535, groups: ['sg-0a1b2c3d4e5f60002'], cidrs: 0 }],
+  );
+  const byName = await ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ['berth-tools'] }));
   assert.equal(byName.SecurityGroups![0]!.GroupId, SECURITY_GROUP);
   const err = await ec2
     .send(new DescribeSecurityGroupsCommand({ GroupIds: ['sg-0000000000000dead'] }))

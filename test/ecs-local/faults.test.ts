@@ -8,6 +8,7 @@ import {
   ServerException,
 } from '@aws-sdk/client-ecs';
 import type { EcsLocal } from '../../ecs-local/index.ts';
+import { admin } from '../support/ecs-local.ts';
 import { ecsClient, registerFargate, runOne, start, waitFor, waitForStatus } from './helpers.ts';
 
 let ecsLocal: EcsLocal;
@@ -17,7 +18,7 @@ before(async () => {
 after(() => ecsLocal.close());
 
 const setFaults = (body: unknown) =>
-  fetch(`${ecsLocal.url}/_ecs-local/faults`, { method: 'POST', body: JSON.stringify(body) });
+  admin(ecsLocal, `/_ecs-local/faults`, { method: 'POST', body: JSON.stringify(body) });
 
 test('latency, ServerException and ThrottlingException can be injected, and reset', async () => {
   const ecs = ecsClient(ecsLocal);
@@ -37,7 +38,7 @@ test('latency, ServerException and ThrottlingException can be injected, and rese
     .catch((e: unknown) => e as Error);
   assert.equal((throttled as Error).name, 'ThrottlingException');
 
-  const reset = await fetch(`${ecsLocal.url}/_ecs-local/faults`, { method: 'DELETE' });
+  const reset = await admin(ecsLocal, `/_ecs-local/faults`, { method: 'DELETE' });
   assert.equal(((await reset.json()) as { throttlingRate: number }).throttlingRate, 0);
   await ecs.send(new DescribeClustersCommand({}));
 });

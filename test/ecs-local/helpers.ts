@@ -50,17 +50,24 @@ export function start(options: StartOptions = {}): Promise<EcsLocal> {
   });
 }
 
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-export function ecsClient(ecsLocal: EcsLocal, maxAttempts = 1): ECSClient {
-  return new ECSClient({ endpoint: ecsLocal.url, region: 'eu-west-2', credentials, maxAttempts });
+/** The SDK's ECS client, signing with the instance's key pair. */
+export function ecsClient(
+  ecsLocal: Pick<EcsLocal, 'url' | 'credentials'>,
+  maxAttempts = 1,
+): ECSClient {
+  return new ECSClient({
+    endpoint: ecsLocal.url,
+    region: 'eu-west-2',
+    credentials: ecsLocal.credentials,
+    maxAttempts,
+  });
 }
 
-export function ec2Client(ecsLocal: EcsLocal): EC2Client {
+export function ec2Client(ecsLocal: Pick<EcsLocal, 'url' | 'credentials'>): EC2Client {
   return new EC2Client({
     endpoint: ecsLocal.url,
     region: 'eu-west-2',
-    credentials,
+    credentials: ecsLocal.credentials,
     maxAttempts: 1,
   });
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { admin } from '../support/ecs-local.ts';
 import { ecsClient, registerFargate, runOne, start, waitFor, waitForStatus } from './helpers.ts';
 
 function procStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
@@ -35,7 +36,7 @@ test('close() leaves no stray process, no live process group and no zombie', asy
   const id = tasks[0]!.taskArn!.split('/').pop();
   const grandchild = await waitFor('the grandchild pid', async () => {
     const logs = await (
-      await fetch(`${ecsLocal.url}/_ecs-local/tasks/${id}/containers/main/logs`)
+      await admin(ecsLocal, `/_ecs-local/tasks/${id}/containers/main/logs`)
     ).text();
     const m = /child (\d+)/.exec(logs);
     return m ? Number(m[1]) : undefined;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import type { EcsLocal } from '../../ecs-local/index.ts';
+import { admin } from '../support/ecs-local.ts';
 import {
   describeTask,
   ecsClient,
@@ -130,8 +131,9 @@ test('a task goes through the ECS states in order, gets its address after PROVIS
   );
 
   const logs = await (
-    await fetch(
-      `${ecsLocal.url}/_ecs-local/tasks/${launched.taskArn!.split('/').pop()}/containers/main/logs`,
+    await admin(
+      ecsLocal,
+      `/_ecs-local/tasks/${launched.taskArn!.split('/').pop()}/containers/main/logs`,
     )
   ).text();
   assert.match(logs, /listening\n[\s\S]*got SIGTERM/);

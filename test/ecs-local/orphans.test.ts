@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { admin } from '../support/ecs-local.ts';
 import { waitFor } from '../support/wait.ts';
 import {
   childrenOf,
@@ -44,11 +45,11 @@ async function start(env: ReturnType<typeof setup>): Promise<EcsLocalChild> {
   return c;
 }
 
-function client(url: string): ECSClient {
+function client(ecsLocal: EcsLocalChild): ECSClient {
   return new ECSClient({
-    endpoint: url,
+    endpoint: ecsLocal.url,
     region: 'eu-west-2',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: ecsLocal.credentials,
     maxAttempts: 1,
   });
 }
@@ -58,7 +59,7 @@ const ipOf = (t: { attachments?: { details?: { name?: string; value?: string }[]
 
 /** Runs a server task and a task with a grandchild; returns every pid they run. */
 async function runTasks(ecsLocal: EcsLocalChild, port: number): Promise<number[]> {
-  const ecs = client(ecsLocal.url);
+  const ecs = client(ecsLocal);
   const server = await registerFargate(ecs, 'server', 'test/serve:1', { port });
   const parent = await registerFargate(ecs, 'parent', 'test/spawn-child:1');
   const tasks = [await runOne(ecs, server), await runOne(ecs, parent)];
@@ -68,7 +69,7 @@ async function runTasks(ecsLocal: EcsLocalChild, port: number): Promise<number[]
   await waitFor(
     async () => {
       const logs = await (
-        await fetch(`${ecsLocal.url}/_ecs-local/tasks/${id}/containers/main/logs`)
+        await admin(ecsLocal, `/_ecs-local/tasks/${id}/containers/main/logs`)
       ).text();
       grandchild = Number(/child (\d+)/.exec(logs)?.[1] ?? 0);
       return grandchild > 0;
@@ -76,7 +77,7 @@ async function runTasks(ecsLocal: EcsLocalChild, port: number): Promise<number[]
     10_000,
     'the grandchild pid',
   );
-  const { processes } = (await (await fetch(`${ecsLocal.url}/_ecs-local/processes`)).json()) as {
+  const { processes } = (await (await admin(ecsLocal, `/_ecs-local/processes`)).json()) as {
     processes: { pid: number }[];
   };
   const leaders = processes.map((p) => p.pid);
@@ -157,7 +158,7 @@ test('the next start on the same state directory kills what a dead ecs-local lef
   assert.deepEqual(readdirSync(recordDir), [], 'the dead owner’s records are gone');
 
   // The first address is free again, and a new task serves there.
-  const ecs = client(second.url);
+  const ecs = client(second);
   const td = await registerFargate(ecs, 'server', 'test/serve:1', { port });
   const task = await waitForStatus(ecs, (await runOne(ecs, td)).taskArn!, 'RUNNING', 30_000);
   assert.equal(ipOf(task), `127.${env.octet}.1.1`);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { EcsLocal } from '../../ecs-local/index.ts';
+import { admin } from '../support/ecs-local.ts';
 import {
   ecsClient,
   NETWORK,
@@ -59,13 +60,13 @@ test('StopTask sends SIGTERM, then SIGKILL after the container stopTimeout (not 
   const t = await runOne(ecs, td);
   await waitForStatus(ecs, t.taskArn!, 'RUNNING');
   const id = t.taskArn!.split('/').pop();
-  const logsUrl = `${ecsLocal.url}/_ecs-local/tasks/${id}/containers/main/logs`;
+  const logsPath = `/_ecs-local/tasks/${id}/containers/main/logs`;
   await waitFor('the container to be ready', async () =>
-    (await (await fetch(logsUrl)).text()).includes('ready'),
+    (await (await admin(ecsLocal, logsPath)).text()).includes('ready'),
   );
   await ecs.send(new StopTaskCommand({ task: t.taskArn! }));
   const final = await waitForStatus(ecs, t.taskArn!, 'STOPPED', 15_000);
-  const logs = await (await fetch(logsUrl)).text();
+  const logs = await (await admin(ecsLocal, logsPath)).text();
   const sigtermAt = Number(/SIGTERM at (\d+)/.exec(logs)?.[1]);
   assert.ok(sigtermAt > 0, `the container saw SIGTERM: ${logs}`);
   const killedAt = final.executionStoppedAt!.getTime();
@@ -91,11 +92,11 @@ test('a Spot interruption sends SIGTERM at once and stops the task with SpotInte
   assert.equal(t.capacityProviderName, 'FARGATE_SPOT');
   await waitForStatus(ecs, t.taskArn!, 'RUNNING');
   const id = t.taskArn!.split('/').pop();
-  const logsUrl = `${ecsLocal.url}/_ecs-local/tasks/${id}/containers/main/logs`;
+  const logsPath = `/_ecs-local/tasks/${id}/containers/main/logs`;
   await waitFor('the container to listen', async () =>
-    (await (await fetch(logsUrl)).text()).includes('listening'),
+    (await (await admin(ecsLocal, logsPath)).text()).includes('listening'),
   );
-  const res = await fetch(`${ecsLocal.url}/_ecs-local/tasks/${id}/spot-interruption`, {
+  const res = await admin(ecsLocal, `/_ecs-local/tasks/${id}/spot-interruption`, {
     method: 'POST',
     body: JSON.stringify({ noticeSeconds: 120 }),
   });
@@ -109,7 +110,7 @@ test('a Spot interruption sends SIGTERM at once and stops the task with SpotInte
 test('lack of capacity comes back in failures[], not as an error', async () => {
   const ecs = ecsClient(ecsLocal);
   const td = await registerFargate(ecs, 'cap', 'test/idle:1');
-  const set = await fetch(`${ecsLocal.url}/_ecs-local/faults`, {
+  const set = await admin(ecsLocal, `/_ecs-local/faults`, {
     method: 'POST',
     body: JSON.stringify({ capacityFailures: 2 }),
   });
@@ -126,7 +127,7 @@ test('lack of capacity comes back in failures[], not as an error', async () => {
   assert.equal(out.failures!.length, 2);
   assert.match(out.failures![0]!.reason!, /^Capacity is unavailable at this time/);
   await ecs.send(new StopTaskCommand({ task: out.tasks![0]!.taskArn! }));
-  const bad = await fetch(`${ecsLocal.url}/_ecs-local/faults`, {
+  const bad = await admin(ecsLocal, `/_ecs-local/faults`, {
     method: 'POST',
     body: JSON.stringify({ serverErrorRate: 2 }),
   });

@@ -31,6 +31,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { AccessKeyPair } from '../../ecs-local/index.ts';
 import { waitFor } from './wait.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -60,6 +61,8 @@ export interface BerthUp {
   readonly apiUrl: string;
   readonly proxyUrl: string;
   readonly ecsLocalUrl: string;
+  /** The key pair the current `berth up` made for its ecs-local (from its data folder). */
+  ecsLocalKey(): AccessKeyPair;
   /** Task addresses are 127.<addressOctet>.x.y. */
   readonly addressOctet: number;
   /** The admin token `berth up` wrote to the CLI config. */
@@ -150,6 +153,10 @@ export async function startBerthUp(options: BerthUpOptions = {}): Promise<BerthU
     apiUrl: `http://127.0.0.1:${ports.api}`,
     proxyUrl: `http://127.0.0.1:${ports.proxy}`,
     ecsLocalUrl: `http://127.0.0.1:${ports.ecsLocal}`,
+    ecsLocalKey: () =>
+      JSON.parse(
+        readFileSync(join(dataDir, 'ecs-local', 'access-key.json'), 'utf8'),
+      ) as AccessKeyPair,
     addressOctet,
     get token() {
       return token;

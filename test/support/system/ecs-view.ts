@@ -3,6 +3,7 @@
 // checks compare the store with.
 import { Registry } from 'prom-client';
 import { createEcsDriver, type EcsDriver, loadEcsConfig } from '../../../controllers/index.ts';
+import type { AccessKeyPair } from '../../../ecs-local/index.ts';
 
 export interface LiveTask {
   taskArn: string;
@@ -13,10 +14,12 @@ export interface LiveTask {
 export class EcsView {
   private readonly driver: EcsDriver;
 
-  constructor(endpoint: string, installationId: string) {
+  constructor(endpoint: string, key: AccessKeyPair, installationId: string) {
     this.driver = createEcsDriver({
       config: loadEcsConfig({
         BERTH_ECS_ENDPOINT: endpoint,
+        BERTH_ECS_ACCESS_KEY_ID: key.accessKeyId,
+        BERTH_ECS_SECRET_ACCESS_KEY: key.secretAccessKey,
         BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
         BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
         BERTH_INSTALLATION_ID: installationId,

@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { generateAccessKeyPair } from '../../../ecs-local/index.ts';
 import {
   createPool,
   freePort,
@@ -110,11 +111,18 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       BERTH_LAUNCH_RATE_LIMIT: '0',
       BERTH_TOOL_SECRET_KEY: process.env.BERTH_TOOL_SECRET_KEY || generateToolSecretKey(),
     };
+    // One pair for every start of ecs-local, so the controllers keep access across its restarts.
+    const key = generateAccessKeyPair();
+    const ecsLocalKey = {
+      ECS_LOCAL_ACCESS_KEY_ID: key.accessKeyId,
+      ECS_LOCAL_SECRET_ACCESS_KEY: key.secretAccessKey,
+    };
 
     const ecsLocal = new Daemon({
       name: 'ecs-local',
       args: ['ecs-local'],
       env: {
+        ...ecsLocalKey,
         ECS_LOCAL_PORT: String(ecsPort),
         ECS_LOCAL_IMAGE_MAP: imageMap,
         ECS_LOCAL_ADDRESS_OCTET: String(o.addressOctet),
@@ -143,6 +151,8 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     const controllerEnv = {
       ...common,
       BERTH_ECS_ENDPOINT: ecsUrl,
+      BERTH_ECS_ACCESS_KEY_ID: key.accessKeyId,
+      BERTH_ECS_SECRET_ACCESS_KEY: key.secretAccessKey,
       BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002',
       BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
       BERTH_INSTALLATION_ID: INSTALLATION_ID,
@@ -193,7 +203,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     for (const user of o.users ?? []) tokens[user] = (await identity.createToken({ user })).token;
     await pool.end();
     pool = undefined;
-    ecs = new EcsView(ecsUrl, INSTALLATION_ID);
+    ecs = new EcsView(ecsUrl, key, INSTALLATION_ID);
     const view = ecs;
     const postgres = pg;
     return {
