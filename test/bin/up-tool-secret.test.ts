@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { type EcsLocal, startEcsLocal } from '../../ecs-local/index.ts';
 import { type BerthUp, startBerthUp } from '../support/berth-up.ts';
+import { ecsLocalEnv } from '../support/ecs-local.ts';
 import { waitFor } from '../support/wait.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -27,7 +28,7 @@ before(async () => {
   });
   berth = await startBerthUp({
     env: {
-      BERTH_ECS_ENDPOINT: ecsLocal.url,
+      ...ecsLocalEnv(ecsLocal),
       BERTH_ECS_SUBNETS: 'subnet-0a1b2c3d4e5f60001',
       BERTH_ECS_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60001',
     },

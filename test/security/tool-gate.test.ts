@@ -37,6 +37,7 @@ import {
   waitForReadyAttempt,
 } from '../controllers/reconcile-support.ts';
 import { bearer, get } from '../proxy/support.ts';
+import { admin } from '../support/ecs-local.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ALICE_HOST = 'demo--alice.localhost';
@@ -120,9 +121,7 @@ async function aliceReady() {
 
 async function containerLogs(taskArn: string, container: string): Promise<string> {
   const id = taskArn.split('/').at(-1)!;
-  const res = await fetch(
-    `${env.ecsLocal.url}/_ecs-local/tasks/${id}/containers/${container}/logs`,
-  );
+  const res = await admin(env.ecsLocal, `/_ecs-local/tasks/${id}/containers/${container}/logs`);
   return res.text();
 }
 
@@ -278,7 +277,7 @@ test("every example tool's task definition has the gate in front, with the right
   const ecs = new ECSClient({
     endpoint: env.ecsLocal.url,
     region: 'eu-west-2',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    credentials: env.ecsLocal.credentials,
   });
   try {
     for (const file of files) {
@@ -355,7 +354,7 @@ test('the tool secret is in no Event, ToolInstance, ToolDefinition or log line',
 test('the gate is essential: when it exits, ECS stops the task and the instance is no longer routed', async () => {
   const alice = await aliceReady();
   const ip = new URL(alice.status!.endpoint!).hostname;
-  const res = await fetch(`${env.ecsLocal.url}/_ecs-local/processes`);
+  const res = await admin(env.ecsLocal, '/_ecs-local/processes');
   const { processes } = (await res.json()) as { processes: { pid: number; running: boolean }[] };
   // The gate of alice's task: the process on her task's address that was given a tool secret.
   const gate = processes.find((p) => {
