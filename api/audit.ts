@@ -3,7 +3,7 @@
 // address, and which audit action a resource write is. A write's entry is made by
 // the write's own transaction hook, so the entry and the change commit together.
 import type { FastifyRequest } from 'fastify';
-import type { BerthObject } from '../crds/index.ts';
+import { type BerthObject, clientAddress } from '../crds/index.ts';
 import {
   type AuditAction,
   type AuditEntry,
@@ -28,13 +28,8 @@ export function howOf(req: FastifyRequest, p: Principal | undefined = req.princi
  * which berth's proxy sets from its socket) when there is one, else the socket's.
  */
 export function clientOf(req: FastifyRequest): string | undefined {
-  const xff = req.headers['x-forwarded-for'];
-  const last = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .at(-1);
-  return (last ?? req.socket.remoteAddress)?.slice(0, 64);
+  // One trusted hop: berth's proxy, the API's only way in (BERTH_API_TRUSTED_HOPS' default).
+  return clientAddress(req.raw, 1) || undefined;
 }
 
 /** The fields every entry of this request shares. */

@@ -1,4 +1,5 @@
 // crds/: the resource kinds. Depends on nothing else of berth's.
+export * from './client-address.ts';
 export * from './duration.ts';
 export * from './event.ts';
 export * from './fargate.ts';

@@ -3,18 +3,12 @@
 // visit. The client's address is the socket's, or with BERTH_PROXY_TRUSTED_HOPS
 // the X-Forwarded-For entry the nearest trusted hop (the load balancer) added.
 import type { IncomingMessage } from 'node:http';
+import { clientAddress } from '../crds/index.ts';
 import { type AuditEntry, recordAudit, recordAuditAfter } from '../store/index.ts';
 import type { ProxyContext } from './context.ts';
 
-export function clientAddress(ctx: ProxyContext, req: IncomingMessage): string | undefined {
-  const remote = req.socket.remoteAddress;
-  const xff = req.headers['x-forwarded-for'];
-  if (ctx.config.trustedHops === 0 || !xff) return remote;
-  const hops = (Array.isArray(xff) ? xff.join(',') : xff)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return (hops.at(-ctx.config.trustedHops) ?? remote)?.slice(0, 64);
+function clientOf(ctx: ProxyContext, req: IncomingMessage): string {
+  return clientAddress(req, ctx.config.trustedHops);
 }
 
 /** An entry for something already done (a session made or revoked); a failure is logged, not thrown. */
@@ -23,7 +17,7 @@ export function auditAfter(
   req: IncomingMessage,
   entry: Omit<AuditEntry, 'client'>,
 ): Promise<void> {
-  const client = clientAddress(ctx, req);
+  const client = clientOf(ctx, req);
   return recordAuditAfter(ctx.store.pool, { ...entry, ...(client ? { client } : {}) }, ctx.log);
 }
 
@@ -36,7 +30,7 @@ export function auditedLaunch(
   name: string,
   tool: string,
 ) {
-  const client = clientAddress(ctx, req);
+  const client = clientOf(ctx, req);
   return {
     inTransaction: async (db: Parameters<typeof recordAudit>[0]) => {
       await recordAudit(

@@ -5,7 +5,7 @@
 // Retry-After naming the limit, before anything is done for it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { clientAddress } from './client-address.ts';
+import { clientAddress } from '../crds/index.ts';
 import type { ProxyConfig } from './config.ts';
 import type { ProxyLogger } from './log.ts';
 import type { ProxyMetrics } from './metrics.ts';

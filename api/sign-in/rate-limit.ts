@@ -2,26 +2,13 @@
 // memory): /auth/sign-in, /auth/dev-sign-in and /auth/callback each start or
 // finish a sign-in (an identity-provider round trip, a state record, a session).
 // Over the limit the request gets a 429 page with Retry-After and nothing is done.
-// The client address is read as the proxy (proxy/client-address.ts) reads it:
+// The client address is read as the proxy reads it (crds/client-address.ts):
 // the X-Forwarded-For entry written by the outermost of `trustedHops` proxies.
-import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { clientAddress } from '../../crds/index.ts';
 import type { SignInConfig } from './config.ts';
 import { sendPage } from './pages.ts';
-
-/** The client's address, trusting the last `trustedHops` hops (the socket's peer first). */
-export function clientAddress(req: IncomingMessage, trustedHops: number): string {
-  const peer = req.socket.remoteAddress ?? '';
-  if (trustedHops === 0) return peer;
-  const xff = req.headers['x-forwarded-for'];
-  const list = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  list.push(peer);
-  return list[Math.max(0, list.length - 1 - trustedHops)]!;
-}
 
 export class SignInRateLimit {
   readonly #limiter: RateLimiterMemory | undefined;
