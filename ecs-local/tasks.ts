@@ -2,7 +2,8 @@
 // PROVISIONING -> PENDING -> ACTIVATING -> RUNNING -> DEACTIVATING -> STOPPING
 // -> DEPROVISIONING -> STOPPED, with the ENI (and its address) existing from the
 // end of PROVISIONING, containers started as local processes, and stop codes and
-// reasons worded as ECS words them.
+// reasons worded as ECS words them. Some 400 lines: the state machine in one place
+// (its records and DescribeTasks shape are apart, in task-record.ts and describe-task.ts).
 import { randomBytes } from 'node:crypto';
 import { AddressError, type AddressPool } from './addresses.ts';
 import { type Arns, newTaskId } from './arns.ts';

@@ -2,7 +2,8 @@
 // public and indexes the row, only SHA-256(secret) is stored, and verification
 // compares hashes in constant time. Every token expires (a default lifetime,
 // a maximum one); a disabled user's tokens are deleted and none verifies.
-// Shared by the API and the proxy.
+// Shared by the API and the proxy. Some 400 lines: one class, because users and
+// tokens share its transactions (disabling a user deletes their tokens).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError, invalidFromZod, isReservedUserName, namespaceName } from '../crds/index.ts';

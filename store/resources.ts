@@ -2,7 +2,8 @@
 // public face of store/. It composes the parts: next-object.ts decides what a write
 // stores (pure), write-transaction.ts stores it and assigns its resourceVersion at
 // commit, reads.ts reads snapshots, watch.ts streams the log, cascade.ts and
-// maintenance.ts do the work that follows removals and time.
+// maintenance.ts do the work that follows removals and time. Some 400 lines: each
+// verb is a short method over those parts; splitting the class would split the API.
 import { randomUUID } from 'node:crypto';
 import { ApiError, type BerthObject, isApiError, KINDS, type KindInfo } from '../crds/index.ts';
 import { appliedObject, checkFieldManager, cleanManifest, firstApplied } from './apply.ts';
