@@ -7,7 +7,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiError, type BerthObject, invalidFromZod, namespaceName } from '../../crds/index.ts';
-import type { User } from '../../store/index.ts';
+import { recordAuditAfter, type User } from '../../store/index.ts';
+import { auditFrom } from '../audit.ts';
 import { requireAdmin } from '../authorize.ts';
 import { parseBody } from '../body.ts';
 import { type BodyFormat, objectBodyFormat, patchFormat } from '../content-types.ts';
@@ -135,6 +136,11 @@ export function registerUserRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const u = await timed(deps.identity.enableUser(name));
         if (!u) throw notFound(name);
         req.log.info({ user: name, by: p.name }, 'user enabled');
+        await recordAuditAfter(
+          deps.pool,
+          { ...auditFrom(req), action: 'user.enabled', target: { kind: 'User', name, user: name } },
+          req.log,
+        );
         return shown(u);
       }
       const d = await timed(deps.identity.disableUser(name));
@@ -143,6 +149,16 @@ export function registerUserRoutes(app: FastifyInstance, deps: ApiDeps): void {
       req.log.info(
         { user: name, by: p.name, sessions: d.sessions, tokens: d.tokens, stopped },
         'user disabled',
+      );
+      await recordAuditAfter(
+        deps.pool,
+        {
+          ...auditFrom(req),
+          action: 'user.disabled',
+          target: { kind: 'User', name, user: name },
+          detail: { sessionsEnded: d.sessions, apiKeysRevoked: d.tokens, instancesStopped: stopped },
+        },
+        req.log,
       );
       return shown(d.user);
     },

@@ -135,6 +135,33 @@ test('tokens: create and revoke each leave one entry naming the admin, the token
   assert.ok(Date.parse(e[0].detail.expiresAt) > Date.now(), 'when it expires');
 });
 
+test('users: disable and enable each leave one entry naming the admin and the user', async () => {
+  const made = await apiCall('POST', `${BASE}/tokens`, {
+    token: adminToken,
+    body: { user: 'frank' },
+  });
+  assert.equal(made.status, 201);
+  secrets.push(((await made.json()) as { token: string }).token);
+  const from = await lastId();
+  for (const disabled of [true, false]) {
+    const r = await apiCall('PATCH', `${BASE}/users/frank`, {
+      token: adminToken,
+      body: { disabled },
+      agent: 'berth-cli',
+    });
+    assert.equal(r.status, 200, await r.text());
+  }
+  const e = await entriesAfter(from);
+  assert.deepEqual(
+    e.map((x) => [x.actor, x.action, x.how, x.target_kind, x.target_name, x.target_user]),
+    [
+      ['root', 'user.disabled', 'cli', 'User', 'frank', 'frank'],
+      ['root', 'user.enabled', 'cli', 'User', 'frank', 'frank'],
+    ],
+  );
+  assert.deepEqual(e[0].detail, { sessionsEnded: 0, apiKeysRevoked: 1, instancesStopped: 0 });
+});
+
 test('browser sign-in, a refused sign-in and sign-out: one entry each, how ui', async () => {
   const from = await lastId();
   const b = new Browser({ port: apiPort });
