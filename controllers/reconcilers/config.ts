@@ -9,12 +9,12 @@ import { GATE_PORT } from '../ecs/index.ts';
 const urlTemplate = z.string().regex(/^https?:\/\//, 'must start with http:// or https://');
 
 export const reconcilerConfigSchema = z.object({
-  publicUrlTemplate: setting(urlTemplate.default('http://{tool}--{namespace}.{baseDomain}:8000/'), {
+  publicUrlTemplate: setting(urlTemplate.default('http://{tool}--{namespace}.{toolDomain}:8000/'), {
     env: 'BERTH_PUBLIC_URL_TEMPLATE',
     description:
-      'The URL a tool is reached at, told to the tool as BERTH_PUBLIC_URL. Placeholders: {tool}, {namespace}, {name}, {baseDomain}.',
+      'The URL a tool is reached at, told to the tool as BERTH_PUBLIC_URL. Placeholders: {tool}, {namespace}, {name}, {toolDomain}, {baseDomain}.',
   }),
-  sharedUrlTemplate: setting(urlTemplate.default('http://{tool}.{baseDomain}:8000/'), {
+  sharedUrlTemplate: setting(urlTemplate.default('http://{tool}.{toolDomain}:8000/'), {
     env: 'BERTH_SHARED_URL_TEMPLATE',
     description:
       'The URL of a shared tool (ToolDefinition `sharing: shared`); the same placeholders.',
@@ -29,7 +29,19 @@ export const reconcilerConfigSchema = z.object({
       .default('localhost'),
     {
       env: 'BERTH_BASE_DOMAIN',
-      description: "{baseDomain} in the URL templates: berth's own host, the tools' parent domain.",
+      description: "{baseDomain} in the URL templates: berth's own host.",
+    },
+  ),
+  toolDomain: setting(
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+$/, 'must be a domain name such as "tools-example.net"')
+      .optional(),
+    {
+      env: 'BERTH_TOOL_DOMAIN',
+      shownDefault: 'the base domain',
+      description:
+        "{toolDomain} in the URL templates: the tools' parent domain, as the proxy reads it (SECURITY.md: a separate registrable domain).",
     },
   ),
   keepRevisions: setting(integer(1, 100).default(3), {
@@ -120,6 +132,7 @@ export function loadReconcilerConfig(
         namespace,
         name,
         baseDomain: e.baseDomain,
+        toolDomain: e.toolDomain ?? e.baseDomain,
       }),
     keepRevisions: e.keepRevisions,
     // ECS counts the stop timeout in seconds.

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type RunningApi, startApi } from '../../api/index.ts';
+import { loadReconcilerConfig } from '../../controllers/index.ts';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import {
   addDefinition,
@@ -114,4 +115,23 @@ test('pages and links use the tool domain: CSP form-action, the UI config', asyn
     toolUrlTemplate: string;
   };
   assert.match(session.toolUrlTemplate, /^http:\/\/\{tool\}--\{user\}\.tools\.test(:\d+)?\/$/);
+});
+
+test('the controllers tell each tool its URL under the tool domain (BERTH_PUBLIC_URL)', () => {
+  const key = 'ab'.repeat(32);
+  const c = loadReconcilerConfig({ BERTH_TOOL_DOMAIN: 'tools.test', BERTH_TOOL_SECRET_KEY: key });
+  assert.equal(
+    c.publicUrl({ tool: 'lab', namespace: 'alice', name: 'lab', shared: false }),
+    'http://lab--alice.tools.test:8000/',
+  );
+  assert.equal(
+    c.publicUrl({ tool: 'dash', namespace: 'shared', name: 'dash', shared: true }),
+    'http://dash.tools.test:8000/',
+  );
+  // Without it, the base domain as before.
+  const local = loadReconcilerConfig({ BERTH_TOOL_SECRET_KEY: key });
+  assert.equal(
+    local.publicUrl({ tool: 'lab', namespace: 'alice', name: 'lab', shared: false }),
+    'http://lab--alice.localhost:8000/',
+  );
 });
