@@ -17,7 +17,7 @@ endif
 NODE := node --disable-warning=ExperimentalWarning
 DEPS := node_modules/.package-lock.json
 
-.PHONY: help setup run test check typecheck lint format bench crds settings-docs clean chromium
+.PHONY: help setup run test check typecheck lint format bench crds settings-docs clean chromium jupyter
 
 help:
 	@echo "make run     run berth locally (embedded PostgreSQL, no AWS account)"
@@ -40,7 +40,7 @@ setup: $(TOOLCHAIN_STAMP) $(DEPS)
 run: setup
 	$(NODE) bin/berth.ts up
 
-test: setup chromium
+test: setup chromium jupyter
 	@$(NODE) test/run.ts; code=$$?; \
 	  echo "Browser test screenshots: $(CURDIR)/test-results/screenshots/"; exit $$code
 
@@ -70,6 +70,13 @@ chromium:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium: install failed; browser tests will say so"; \
 	else echo "chromium: not installed and cannot install it; set CHROMIUM_PATH"; fi
+
+# A real Jupyter server (Debian's jupyter-notebook) for test/security/tool-gate-jupyter.test.ts.
+jupyter:
+	@if command -v jupyter-notebook >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && apt-get install -y -qq jupyter-notebook >/dev/null) || echo "jupyter: install failed; the Jupyter test will say so"; \
+	else echo "jupyter: not installed and cannot install it; as root: apt-get install jupyter-notebook"; fi
 
 clean:
 	rm -rf .data test-results
