@@ -156,7 +156,11 @@ export function registerUserRoutes(app: FastifyInstance, deps: ApiDeps): void {
           ...auditFrom(req),
           action: 'user.disabled',
           target: { kind: 'User', name, user: name },
-          detail: { sessionsEnded: d.sessions, apiKeysRevoked: d.tokens, instancesStopped: stopped },
+          detail: {
+            sessionsEnded: d.sessions,
+            apiKeysRevoked: d.tokens,
+            instancesStopped: stopped,
+          },
         },
         req.log,
       );
