@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { isLocalHostName } from '../crds/index.ts';
 import { durationMs, flag, integer, loadSettings, setting } from '../settings/index.ts';
-import { toolSecretKeySchema } from '../store/index.ts';
+import { toolSecretKeySetting } from '../store/index.ts';
 
 const ms = (def: number) => durationMs(0, Number.MAX_SAFE_INTEGER).default(def);
 
@@ -136,14 +136,9 @@ const proxySettings = z.strictObject({
     env: 'BERTH_PROXY_STATUS_RATE_WINDOW_MS',
     description: 'The window of `BERTH_PROXY_STATUS_RATE_LIMIT`.',
   }),
-  toolSecretKey: setting(toolSecretKeySchema(), {
-    env: 'BERTH_TOOL_SECRET_KEY',
-    secret: true,
-    shownDefault: 'none (required; `berth up` keeps one in `<BERTH_DATA_DIR>/tool-secret.key`)',
-    shownValue: 'at least 32 bytes as hex or base64',
-    description:
-      "The controllers' key of the tool secrets: the proxy derives each launch's secret from it and presents it to the task's gate (never to a browser).",
-  }),
+  toolSecretKey: toolSecretKeySetting(
+    "The controllers' key of the tool secrets: the proxy derives each launch's secret from it and presents it to the task's gate (never to a browser).",
+  ),
   workers: setting(
     z
       .union([z.literal('auto'), integer(1, 64)], {

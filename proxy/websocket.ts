@@ -15,14 +15,6 @@ import { upgradeThrough } from './upgrade.ts';
 import type { Upstream } from './upstream.ts';
 import { closeFrame, FrameBoundaryTracker, PING_FRAME } from './ws-frames.ts';
 
-/**
- * One relayed WebSocket: both sockets, the frame tracker towards the browser and
- * the idle bookkeeping. Bytes are moved by one 'data' listener per direction
- * (write, pause on a full socket, resume on drain) rather than two pipe()s,
- * which keeps an idle connection to a handful of small objects. Traffic only
- * sets a flag; the sweep turns it into a timestamp and an activity record, so a
- * frame costs no clock read and no Map write.
- */
 /** Who opened a relayed WebSocket to which tool: what the connection guard re-checks. */
 export interface RelayOwner {
   /** `t:<token id>` or `s:<session id>` (Identity.liveCredentials's keys). */
@@ -32,6 +24,14 @@ export interface RelayOwner {
   hostname: string;
 }
 
+/**
+ * One relayed WebSocket: both sockets, the frame tracker towards the browser and
+ * the idle bookkeeping. Bytes are moved by one 'data' listener per direction
+ * (write, pause on a full socket, resume on drain) rather than two pipe()s,
+ * which keeps an idle connection to a handful of small objects. Traffic only
+ * sets a flag; the sweep turns it into a timestamp and an activity record, so a
+ * frame costs no clock read and no Map write.
+ */
 export class Relay {
   readonly client: Duplex;
   readonly up: Duplex;

@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError, invalidFromZod, isReservedUserName, namespaceName } from '../crds/index.ts';
-import type { Pool, PoolClient } from './db.ts';
+import { type Pool, type PoolClient, withTransaction } from './db.ts';
 
 /**
  * NOTIFY channel for changed credentials (migrations 008, 010): a session or API
@@ -191,7 +191,7 @@ export class Identity {
    * Stopping their instances is the caller's (it goes through the resource store).
    */
   async disableUser(name: string): Promise<DisabledUser | undefined> {
-    return this.#inTransaction(async (c) => {
+    return withTransaction(this.#pool, async (c) => {
       const { rows } = await c.query<UserRow>(
         `update users set disabled_at = coalesce(disabled_at, now()) where name = $1 returning *`,
         [name],
@@ -223,21 +223,6 @@ export class Identity {
       [name],
     );
     return rows[0]?.disabled ?? false;
-  }
-
-  async #inTransaction<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (err) {
-      await client.query('rollback').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
   }
 
   /**

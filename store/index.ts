@@ -71,6 +71,7 @@ export {
   generateToolSecretKey,
   TOOL_SECRET_HEADER,
   toolSecretKeySchema,
+  toolSecretKeySetting,
 } from './tool-secret.ts';
 export type * from './types.ts';
 export { NOTIFY_CHANNEL, Watch } from './watch.ts';

@@ -7,6 +7,7 @@
 // proxy/ may import (they never import each other); it touches no database.
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { setting } from '../settings/index.ts';
 
 /** The request header the proxy sets and the gate checks (and strips). */
 export const TOOL_SECRET_HEADER = 'x-berth-tool-secret';
@@ -54,4 +55,18 @@ export function toolSecretKeySchema() {
       });
       return z.NEVER;
     });
+}
+
+/**
+ * The BERTH_TOOL_SECRET_KEY setting, one definition for the two components that
+ * read it (controllers and proxy); `description` says what the key is to each.
+ */
+export function toolSecretKeySetting(description: string) {
+  return setting(toolSecretKeySchema(), {
+    env: 'BERTH_TOOL_SECRET_KEY',
+    secret: true,
+    shownDefault: 'none (required; `berth up` keeps one in `<BERTH_DATA_DIR>/tool-secret.key`)',
+    shownValue: 'at least 32 bytes as hex or base64',
+    description,
+  });
 }

@@ -3,7 +3,7 @@
 // works with `make run` (ecs-local, a proxy on localhost:8000).
 import { z } from 'zod';
 import { durationMs, integer, loadSettings, setting } from '../../settings/index.ts';
-import { toolSecretKeySchema } from '../../store/index.ts';
+import { toolSecretKeySetting } from '../../store/index.ts';
 import { GATE_PORT } from '../ecs/index.ts';
 
 const urlTemplate = z.string().regex(/^https?:\/\//, 'must start with http:// or https://');
@@ -70,14 +70,9 @@ export const reconcilerConfigSchema = z.object({
     replaces: ['BERTH_GC_INTERVAL_SECONDS'],
     description: 'How often the garbage collector looks for orphaned tasks.',
   }),
-  toolSecretKey: setting(toolSecretKeySchema(), {
-    env: 'BERTH_TOOL_SECRET_KEY',
-    secret: true,
-    shownDefault: 'none (required; `berth up` keeps one in `<BERTH_DATA_DIR>/tool-secret.key`)',
-    shownValue: 'at least 32 bytes as hex or base64',
-    description:
-      "The key each launch's tool secret is derived from (HMAC of instance uid and attempt); the proxy must hold the same key. Changing it cuts the proxy off from running tools until they are launched again.",
-  }),
+  toolSecretKey: toolSecretKeySetting(
+    "The key each launch's tool secret is derived from (HMAC of instance uid and attempt); the proxy must hold the same key. Changing it cuts the proxy off from running tools until they are launched again.",
+  ),
   gatePort: setting(integer(1, 65535).default(GATE_PORT), {
     env: 'BERTH_GATE_PORT',
     description:

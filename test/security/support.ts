@@ -5,6 +5,7 @@
 import { request } from 'undici';
 import type { RunningProxy } from '../../proxy/index.ts';
 import type { Sessions } from '../../store/index.ts';
+import { addDefinition, type Harness, makeReady, waitForRoute } from '../proxy/support.ts';
 
 /** A tool-host (or berth-host) session cookie for `user` on `hostname`, as `berth_session=...`. */
 export async function sessionCookie(
@@ -20,6 +21,24 @@ export async function sessionCookie(
   });
   if (!s) throw new Error('no session');
   return `berth_session=${s.cookieValue}`;
+}
+
+/**
+ * alice's two tools routed through `proxy`: `demo` (demo--alice) at `demoUrl` and
+ * `lab` (lab--alice, the WebSocket one) at `labUrl`.
+ */
+export async function routeDemoAndLab(
+  h: Harness,
+  proxy: RunningProxy,
+  demoUrl: string,
+  labUrl: string,
+): Promise<void> {
+  await addDefinition(h, 'demo', {}, proxy);
+  await addDefinition(h, 'lab', {}, proxy);
+  await makeReady(h.store, 'alice', 'demo', demoUrl);
+  await makeReady(h.store, 'alice', 'lab', labUrl);
+  await waitForRoute(proxy, 'demo--alice.localhost');
+  await waitForRoute(proxy, 'lab--alice.localhost');
 }
 
 export interface Answer {

@@ -10,17 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
-import {
-  addDefinition,
-  type Harness,
-  makeReady,
-  startHarness,
-  startUpstream,
-  type Upstream,
-  waitForRoute,
-} from '../proxy/support.ts';
+import { type Harness, startHarness, startUpstream, type Upstream } from '../proxy/support.ts';
 import { metricValue } from '../support/metrics.ts';
-import { send, sessionCookie } from './support.ts';
+import { routeDemoAndLab, send, sessionCookie } from './support.ts';
 
 const GOOD = ['_xsrf=2|abc; Path=/', 'username-demo=alice; HttpOnly; Path=/; SameSite=Lax'];
 const BAD = [
@@ -61,17 +53,12 @@ before(async () => {
     config: { baseDomain: 'localhost' },
     log: { info: () => {}, warn: log, error: log },
   });
-  await addDefinition(h, 'demo', {}, proxy);
-  await addDefinition(h, 'lab', {}, proxy);
-  await makeReady(h.store, 'alice', 'demo', tool.url);
-  await makeReady(
-    h.store,
-    'alice',
-    'lab',
+  await routeDemoAndLab(
+    h,
+    proxy,
+    tool.url,
     `http://127.0.0.1:${(wsTool.address() as AddressInfo).port}`,
   );
-  await waitForRoute(proxy, 'demo--alice.localhost');
-  await waitForRoute(proxy, 'lab--alice.localhost');
 });
 
 after(async () => {

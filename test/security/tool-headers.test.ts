@@ -11,16 +11,13 @@ import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type RunningProxy, startProxy } from '../../proxy/index.ts';
 import {
-  addDefinition,
   echoHandler,
   type Harness,
-  makeReady,
   startHarness,
   startUpstream,
   type Upstream,
-  waitForRoute,
 } from '../proxy/support.ts';
-import { send, sessionCookie } from './support.ts';
+import { routeDemoAndLab, send, sessionCookie } from './support.ts';
 
 let h: Harness;
 let proxy: RunningProxy;
@@ -56,17 +53,12 @@ before(async () => {
     port: 0,
     config: { baseDomain: 'localhost', apiUpstream: api.url },
   });
-  await addDefinition(h, 'demo', {}, proxy);
-  await addDefinition(h, 'lab', {}, proxy);
-  await makeReady(h.store, 'alice', 'demo', echo.url);
-  await makeReady(
-    h.store,
-    'alice',
-    'lab',
+  await routeDemoAndLab(
+    h,
+    proxy,
+    echo.url,
     `http://127.0.0.1:${(wsTool.address() as AddressInfo).port}`,
   );
-  await waitForRoute(proxy, 'demo--alice.localhost');
-  await waitForRoute(proxy, 'lab--alice.localhost');
   aliceCookie = await sessionCookie(h.sessions, 'alice', 'demo--alice.localhost');
 });
 
