@@ -1,5 +1,9 @@
 // crds/: the resource kinds. Depends on nothing else of berth's.
+export * from './accessrequest.ts';
 export * from './client-address.ts';
+export * from './database.ts';
+export * from './dataset.ts';
+export * from './dataset-access.ts';
 export * from './duration.ts';
 export * from './event.ts';
 export * from './fargate.ts';

@@ -1,6 +1,9 @@
 // Every kind berth serves, and the lookups the API and CLI need: by exact Kind
 // name, by any alias a person types (`td`, `tooldefinitions`, `ToolDefinition`),
 // and the nearest alias for a "did you mean" hint.
+import { accessRequestKind } from './accessrequest.ts';
+import { databaseKind } from './database.ts';
+import { datasetKind } from './dataset.ts';
 import { eventKind } from './event.ts';
 import { quotaKind } from './quota.ts';
 import type { KindInfo } from './registry.ts';
@@ -12,6 +15,9 @@ export const KINDS: readonly KindInfo[] = [
   toolInstanceKind,
   eventKind,
   quotaKind,
+  databaseKind,
+  datasetKind,
+  accessRequestKind,
 ];
 
 function aliasesOf(k: KindInfo): string[] {

@@ -25,6 +25,16 @@ export const AUDIT_ACTIONS = [
   'tooldefinition.created',
   'tooldefinition.updated',
   'tooldefinition.deleted',
+  'database.created',
+  'database.updated',
+  'database.deleted',
+  'dataset.created',
+  'dataset.updated',
+  'dataset.deleted',
+  'accessrequest.created',
+  'accessrequest.approved',
+  'accessrequest.denied',
+  'accessrequest.deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -41,6 +41,8 @@ const child = spawn(process.execPath, args, {
     BERTH_TEST_ADMIN_DATABASE_URL: adminUrl,
     // The controllers and the proxy refuse to start without one; one per run, as a deployment has.
     BERTH_TOOL_SECRET_KEY: process.env.BERTH_TOOL_SECRET_KEY || generateToolSecretKey(),
+    // Database logins' passwords are derived from it (controllers/credentials); one per run too.
+    BERTH_CREDENTIALS_KEY: process.env.BERTH_CREDENTIALS_KEY || generateToolSecretKey(),
   },
 });
 const code: number = await new Promise((resolve) =>

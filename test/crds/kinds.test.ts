@@ -9,7 +9,7 @@ import {
   suggestKind,
 } from '../../crds/index.ts';
 
-test('KINDS lists the four kinds with their scopes and subresources', () => {
+test('KINDS lists the seven kinds with their scopes and subresources', () => {
   assert.deepEqual(
     KINDS.map((k) => [k.kind, k.plural, k.namespaced, k.statusSubresource]),
     [
@@ -17,6 +17,9 @@ test('KINDS lists the four kinds with their scopes and subresources', () => {
       ['ToolInstance', 'toolinstances', true, true],
       ['Event', 'events', true, false],
       ['Quota', 'quotas', false, false],
+      ['Database', 'databases', false, true],
+      ['Dataset', 'datasets', false, true],
+      ['AccessRequest', 'accessrequests', true, true],
     ],
   );
 });
@@ -24,7 +27,10 @@ test('KINDS lists the four kinds with their scopes and subresources', () => {
 test('kindInfo finds exact Kind names and throws otherwise', () => {
   assert.equal(kindInfo('ToolInstance').plural, 'toolinstances');
   assert.throws(() => kindInfo('toolinstance'), /unknown kind "toolinstance"/);
-  assert.throws(() => kindInfo('Pod'), /known kinds: ToolDefinition, ToolInstance, Event, Quota/);
+  assert.throws(
+    () => kindInfo('Pod'),
+    /known kinds: ToolDefinition, ToolInstance, Event, Quota, Database, Dataset, AccessRequest/,
+  );
 });
 
 test('resolveKind accepts every alias in any case', () => {

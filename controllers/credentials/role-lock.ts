@@ -1,0 +1,30 @@
+// Role changes on one database are serialized: concurrent GRANT/REVOKE/CREATE ROLE
+// touching the same role fail with "tuple concurrently updated" (Data Workspace
+// hit this). Every change berth makes to roles runs in a transaction that first
+// takes this advisory lock, so replicas and concurrent launches queue instead.
+// Advisory locks are per database: two Database objects on one cluster do not
+// serialize each other (SECURITY.md / controllers/credentials/README.md).
+import type pg from 'pg';
+
+/** Arbitrary but fixed: "berth roles" as a 64-bit advisory lock key. */
+const ROLE_LOCK_KEY = '7331262710113104';
+
+/** Runs `fn` in a transaction holding the role lock; commits, or rolls back and rethrows. */
+export async function withRoleLock<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock($1::bigint)', [ROLE_LOCK_KEY]);
+    const out = await fn(client);
+    await client.query('commit');
+    return out;
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
