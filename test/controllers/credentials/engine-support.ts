@@ -19,6 +19,8 @@ export interface EngineDatabase {
   dbname: string;
   /** The admin pool the engine works with (as a Database's admin login). */
   pool: pg.Pool;
+  /** Another admin pool (a second controller replica); the caller ends it. */
+  adminPool(max?: number): pg.Pool;
   /** A client logged in as `user` with `password` (not connected yet). */
   clientAs(user: string, password: string): pg.Client;
   /** Connected superuser client on this database (for checks only the cluster admin can make). */
@@ -84,6 +86,11 @@ export async function engineDatabase(poolMax = 10): Promise<EngineDatabase> {
     installationId,
     dbname,
     pool,
+    adminPool: (max = 10) => {
+      const p = new pg.Pool({ ...at(admin, adminPassword), max });
+      p.on('error', () => {});
+      return p;
+    },
     clientAs: (user, password) => {
       const c = new pg.Client(at(user, password));
       c.on('error', () => {});
