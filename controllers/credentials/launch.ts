@@ -34,6 +34,7 @@ export interface LaunchLoginInput {
 
 interface LaunchStateRow {
   database: string;
+  version: number;
   subject_exists: boolean;
   schema_exists: boolean;
   has_connect: boolean;
@@ -82,7 +83,7 @@ export async function prepareLaunchLogin(
     if (!s.schema_exists) changes.push(sql.createPrivateSchema(schema, subject));
     const isMember = new Set(s.memberships);
     for (const role of s.dataset_roles)
-      if (!isMember.has(role)) changes.push(sql.grantMembership(role, subject));
+      if (!isMember.has(role)) changes.push(sql.grantMembership(role, subject, s.version));
     for (const role of s.memberships)
       if (!wanted.has(role)) changes.push(sql.revokeMembership(role, subject));
     const comment = loginComment(input.instance, new Date());
