@@ -12,6 +12,7 @@ import {
   type KindInfo,
 } from '../crds/index.ts';
 import { launchAdmission, type Principal, type WriteOptions } from '../store/index.ts';
+import { accessRequestGuard } from './access-request-admission.ts';
 import { canUseToolDefinition, forbidden } from './authorize.ts';
 import { requireObject } from './body.ts';
 import type { StorePort } from './store-port.ts';
@@ -218,6 +219,7 @@ export function admissionOptions(
   rate: { launchRateLimit: number; launchRateWindowMs: number },
   opts: WriteOptions,
 ): WriteOptions {
+  if (kind.kind === 'AccessRequest') return guardedBy(accessRequestGuard, opts);
   if (kind.kind !== 'ToolInstance') return opts;
   const admit = launchAdmission({
     limit: rate.launchRateLimit,
@@ -229,6 +231,21 @@ export function admissionOptions(
     // Admission first: a refused launch throws and nothing after it (the audit entry) runs.
     inTransaction: async (client, change) => {
       await admit(client, change);
+      if (then) await then(client, change);
+    },
+  };
+}
+
+/** `guard` first in the write's transaction: when it throws, nothing after it (the audit entry) runs. */
+function guardedBy(
+  guard: NonNullable<WriteOptions['inTransaction']>,
+  opts: WriteOptions,
+): WriteOptions {
+  const then = opts.inTransaction;
+  return {
+    ...opts,
+    inTransaction: async (client, change) => {
+      await guard(client, change);
       if (then) await then(client, change);
     },
   };

@@ -54,19 +54,33 @@ function deleting(change: WriteChange): boolean {
   );
 }
 
+/** The created/updated/deleted actions of the kinds whose every change is an entry. */
+const CHANGE_ACTIONS: Record<string, readonly [AuditAction, AuditAction, AuditAction]> = {
+  ToolDefinition: ['tooldefinition.created', 'tooldefinition.updated', 'tooldefinition.deleted'],
+  Database: ['database.created', 'database.updated', 'database.deleted'],
+  Dataset: ['dataset.created', 'dataset.updated', 'dataset.deleted'],
+};
+
 /**
  * The audit action a main-object write through the API is, if any: launches and
  * stops of ToolInstances (spec.state, or a new launchRequestedAt while Running),
- * their deletion, and every change to a ToolDefinition.
+ * their deletion; every change to a ToolDefinition, Database or Dataset; an
+ * AccessRequest's creation and deletion (its decisions are entries of the
+ * approval subresource, routes/approval.ts).
  */
 export function auditActionFor(change: WriteChange): AuditAction | undefined {
   const kind = change.object.kind;
-  if (kind === 'ToolDefinition') {
-    if (change.type === 'ADDED') return 'tooldefinition.created';
-    if (deleting(change)) return 'tooldefinition.deleted';
+  const actions = CHANGE_ACTIONS[kind];
+  if (actions) {
+    if (change.type === 'ADDED') return actions[0];
+    if (deleting(change)) return actions[2];
     return change.type === 'MODIFIED' && !change.object.metadata.deletionTimestamp
-      ? 'tooldefinition.updated'
+      ? actions[1]
       : undefined;
+  }
+  if (kind === 'AccessRequest') {
+    if (change.type === 'ADDED') return 'accessrequest.created';
+    return deleting(change) ? 'accessrequest.deleted' : undefined;
   }
   if (kind !== 'ToolInstance') return undefined;
   if (deleting(change)) return 'instance.deleted';
@@ -82,6 +96,23 @@ export function auditActionFor(change: WriteChange): AuditAction | undefined {
   return undefined;
 }
 
+/**
+ * What an entry says about the object: a ToolInstance's tool and size; the Dataset
+ * an AccessRequest asks for (never its reason, the requester's free text, which
+ * stays on the object).
+ */
+function detailOf(obj: BerthObject): Record<string, unknown> {
+  if (obj.kind === 'ToolInstance') {
+    const spec = specOf(obj);
+    return { tool: spec.toolRef, ...(spec.size ? { size: spec.size } : {}) };
+  }
+  if (obj.kind === 'AccessRequest') {
+    const dataset = (obj as { spec?: { dataset?: unknown } }).spec?.dataset;
+    return typeof dataset === 'string' ? { dataset } : {};
+  }
+  return {};
+}
+
 /** Write options that record the write's audit entry (if it is one) in its own transaction. */
 export function auditedWrite(
   req: FastifyRequest,
@@ -93,7 +124,6 @@ export function auditedWrite(
       const action = auditActionFor(change);
       if (!action) return;
       const md = change.object.metadata;
-      const spec = specOf(change.object);
       await recordAudit(
         client,
         {
@@ -103,11 +133,12 @@ export function auditedWrite(
             kind: change.object.kind,
             ...(md.namespace ? { namespace: md.namespace } : {}),
             name: md.name,
+            // A request belongs to its requester: `?user=` finds it.
+            ...(change.object.kind === 'AccessRequest' && md.namespace
+              ? { user: md.namespace }
+              : {}),
           },
-          detail:
-            change.object.kind === 'ToolInstance'
-              ? { tool: spec.toolRef, ...(spec.size ? { size: spec.size } : {}) }
-              : {},
+          detail: detailOf(change.object),
         },
         log,
       );

@@ -4,6 +4,11 @@
 //   and watches are filtered, a get of another one is 403.
 // - ToolInstance: every verb, but only in their own namespace (namespace == user name).
 // - Event: get, list and watch in their own namespace.
+// - Database, Dataset: get, list and watch (the catalogue; a Dataset's
+//   status.access is shown only to its approvers, data-access.ts).
+// - AccessRequest: every verb in their own namespace (the requester's); reads in
+//   other namespaces pass here and are filtered to the requests for Datasets the
+//   caller approves (data-access.ts).
 // - Anything else (later kinds, status writes, cluster-wide lists of namespaced
 //   kinds, token management): admin only. Unknown kinds are denied by default.
 import { ApiError, type KindInfo } from '../crds/index.ts';
@@ -27,12 +32,17 @@ interface UserRule {
   verbs: readonly Verb[];
   /** Namespaced kinds: only in the user's own namespace. */
   ownNamespaceOnly: boolean;
+  /** Reads elsewhere are allowed here and narrowed object by object (approvers' view). */
+  filteredReadsElsewhere?: boolean;
 }
 
 const USER_RULES: Record<string, UserRule> = {
   ToolDefinition: { verbs: READ_VERBS, ownNamespaceOnly: false },
   ToolInstance: { verbs: ALL_VERBS, ownNamespaceOnly: true },
   Event: { verbs: READ_VERBS, ownNamespaceOnly: true },
+  Database: { verbs: READ_VERBS, ownNamespaceOnly: false },
+  Dataset: { verbs: READ_VERBS, ownNamespaceOnly: false },
+  AccessRequest: { verbs: ALL_VERBS, ownNamespaceOnly: true, filteredReadsElsewhere: true },
 };
 
 function resourceName(t: Target): string {
@@ -62,7 +72,7 @@ export function authorize(p: Principal, verb: Verb, t: Target): void {
   if (t.subresource === 'status' && !isRead)
     throw forbidden(p, verb, t, 'status is written by berth itself');
   if (!rule.verbs.includes(verb)) throw forbidden(p, verb, t, 'admin only');
-  if (t.kind.namespaced && rule.ownNamespaceOnly) {
+  if (t.kind.namespaced && rule.ownNamespaceOnly && !(isRead && rule.filteredReadsElsewhere)) {
     if (t.namespace === undefined) throw forbidden(p, verb, t, `use namespace "${p.name}"`);
     if (t.namespace !== p.name) throw forbidden(p, verb, t, `your namespace is "${p.name}"`);
   }
@@ -85,13 +95,4 @@ export function canUseToolDefinition(p: Principal, td: { spec?: unknown }): bool
   if (!access) return true;
   if (access.users?.includes(p.name)) return true;
   return (access.groups ?? []).some((g) => p.groups.includes(g));
-}
-
-/**
- * Read filter per kind: which objects a principal may see once `authorize`
- * allowed the request. Only ToolDefinitions need one (namespaces do the rest).
- */
-export function visibleTo(p: Principal, kind: KindInfo): (obj: { spec?: unknown }) => boolean {
-  if (p.admin || kind.kind !== 'ToolDefinition') return () => true;
-  return (obj) => canUseToolDefinition(p, obj);
 }

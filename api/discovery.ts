@@ -33,6 +33,16 @@ export function apiResourceList(kinds: readonly KindInfo[]) {
         verbs: ['get', 'update', 'patch'],
       });
     }
+    if (k.kind === 'AccessRequest') {
+      // POST …/accessrequests/NAME/approval: an approver's decision (routes/approval.ts).
+      resources.push({
+        name: `${k.plural}/approval`,
+        singularName: '',
+        namespaced: true,
+        kind: k.kind,
+        verbs: ['create'],
+      });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: API_VERSION, resources };
 }

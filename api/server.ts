@@ -10,7 +10,9 @@ import type { ApiDeps } from './context.ts';
 import { toApiError } from './errors.ts';
 import { type ApiMetrics, createMetrics } from './metrics.ts';
 import { DebugRequestLogs } from './request-logs.ts';
+import { registerApprovalRoutes } from './routes/approval.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { registerDatasetAccessRoutes } from './routes/dataset-access.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
@@ -179,6 +181,8 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerAuditRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerResourceRoutes(app, deps);
+  registerApprovalRoutes(app, deps);
+  registerDatasetAccessRoutes(app, deps);
   if (signIn) {
     registerSignInRoutes(app, signIn);
     registerUiRoutes(app, signIn);

@@ -3,8 +3,15 @@
 // here without a line of API code. Each URL template is one fastify route for
 // every method, so a method the URL does not support is a 405, not a 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { API_VERSION, ApiError, type BerthObject, type KindInfo } from '../../crds/index.ts';
+import {
+  API_VERSION,
+  ApiError,
+  type BerthObject,
+  isApiError,
+  type KindInfo,
+} from '../../crds/index.ts';
 import type { WriteOptions } from '../../store/index.ts';
+import { admitNewAccessRequest, labelWithDataset } from '../access-request-admission.ts';
 import {
   admissionOptions,
   checkMergePatch,
@@ -13,10 +20,11 @@ import {
   type UrlScope,
 } from '../admission.ts';
 import { auditedWrite } from '../audit.ts';
-import { authorize, forbidden, type Target, visibleTo } from '../authorize.ts';
+import { authorize, forbidden, type Target } from '../authorize.ts';
 import { parseBody } from '../body.ts';
 import { objectBodyFormat, patchFormat } from '../content-types.ts';
 import { type ApiDeps, principalOf, withTimeout } from '../context.ts';
+import { readView } from '../data-access.ts';
 import {
   deleteQuery,
   getQuery,
@@ -170,21 +178,41 @@ async function list(c: Call, q: ReturnType<typeof listQuery.parse>): Promise<unk
     ...(q.limit ? { limit: q.limit } : {}),
     ...(q.continue ? { continue: q.continue } : {}),
   });
-  const visible = visibleTo(c.p, c.kind);
-  const filtered = result.items.filter((o) => visible(o) && (!matchesFields || matchesFields(o)));
-  if (filtered.length === result.items.length) return result;
+  const view = await readView(c.deps.store, c.p, c.kind, c.scope.namespace);
+  const filtered = result.items
+    .filter((o) => view.visible(o) && (!matchesFields || matchesFields(o)))
+    .map(view.shape);
+  if (filtered.length === result.items.length) return { ...result, items: filtered };
   // Filtering makes the store's count of remaining items meaningless.
   const { remainingItemCount: _, ...metadata } = result.metadata;
   return { ...result, metadata, items: filtered };
 }
 
+/** Why a get of an object the caller may not see is refused. */
+function hiddenReason(kind: KindInfo): string {
+  return kind.kind === 'AccessRequest'
+    ? 'you may read your own requests and those for datasets you approve'
+    : 'not in its access list';
+}
+
 async function get(c: Call, status: boolean): Promise<BerthObject> {
   parseQuery(getQuery, c.req.query);
   authorize(c.p, 'get', target(c));
-  const obj = await c.deps.store.get(c.kind.kind, c.key);
-  if (!visibleTo(c.p, c.kind)(obj))
-    throw forbidden(c.p, 'get', target(c, status ? 'status' : undefined), 'not in its access list');
-  return obj;
+  const view = await readView(c.deps.store, c.p, c.kind, c.scope.namespace);
+  const refuse = () =>
+    forbidden(c.p, 'get', target(c, status ? 'status' : undefined), hiddenReason(c.kind));
+  let obj: BerthObject;
+  try {
+    obj = await c.deps.store.get(c.kind.kind, c.key);
+  } catch (err) {
+    // Where only some objects are visible, a missing one is refused like a hidden one:
+    // the answer does not tell whether it exists.
+    if (view.filtering && c.kind.kind === 'AccessRequest' && isApiError(err, 'NotFound'))
+      throw refuse();
+    throw err;
+  }
+  if (!view.visible(obj)) throw refuse();
+  return view.shape(obj);
 }
 
 async function create(c: Call): Promise<BerthObject> {
@@ -196,6 +224,8 @@ async function create(c: Call): Promise<BerthObject> {
     `create ${c.kind.kind}`,
   );
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
+  if (c.kind.kind === 'AccessRequest')
+    await admitNewAccessRequest(c.deps.store, c.deps.identity, c.p, obj, c.scope.namespace ?? '');
   const created = await c.deps.store.create(c.kind.kind, obj, mainWriteOptions(c, q));
   c.reply.code(201);
   return created;
@@ -211,6 +241,7 @@ async function update(c: Call, status: boolean): Promise<BerthObject> {
   );
   if (status) return await c.deps.store.updateStatus(c.kind.kind, obj, writeOptions(q));
   await checkToolRef(c.deps.store, c.p, c.kind, obj);
+  if (c.kind.kind === 'AccessRequest') labelWithDataset(obj);
   return await c.deps.store.update(c.kind.kind, obj, mainWriteOptions(c, q));
 }
 
@@ -239,6 +270,7 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     }
     const manifest = objectFromBody(value, c.scope, `apply ${c.kind.kind}`);
     await checkToolRef(c.deps.store, c.p, c.kind, manifest);
+    if (c.kind.kind === 'AccessRequest') await admitAppliedAccessRequest(c, manifest);
     const { object, result } = await c.deps.store.apply(c.kind.kind, manifest, {
       ...mainWriteOptions(c, q),
       fieldManager: q.fieldManager,
@@ -263,6 +295,21 @@ async function patch(c: Call, status: boolean): Promise<BerthObject> {
     ...opts,
     ...mainWriteOptions(c, q),
   });
+}
+
+/** An apply that creates a request is admitted as a create; one that updates it keeps its label. */
+async function admitAppliedAccessRequest(c: Call, manifest: BerthObject): Promise<void> {
+  try {
+    await c.deps.store.get(c.kind.kind, {
+      namespace: c.scope.namespace ?? '',
+      name: manifest.metadata.name,
+    });
+  } catch (err) {
+    if (!isApiError(err, 'NotFound')) throw err;
+    const ns = c.scope.namespace ?? '';
+    return await admitNewAccessRequest(c.deps.store, c.deps.identity, c.p, manifest, ns);
+  }
+  labelWithDataset(manifest);
 }
 
 async function remove(c: Call): Promise<unknown> {

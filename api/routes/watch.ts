@@ -8,7 +8,7 @@
 // later ends with an in-stream ERROR event carrying the Status, as in Kubernetes.
 import type { BerthObject } from '../../crds/index.ts';
 import type { WatchEvent } from '../../store/index.ts';
-import { visibleTo } from '../authorize.ts';
+import { type ReadView, readView } from '../data-access.ts';
 import { toApiError } from '../errors.ts';
 import { type ListQuery, parseFieldSelector } from '../query.ts';
 import type { Call } from './call.ts';
@@ -50,7 +50,8 @@ export async function serveWatch(c: Call, q: ListQuery): Promise<void> {
       signal: abort.signal,
     });
     iterator = iterable[Symbol.asyncIterator]();
-    await stream(c, q, sse, iterator, abort, release, matchesFields);
+    const view = await readView(deps.store, p, c.kind, c.scope.namespace);
+    await stream(c, q, sse, iterator, abort, release, matchesFields, view);
   } catch (err) {
     abort.abort();
     release();
@@ -67,8 +68,9 @@ async function stream(
   abort: AbortController,
   release: () => void,
   matchesFields: ReturnType<typeof parseFieldSelector>,
+  view: ReadView,
 ): Promise<void> {
-  const { deps, reply, req, p } = c;
+  const { deps, reply, req } = c;
   const started = process.hrtime.bigint();
   reply.hijack();
   const res = reply.raw;
@@ -96,10 +98,8 @@ async function stream(
     });
   });
 
-  const visible = visibleTo(p, c.kind);
   // Objects this client was shown; one that stops being visible is reported deleted.
   const shown = new Set<string>();
-  const filtering = !p.admin && c.kind.kind === 'ToolDefinition';
 
   const write = async (event: WatchEvent): Promise<void> => {
     const json = JSON.stringify(event);
@@ -119,7 +119,8 @@ async function stream(
       const step = await Promise.race([next, aborted]);
       if (step.done || abort.signal.aborted) break;
       const event = step.value;
-      const out = filterEvent(event, filtering, visible, matchesFields, shown);
+      if (view.filtering) await view.refresh();
+      const out = filterEvent(event, view, matchesFields, shown);
       if (out) await write(out);
     }
   } catch (err) {
@@ -156,27 +157,27 @@ function keyOf(obj: BerthObject): string {
 /** The event as this client may see it, or undefined to skip it. */
 function filterEvent(
   event: WatchEvent,
-  filtering: boolean,
-  visible: (o: BerthObject) => boolean,
+  view: ReadView,
   matchesFields: ReturnType<typeof parseFieldSelector>,
   shown: Set<string>,
 ): WatchEvent | undefined {
   if (event.type === 'BOOKMARK' || event.type === 'ERROR') return event;
   if (matchesFields && !matchesFields(event.object)) return undefined;
-  if (!filtering) return event;
-  const key = keyOf(event.object);
+  const object = view.shape(event.object);
+  if (!view.filtering) return object === event.object ? event : { type: event.type, object };
+  const key = keyOf(object);
   const wasShown = shown.has(key);
   if (event.type === 'DELETED') {
     shown.delete(key);
-    return wasShown ? event : undefined;
+    return wasShown ? { type: 'DELETED', object } : undefined;
   }
-  if (visible(event.object)) {
+  if (view.visible(object)) {
     shown.add(key);
-    return wasShown ? event : { type: 'ADDED', object: event.object };
+    return { type: wasShown ? event.type : 'ADDED', object };
   }
   if (wasShown) {
     shown.delete(key);
-    return { type: 'DELETED', object: event.object };
+    return { type: 'DELETED', object };
   }
   return undefined;
 }
