@@ -14,6 +14,8 @@ export interface DatasetDescribeInput {
   requestsError?: string;
   events: BerthObject[] | undefined;
   eventsError?: string;
+  /** The caller may not list events where a Dataset's are (admins only). */
+  eventsHidden?: boolean;
   now?: number;
 }
 
@@ -66,6 +68,7 @@ export function renderDatasetDescribe({
   requestsError,
   events,
   eventsError,
+  eventsHidden = false,
   now = Date.now(),
 }: DatasetDescribeInput): string {
   const m = dataset.metadata;
@@ -122,7 +125,8 @@ export function renderDatasetDescribe({
   const conditions: Condition[] = dataset.status?.conditions ?? [];
   out.push(...renderConditions(conditions));
   out.push(...renderRequests(requests, requestsError, now));
-  out.push(...renderEvents(events, eventsError, now));
+  if (eventsHidden) out.push('Events:       <shown to admins only>');
+  else out.push(...renderEvents(events, eventsError, now));
   return out.join('\n') + '\n';
 }
 

@@ -36,6 +36,7 @@ export function registerDescribe(program: Command): void {
           const object = await ctx.client.get<BerthObject>(resourcePath(t.info, ns, t.name));
           let events: BerthObject[] | undefined;
           let eventsError: string | undefined;
+          let eventsHidden = false;
           try {
             // Cluster-scoped objects' events live outside any one namespace: ask all of them.
             const where = object.metadata.namespace ?? (t.info.namespaced ? ns : undefined);
@@ -46,6 +47,9 @@ export function registerDescribe(program: Command): void {
           } catch (err) {
             if (!(err instanceof ApiError)) throw err;
             eventsError = errorMessage(err);
+            // A Dataset's events live outside any user's namespace: its readers
+            // are told they are the admins', not shown an error.
+            eventsHidden = err.code === 403;
           }
           if (!first) process.stdout.write('\n\n');
           first = false;
@@ -56,7 +60,7 @@ export function registerDescribe(program: Command): void {
                 dataset: object as unknown as Dataset,
                 ...requests,
                 events,
-                eventsError,
+                ...(eventsHidden ? { eventsHidden } : { eventsError }),
               }),
             );
           } else process.stdout.write(renderDescribe({ object, events, eventsError }));
