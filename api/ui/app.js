@@ -4,7 +4,7 @@
 // document switched by the URL's fragment, so no route is needed on the server.
 
 import { startAdmin } from './admin.js';
-import { ApiClient } from './api.js';
+import { ApiClient, showWatches } from './api.js';
 import { startData } from './data.js';
 import { startMine } from './mine.js';
 
@@ -54,6 +54,7 @@ async function main() {
       else link.removeAttribute('aria-current');
     }
     document.title = data ? 'Data · berth' : 'berth';
+    showWatches(data ? 'data' : 'tools');
     if (data && !dataStarted) {
       dataStarted = true;
       startData(client, session, say);

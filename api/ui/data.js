@@ -31,6 +31,8 @@ export function startData(client, session, say) {
   let summaryError = '';
   let decidingStarted = false;
   const drafts = new Drafts(document.getElementById('page-data'));
+  /** The "how to connect" panels a person opened: they stay open across redraws. */
+  const opened = new Set();
 
   const titleOf = (name) => datasets.get(`/${name}`)?.spec.title ?? name;
 
@@ -145,9 +147,18 @@ export function startData(client, session, say) {
       const db = databases.get(`/${dbName}`);
       // Without the Database object, the dsnName is the name's default.
       const dsn = dsnNameOf(db ?? { metadata: { name: dbName }, spec: {} });
+      const key = `${ds.metadata.name}/${dbName}`;
       return h(
         'details',
-        { class: 'connect', 'data-database': dbName },
+        {
+          class: 'connect',
+          'data-database': dbName,
+          open: opened.has(key),
+          ontoggle: (e) => {
+            if (e.target.open) opened.add(key);
+            else opened.delete(key);
+          },
+        },
         h('summary', {}, `How to connect to ${dbName}`),
         h(
           'p',
@@ -158,10 +169,14 @@ export function startData(client, session, say) {
           db ? ` (${db.spec.dbname} on ${db.spec.host})` : '',
           '.',
         ),
-        connectSnippets(dsn, table).map((s) => [
-          h('h4', {}, s.label),
-          h('pre', { 'aria-label': `${s.label} for ${dbName}` }, h('code', {}, s.code)),
-        ]),
+        connectSnippets(dsn, table).map((s) =>
+          h(
+            'figure',
+            { 'aria-label': `${s.label} for ${dbName}` },
+            h('figcaption', {}, s.label),
+            h('pre', {}, h('code', {}, s.code)),
+          ),
+        ),
       );
     });
   }
@@ -247,7 +262,7 @@ export function startData(client, session, say) {
         ? h('p', { class: 'muted' }, 'There is nothing more to ask for.')
         : h(
             'div',
-            { class: 'grid' },
+            { class: 'stack' },
             others.map((ds) => {
               const item = summary.get(ds.metadata.name);
               const last = latestRequest(ds.metadata.name);
@@ -451,22 +466,42 @@ export function startData(client, session, say) {
 
   function startDeciding() {
     decidingStarted = true;
-    liveCollection(client, `${BASE}/accessrequests`, (m) => {
-      toDecide = m;
-      render();
-    });
+    liveCollection(
+      client,
+      `${BASE}/accessrequests`,
+      (m) => {
+        toDecide = m;
+        render();
+      },
+      'data',
+    );
   }
 
-  liveCollection(client, `${BASE}/datasets`, (m) => {
-    datasets = m;
-    refreshSummary();
-  });
-  liveCollection(client, `${BASE}/databases`, (m) => {
-    databases = m;
-    render();
-  });
-  liveCollection(client, `${nsPath}/accessrequests`, (m) => {
-    mine = m;
-    refreshSummary();
-  });
+  liveCollection(
+    client,
+    `${BASE}/datasets`,
+    (m) => {
+      datasets = m;
+      refreshSummary();
+    },
+    'data',
+  );
+  liveCollection(
+    client,
+    `${BASE}/databases`,
+    (m) => {
+      databases = m;
+      render();
+    },
+    'data',
+  );
+  liveCollection(
+    client,
+    `${nsPath}/accessrequests`,
+    (m) => {
+      mine = m;
+      refreshSummary();
+    },
+    'data',
+  );
 }
