@@ -56,13 +56,17 @@ function describeBlock(value: unknown, indent: number, out: string[]): void {
   }
 }
 
-function mapLines(label: string, map: Record<string, string> | undefined, width: number): string[] {
+export function mapLines(
+  label: string,
+  map: Record<string, string> | undefined,
+  width: number,
+): string[] {
   const entries = Object.entries(map ?? {});
   if (entries.length === 0) return [`${label.padEnd(width)}<none>`];
   return entries.map(([k, v], i) => `${(i === 0 ? label : '').padEnd(width)}${k}=${v}`);
 }
 
-function table(header: string[], rows: string[][], indent: string): string[] {
+export function table(header: string[], rows: string[][], indent: string): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const lines = [
     formatRow(header, widths),
@@ -132,29 +136,32 @@ export function renderDescribe({
     if (Object.keys(status).length > 0) describeBlock(status, 2, out);
   }
   if (object.kind !== 'Event') {
-    out.push('Conditions:');
-    if (conditions.length === 0) out.push('  <none>');
-    else {
-      out.push(
-        ...table(
-          ['Type', 'Status', 'Reason', 'Message', 'Last Transition'],
-          conditions.map((c) => [
-            c.type,
-            c.status,
-            c.reason ?? '',
-            c.message ?? '',
-            c.lastTransitionTime ?? '',
-          ]),
-          '  ',
-        ),
-      );
-    }
+    out.push(...renderConditions(conditions));
     out.push(...renderEvents(events, eventsError, now));
   }
   return out.join('\n') + '\n';
 }
 
-function renderEvents(
+/** The Conditions block: a table, or `<none>`. */
+export function renderConditions(conditions: readonly Condition[]): string[] {
+  if (conditions.length === 0) return ['Conditions:', '  <none>'];
+  return [
+    'Conditions:',
+    ...table(
+      ['Type', 'Status', 'Reason', 'Message', 'Last Transition'],
+      conditions.map((c) => [
+        c.type,
+        c.status,
+        c.reason ?? '',
+        c.message ?? '',
+        c.lastTransitionTime ?? '',
+      ]),
+      '  ',
+    ),
+  ];
+}
+
+export function renderEvents(
   events: BerthObject[] | undefined,
   error: string | undefined,
   now: number,

@@ -47,22 +47,43 @@ export class ApiClient {
   }
 }
 
+/** Every live collection, so that only the shown page's watches hold connections. */
+const collections = new Set();
+let shownPage = 'tools';
+
+/**
+ * Shows `page`'s watches and closes every other page's: a browser opens at most
+ * six HTTP/1.1 connections to one host, and every watch holds one, so the pages'
+ * watches together would leave none for the page's own reads and writes.
+ * A page's collections list again when it is shown.
+ */
+export function showWatches(page) {
+  shownPage = page;
+  for (const c of collections) {
+    if (c.page === page) c.resume();
+    else c.pause();
+  }
+}
+
 /**
  * A live collection: list, then watch from the list's resourceVersion over SSE.
  * On a closed stream (410 Gone, server restart) it lists again after a pause.
- * `onChange(map)` is called with every change; returns a stop function.
+ * `onChange(map)` is called with every change; returns a stop function. It
+ * watches only while its `page` is shown (showWatches).
  */
-export function liveCollection(client, path, onChange) {
+export function liveCollection(client, path, onChange, page = 'tools') {
   const items = new Map();
   let source;
   let stopped = false;
+  let paused = page !== shownPage;
   let retry;
   const key = (o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
   async function start() {
-    if (stopped) return;
+    if (stopped || paused) return;
     try {
       const list = await client.get(path);
+      if (stopped || paused) return;
       items.clear();
       for (const o of list.items ?? []) items.set(key(o), o);
       onChange(items);
@@ -90,12 +111,28 @@ export function liveCollection(client, path, onChange) {
   function restart() {
     source?.close();
     clearTimeout(retry);
-    retry = setTimeout(start, 2000);
+    if (!paused) retry = setTimeout(start, 2000);
   }
 
+  const collection = {
+    page,
+    pause() {
+      paused = true;
+      clearTimeout(retry);
+      source?.close();
+      source = undefined;
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      start();
+    },
+  };
+  collections.add(collection);
   start();
   return () => {
     stopped = true;
+    collections.delete(collection);
     clearTimeout(retry);
     source?.close();
   };

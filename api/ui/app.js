@@ -1,8 +1,11 @@
-// berth's web UI entry point: who is signed in, then the catalogue, "Your tools"
-// and (for admins) every instance, each kept live by watches over SSE.
+// berth's web UI entry point: who is signed in, then the Tools page (the
+// catalogue, "Your tools" and, for admins, every instance) or the Data page
+// (#data, data.js), each kept live by watches over SSE. The pages are one
+// document switched by the URL's fragment, so no route is needed on the server.
 
 import { startAdmin } from './admin.js';
-import { ApiClient } from './api.js';
+import { ApiClient, showWatches } from './api.js';
+import { startData } from './data.js';
 import { startMine } from './mine.js';
 
 const notice = document.getElementById('notice');
@@ -35,6 +38,30 @@ async function main() {
     document.getElementById('admin').hidden = false;
     startAdmin(client, say);
   }
+  let dataStarted = false;
+  function showPage() {
+    // Other fragments (the skip link's #main) leave the page as it is.
+    if (!['', '#tools', '#data'].includes(location.hash)) return;
+    const data = location.hash === '#data';
+    document.getElementById('page-tools').hidden = data;
+    document.getElementById('page-data').hidden = !data;
+    for (const [id, current] of [
+      ['nav-tools', !data],
+      ['nav-data', data],
+    ]) {
+      const link = document.getElementById(id);
+      if (current) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+    document.title = data ? 'Data · berth' : 'berth';
+    showWatches(data ? 'data' : 'tools');
+    if (data && !dataStarted) {
+      dataStarted = true;
+      startData(client, session, say);
+    }
+  }
+  window.addEventListener('hashchange', showPage);
+  showPage();
 }
 
 main().catch((err) => say(`berth could not load: ${err.message}`));

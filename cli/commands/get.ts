@@ -50,7 +50,7 @@ export function registerGet(program: Command): void {
   program
     .command('get')
     .description(
-      'list objects of a kind, or show some by name (kinds: tooldefinitions/td, toolinstances/ti, events/ev)',
+      'list objects of a kind, or show some by name (kinds: tooldefinitions/td, toolinstances/ti, events/ev, datasets/ds, databases/db, accessrequests/ar)',
     )
     .argument('<kind>', 'kind, plural, singular or short name; or KIND/NAME')
     .argument('[names...]', 'names of the objects to show')
