@@ -39,8 +39,8 @@ export function launchState(p: {
          where d.datname = current_database() and r.rolname = $1 and a.privilege_type = 'CONNECT') as has_connect,
   exists(select 1 from pg_roles where rolname = $3) as login_exists,
   (select shobj_description(oid, 'pg_authid') from pg_roles where rolname = $3) as login_comment,
-  array(select rolname from pg_roles where rolname = any($5::text[])) as dataset_roles,
-  array(select distinct g.rolname from pg_auth_members m
+  array(select rolname::text from pg_roles where rolname = any($5::text[])) as dataset_roles,
+  array(select distinct g.rolname::text from pg_auth_members m
           join pg_roles g on g.oid = m.roleid join pg_roles s on s.oid = m.member
          where s.rolname = $1 and starts_with(g.rolname, $4)) as memberships`,
     values: [p.subject, p.schema, p.login, p.datasetRolePrefix, p.datasetRoles],
@@ -66,11 +66,11 @@ select exists(select 1 from ds) as role_exists,
      from pg_class c join pg_namespace n on n.oid = c.relnamespace
      cross join lateral aclexplode(c.relacl) a
     where a.grantee = (select oid from ds)), '[]'::json) as granted_tables,
-  array(select distinct n.nspname from pg_namespace n cross join lateral aclexplode(n.nspacl) a
+  array(select distinct n.nspname::text from pg_namespace n cross join lateral aclexplode(n.nspacl) a
          where a.grantee = (select oid from ds)) as granted_schemas,
-  array(select distinct s.rolname from pg_auth_members m join pg_roles s on s.oid = m.member
-         where m.roleid = (select oid from ds) and starts_with(s.rolname, any($4::text[]))) as members,
-  array(select rolname from pg_roles where rolname = any($5::text[])) as existing_candidates`,
+  array(select distinct s.rolname::text from pg_auth_members m join pg_roles s on s.oid = m.member
+         where m.roleid = (select oid from ds) and exists(select 1 from unnest($4::text[]) p where starts_with(s.rolname, p))) as members,
+  array(select rolname::text from pg_roles where rolname = any($5::text[])) as existing_candidates`,
     values: [
       p.role,
       p.tables.map((t) => t.schema),
@@ -94,9 +94,9 @@ export function rolesWithPrefix(prefix: string): Query {
 export function loginSubject(login: string, subjectPrefixes: string[]): Query {
   return {
     text: `select exists(select 1 from pg_roles where rolname = $1) as login_exists,
-  (select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid
+  (select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid
     join pg_roles l on l.oid = m.member
-   where l.rolname = $1 and starts_with(g.rolname, any($2::text[])) limit 1) as subject`,
+   where l.rolname = $1 and exists(select 1 from unnest($2::text[]) p where starts_with(g.rolname, p)) limit 1) as subject`,
     values: [login, subjectPrefixes],
   };
 }
@@ -155,7 +155,7 @@ export interface LoginOptions {
 function loginAttributes(o: LoginOptions): string {
   if (!SCRAM_VERIFIER.test(o.verifier)) throw new Error('not a SCRAM-SHA-256 verifier');
   if (Number.isNaN(o.validUntil.getTime())) throw new Error('validUntil is not a date');
-  return `login inherit nocreaterole nocreatedb noreplication password ${lit(o.verifier)} valid until ${lit(o.validUntil.toISOString())} connection limit ${nonNegativeInt(o.connectionLimit, 'connectionLimit')}`;
+  return `login inherit password ${lit(o.verifier)} valid until ${lit(o.validUntil.toISOString())} connection limit ${nonNegativeInt(o.connectionLimit, 'connectionLimit')}`;
 }
 
 /** The login's session settings: it acts as its subject, in its schema, with timeouts. */
@@ -168,12 +168,16 @@ alter role ${l} set idle_in_transaction_session_timeout = ${nonNegativeInt(o.idl
 }
 
 export function createLogin(o: LoginOptions, comment: string): string {
-  return `create role ${id(o.login)} ${loginAttributes(o)} in role ${id(o.subject)};
+  return `create role ${id(o.login)} ${loginAttributes(o)} nocreaterole nocreatedb noreplication in role ${id(o.subject)};
 comment on role ${id(o.login)} is ${lit(comment)};
 ${loginSettings(o)}`;
 }
 
-/** A retried launch: the same login, brought back to the same settings and password. */
+/**
+ * A retried launch: the same login, brought back to the same settings and password.
+ * (NOCREATEDB and the like were set at creation; ALTER may only name them if the
+ * admin itself holds CREATEDB.)
+ */
 export function alterLogin(o: LoginOptions, comment: string | undefined): string {
   return [
     `alter role ${id(o.login)} ${loginAttributes(o)}`,
