@@ -4,10 +4,10 @@
 // condition), so a missing key never takes the controllers down.
 import { z } from 'zod';
 import { durationMs, loadSettings, setting } from '../../settings/index.ts';
-import { toolSecretKeySchema } from '../../store/index.ts';
+import { credentialsKeySchema } from './engine.ts';
 
 export const credentialsConfigSchema = z.object({
-  key: setting(toolSecretKeySchema().optional(), {
+  key: setting(credentialsKeySchema().optional(), {
     env: 'BERTH_CREDENTIALS_KEY',
     secret: true,
     shownDefault: 'none (tools get no database credentials)',

@@ -20,7 +20,7 @@ const LIVE_PHASES = new Set(['Pending', 'Starting', 'Ready']);
 export interface LoginGcPass {
   /** Login roles dropped, by Database name. */
   dropped: Record<string, number>;
-  /** Databases that could not be reached this pass. */
+  /** Databases that could not be reached this pass, or where a login could not be dropped. */
   skipped: string[];
 }
 
@@ -48,7 +48,8 @@ export function createLoginGc(
         try {
           const pool = await pools.get(db);
           const dropped = await gcLogins(pool, installationId, isLive, config.gcGraceMs, ctx.now());
-          out.dropped[db.metadata.name] = dropped.length;
+          out.dropped[db.metadata.name] = dropped.dropped.length;
+          if (dropped.failed.length > 0) out.skipped.push(db.metadata.name);
         } catch {
           out.skipped.push(db.metadata.name);
         }
