@@ -10,7 +10,8 @@
 // GrantsInPlace (False names each Database that could not be reached; the
 // others are still synced), Ready (both), access (who has it), observedGeneration.
 // The finalizer berth.io/dataset-grants keeps a deleted Dataset until its role is
-// dropped from every Database (an unreachable one keeps it, and it retries).
+// dropped from every Database its tables name (an unreachable one keeps it, and
+// it retries).
 import { type Condition, type Dataset, isApiError, setCondition } from '../../crds/index.ts';
 import { done, type ReconcileResult, type Reconciler, requeueAfter } from '../reconcile.ts';
 import { accessSummary, listDatabases, membersAmong, membershipFacts } from './access.ts';
@@ -36,13 +37,16 @@ export function createDatasetReconciler(pools: AdminPools): Reconciler {
 
     if (ds.metadata.deletionTimestamp) {
       if (!ds.metadata.finalizers?.includes(DATASET_FINALIZER)) return done();
+      // Databases the spec names must drop the role (else the finalizer stays);
+      // others may hold one from an earlier edit and are tried, best effort.
+      const named = new Set(ds.spec.tables.map((t) => t.database));
       const failed: string[] = [];
       await Promise.all(
         databases.map(async (db) => {
           try {
             await dropDataset(await pools.get(db), installationId, ds.metadata.name);
           } catch (err) {
-            failed.push(`${db.metadata.name}: ${reasonOf(err)}`);
+            if (named.has(db.metadata.name)) failed.push(`${db.metadata.name}: ${reasonOf(err)}`);
           }
         }),
       );
