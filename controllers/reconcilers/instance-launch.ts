@@ -122,6 +122,7 @@ export async function launch(run: Run): Promise<ReconcileResult> {
   }
 
   const database = await launchCredentials(run, td, attempt);
+  await run.deps.hooks?.afterLaunchCredentials?.(run.key);
   const result = await runTask(run, td, sizeName, attempt, database);
   if ('failure' in result) return noCapacity(run, result.failure);
   await run.deps.hooks?.afterRunTask?.(run.key, result.task.taskArn!);

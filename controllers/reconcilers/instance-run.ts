@@ -19,6 +19,11 @@ export interface ReconcilerHooks {
    * status. A test seam: the crash-safety test pauses here and SIGKILLs the process.
    */
   afterRunTask?(key: ObjectKey, taskArn: string): Promise<void>;
+  /**
+   * Called after the launch's database logins were made and before RunTask. A
+   * test seam: the credentials crash test pauses here and SIGKILLs the process.
+   */
+  afterLaunchCredentials?(key: ObjectKey): Promise<void>;
 }
 
 export interface ToolInstanceDeps {
