@@ -18,12 +18,13 @@ import { accessSummary, listDatabases, membersAmong, membershipFacts } from './a
 import { DatabaseUnavailable } from './admin-credentials.ts';
 import type { AdminPools } from './admin-pools.ts';
 import { dropDataset, listSubjects, syncDataset } from './engine.ts';
+import type { RoleChangeQueue } from './role-queue.ts';
 
 export const DATASET_FINALIZER = 'berth.io/dataset-grants';
 const BACKSTOP_MS = 5 * 60_000;
 const RETRY_MS = 30_000;
 
-export function createDatasetReconciler(pools: AdminPools): Reconciler {
+export function createDatasetReconciler(pools: AdminPools, queue: RoleChangeQueue): Reconciler {
   return async (ctx, key): Promise<ReconcileResult> => {
     let ds: Dataset;
     try {
@@ -44,7 +45,10 @@ export function createDatasetReconciler(pools: AdminPools): Reconciler {
       await Promise.all(
         databases.map(async (db) => {
           try {
-            await dropDataset(await pools.get(db), installationId, ds.metadata.name);
+            const pool = await pools.get(db);
+            await queue.run(db.metadata.name, () =>
+              dropDataset(pool, installationId, ds.metadata.name),
+            );
           } catch (err) {
             if (named.has(db.metadata.name)) failed.push(`${db.metadata.name}: ${reasonOf(err)}`);
           }
@@ -98,17 +102,19 @@ export function createDatasetReconciler(pools: AdminPools): Reconciler {
           const pool = await pools.get(db);
           if (!tables) {
             // Named no more (an edit moved the tables): its role here goes.
-            await dropDataset(pool, installationId, ds.metadata.name);
+            await queue.run(name, () => dropDataset(pool, installationId, ds.metadata.name));
             return;
           }
           const subjects = await listSubjects(pool, installationId);
           for (const s of subjects) if (s.kind === 'user') userSubjects.add(s.name);
-          const r = await syncDataset(pool, {
-            installationId,
-            dataset: ds.metadata.name,
-            tables,
-            members: membersAmong(ds, subjects, facts),
-          });
+          const r = await queue.run(name, () =>
+            syncDataset(pool, {
+              installationId,
+              dataset: ds.metadata.name,
+              tables,
+              members: membersAmong(ds, subjects, facts),
+            }),
+          );
           for (const t of r.missingTables) missing.push(`${name}: ${t.schema}.${t.table}`);
         } catch (err) {
           if (tables) unavailable.push(`${name}: ${reasonOf(err)}`);

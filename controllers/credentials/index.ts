@@ -10,6 +10,7 @@ import { createDatabaseReconciler } from './database-reconciler.ts';
 import { createDatasetReconciler } from './dataset-reconciler.ts';
 import { createInstanceCredentials } from './launch-credentials.ts';
 import { createLoginGc } from './login-gc.ts';
+import { RoleChangeQueue } from './role-queue.ts';
 
 export type { SecretReader } from './admin-credentials.ts';
 export { AdminPools } from './admin-pools.ts';
@@ -35,14 +36,15 @@ export function createCredentialsControllers(o: CredentialsControllersOptions) {
   const pools = new AdminPools({
     sources: { env: o.env, ...(o.readSecret ? { readSecret: o.readSecret } : {}) },
   });
+  const queue = new RoleChangeQueue();
   return {
     config,
     pools,
     reconcilers: {
       Database: createDatabaseReconciler(pools),
-      Dataset: createDatasetReconciler(pools),
+      Dataset: createDatasetReconciler(pools, queue),
     },
-    instance: createInstanceCredentials(config, pools),
-    loginGc: createLoginGc(config, pools),
+    instance: createInstanceCredentials(config, pools, queue),
+    loginGc: createLoginGc(config, pools, queue),
   };
 }

@@ -21,6 +21,7 @@ import { DatabaseUnavailable } from './admin-credentials.ts';
 import type { AdminPools } from './admin-pools.ts';
 import type { CredentialsConfig } from './config.ts';
 import { disableLogin, dropLogin, loginPassword, prepareLaunchLogin } from './engine.ts';
+import type { RoleChangeQueue } from './role-queue.ts';
 import { type DatabaseLogin, databaseEnvironment } from './tool-environment.ts';
 
 const DEFAULT_VALID_FOR_MS = 31 * 24 * 3600_000;
@@ -49,6 +50,7 @@ export interface InstanceCredentials {
 export function createInstanceCredentials(
   config: CredentialsConfig,
   pools: AdminPools,
+  queue: RoleChangeQueue,
 ): InstanceCredentials {
   const eachDatabase = async (
     ctx: ReconcileContext,
@@ -61,7 +63,8 @@ export function createInstanceCredentials(
     await Promise.all(
       dbs.map(async (db) => {
         try {
-          await fn(await pools.get(db), installationId);
+          const pool = await pools.get(db);
+          await queue.run(db.metadata.name, () => fn(pool, installationId));
         } catch (err) {
           ctx.log.warn(
             {
@@ -113,27 +116,32 @@ export function createInstanceCredentials(
             const l = db.spec.logins;
             const validFor = l.validFor ?? td.spec.maxLifetime;
             const password = loginPassword(key, uid, attempt, db.metadata.name);
-            const { login } = await prepareLaunchLogin(pool, {
-              installationId,
-              uid,
-              attempt,
-              instance,
-              subject: { kind: subject.kind, name: subject.name },
-              datasets,
-              password,
-              validUntil: new Date(
-                now + (validFor ? parseDuration(validFor) : DEFAULT_VALID_FOR_MS),
-              ),
-              connectionLimit: l.connectionLimit,
-              statementTimeoutMs: parseDuration(l.statementTimeout),
-              idleInTransactionTimeoutMs: parseDuration(l.idleInTransactionTimeout),
-            });
+            const { login } = await queue.run(db.metadata.name, () =>
+              prepareLaunchLogin(pool, {
+                installationId,
+                uid,
+                attempt,
+                instance,
+                subject: { kind: subject.kind, name: subject.name },
+                datasets,
+                password,
+                validUntil: new Date(
+                  now + (validFor ? parseDuration(validFor) : DEFAULT_VALID_FOR_MS),
+                ),
+                connectionLimit: l.connectionLimit,
+                statementTimeoutMs: parseDuration(l.statementTimeout),
+                idleInTransactionTimeoutMs: parseDuration(l.idleInTransactionTimeout),
+              }),
+            );
             logins.push({ db, user: login, password });
             if (attempt > 1) {
               // The previous attempt's login, if a stop did not get to it.
               const prev = attempt - 1;
-              void disableLogin(pool, installationId, uid, prev)
-                .then(() => dropLogin(pool, installationId, uid, prev))
+              void queue
+                .run(db.metadata.name, async () => {
+                  await disableLogin(pool, installationId, uid, prev);
+                  await dropLogin(pool, installationId, uid, prev);
+                })
                 .catch(() => {});
             }
           } catch (err) {
@@ -142,7 +150,13 @@ export function createInstanceCredentials(
                 ? err.reason
                 : `Error${(err as { code?: string }).code ? ` ${(err as { code?: string }).code}` : ''}`;
             ctx.log.warn(
-              { instance, database: db.metadata.name, reason },
+              {
+                instance,
+                database: db.metadata.name,
+                reason,
+                // The driver's text names SQL objects, never the password (the engine sends a verifier).
+                error: (err as Error).message,
+              },
               'could not prepare the database login; launching without it',
             );
             failed.push(`${db.metadata.name} (${reason})`);

@@ -12,6 +12,7 @@ import { listDatabases } from './access.ts';
 import type { AdminPools } from './admin-pools.ts';
 import type { CredentialsConfig } from './config.ts';
 import { gcLogins } from './engine.ts';
+import type { RoleChangeQueue } from './role-queue.ts';
 
 type RunnableContext = Parameters<Runnable['start']>[0];
 
@@ -27,6 +28,7 @@ export interface LoginGcPass {
 export function createLoginGc(
   config: Pick<CredentialsConfig, 'gcIntervalMs' | 'gcGraceMs'>,
   pools: AdminPools,
+  queue: RoleChangeQueue,
 ): Runnable & { runOnce(ctx: RunnableContext): Promise<LoginGcPass> } {
   const runOnce = async (ctx: RunnableContext): Promise<LoginGcPass> => {
     const installationId = ctx.driver.config.installationId;
@@ -47,7 +49,9 @@ export function createLoginGc(
       dbs.map(async (db) => {
         try {
           const pool = await pools.get(db);
-          const dropped = await gcLogins(pool, installationId, isLive, config.gcGraceMs, ctx.now());
+          const dropped = await queue.run(db.metadata.name, () =>
+            gcLogins(pool, installationId, isLive, config.gcGraceMs, ctx.now()),
+          );
           out.dropped[db.metadata.name] = dropped.dropped.length;
           if (dropped.failed.length > 0) out.skipped.push(db.metadata.name);
         } catch {
