@@ -32,6 +32,7 @@ export interface SyncDatasetResult {
 
 interface DatasetStateRow {
   role_exists: boolean;
+  version: number;
   missing: TableRef[];
   granted_tables: TableRef[];
   granted_schemas: string[];
@@ -78,7 +79,7 @@ export async function syncDataset(
       if (!wantTables.has(key(t))) revokes.push(sql.revokeTable(t, role));
     const isMember = new Set(s.members);
     for (const subject of s.existing_candidates)
-      if (!isMember.has(subject)) grants.push(sql.grantMembership(role, subject));
+      if (!isMember.has(subject)) grants.push(sql.grantMembership(role, subject, s.version));
     for (const subject of s.members)
       if (!wantedMembers.has(subject)) revokes.push(sql.revokeMembership(role, subject));
     await sendAll(client, [...grants, ...revokes]);

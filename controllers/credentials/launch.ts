@@ -1,7 +1,7 @@
 // The launch path: one transaction makes sure the subject role, its CONNECT and
 // private schema, its dataset memberships and this attempt's login exist, reading
 // the catalog once and sending only what is missing in one round trip. The SCRAM
-// verifier is computed before the lock is taken, off the event loop.
+// verifier is computed off the event loop, while the lock is awaited.
 import type pg from 'pg';
 import { loginComment } from './logins.ts';
 import { datasetRole, loginRole } from './names.ts';
@@ -34,6 +34,7 @@ export interface LaunchLoginInput {
 
 interface LaunchStateRow {
   database: string;
+  version: number;
   subject_exists: boolean;
   schema_exists: boolean;
   has_connect: boolean;
@@ -52,12 +53,13 @@ export async function prepareLaunchLogin(
   const schema = subjectSchema(input.installationId, input.subject);
   const login = loginRole(input.installationId, input.uid, input.attempt);
   const wanted = new Set(input.datasets.map((d) => datasetRole(input.installationId, d)));
-  const verifier = await scramVerifier(input.password);
-  const options: sql.LoginOptions = {
+  // PBKDF2 on the thread pool while the lock is taken and the catalog read.
+  const verifier = scramVerifier(input.password);
+  verifier.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  const options: Omit<sql.LoginOptions, 'verifier'> = {
     login,
     subject,
     schema,
-    verifier,
     validUntil: input.validUntil,
     connectionLimit: input.connectionLimit,
     statementTimeoutMs: input.statementTimeoutMs,
@@ -81,14 +83,15 @@ export async function prepareLaunchLogin(
     if (!s.schema_exists) changes.push(sql.createPrivateSchema(schema, subject));
     const isMember = new Set(s.memberships);
     for (const role of s.dataset_roles)
-      if (!isMember.has(role)) changes.push(sql.grantMembership(role, subject));
+      if (!isMember.has(role)) changes.push(sql.grantMembership(role, subject, s.version));
     for (const role of s.memberships)
       if (!wanted.has(role)) changes.push(sql.revokeMembership(role, subject));
     const comment = loginComment(input.instance, new Date());
+    const withVerifier = { ...options, verifier: await verifier };
     changes.push(
       s.login_exists
-        ? sql.alterLogin(options, s.login_comment ? undefined : comment)
-        : sql.createLogin(options, comment),
+        ? sql.alterLogin(withVerifier, s.login_comment ? undefined : comment)
+        : sql.createLogin(withVerifier, comment),
     );
     await sendAll(client, changes);
   });

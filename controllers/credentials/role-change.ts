@@ -5,7 +5,6 @@
 // The retry reads the catalog again, so it skips what the other side did.
 import type pg from 'pg';
 import { withRoleLock } from './role-lock.ts';
-import { selfGrant } from './statements.ts';
 
 function retryable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
@@ -28,10 +27,7 @@ export async function roleChange<T>(
   }
 }
 
-/**
- * Sends DDL statements in one round trip (simple protocol), after the setting that
- * grants roles created here back to the admin; nothing to send, nothing sent.
- */
+/** Sends DDL statements in one round trip (simple protocol); nothing to send, nothing sent. */
 export async function sendAll(client: pg.PoolClient, statements: string[]): Promise<void> {
-  if (statements.length) await client.query([selfGrant, ...statements].join(';\n'));
+  if (statements.length) await client.query(statements.join(';\n'));
 }

@@ -32,6 +32,7 @@ export function launchState(p: {
 }): Query {
   return {
     text: `select current_database() as database,
+  current_setting('server_version_num')::int as version,
   exists(select 1 from pg_roles where rolname = $1) as subject_exists,
   exists(select 1 from pg_namespace where nspname = $2) as schema_exists,
   exists(select 1 from pg_database d cross join lateral aclexplode(d.datacl) a
@@ -57,6 +58,7 @@ export function datasetState(p: {
   return {
     text: `with ds as (select oid from pg_roles where rolname = $1)
 select exists(select 1 from ds) as role_exists,
+  current_setting('server_version_num')::int as version,
   coalesce((select json_agg(json_build_object('schema', w.s, 'table', w.t))
      from unnest($2::text[], $3::text[]) as w(s, t)
     where not exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -113,14 +115,17 @@ export function terminateSessions(login: string): Query {
 // ---- changes (DDL, joined into one multi-statement round trip) -------------------
 
 /**
- * PG16+: a CREATEROLE login gets only ADMIN on the roles it creates; it needs SET
- * to create a schema owned by one and INHERIT to REASSIGN/DROP OWNED BY it. This
- * makes every role created in the transaction grant both back to the admin.
+ * PG16+ gives a CREATEROLE login only ADMIN on the roles it creates; it needs SET to
+ * create a schema owned by one and INHERIT to REASSIGN/DROP OWNED BY it (PG15 needs
+ * plain membership for both). A plain GRANT to itself gives exactly that on both.
  */
-export const selfGrant = `set local createrole_self_grant = 'set, inherit'`;
+function toAdmin(role: string): string {
+  return `grant ${id(role)} to current_user`;
+}
 
 export function createSubjectRole(role: string, comment: string): string {
   return `create role ${id(role)} nologin inherit nocreaterole nocreatedb noreplication;
+${toAdmin(role)};
 comment on role ${id(role)} is ${lit(comment)}`;
 }
 
@@ -132,9 +137,13 @@ export function createPrivateSchema(schema: string, owner: string): string {
   return `create schema if not exists ${id(schema)} authorization ${id(owner)}`;
 }
 
-/** INHERIT so the subject reads the tables; no SET: nobody creates objects as a dataset role. */
-export function grantMembership(datasetRole: string, subject: string): string {
-  return `grant ${id(datasetRole)} to ${id(subject)} with inherit true, set false`;
+/**
+ * INHERIT so the subject reads the tables; from PG16, no SET (nobody creates objects
+ * as a dataset role). `version` is server_version_num.
+ */
+export function grantMembership(datasetRole: string, subject: string, version: number): string {
+  const grant = `grant ${id(datasetRole)} to ${id(subject)}`;
+  return version >= 160000 ? `${grant} with inherit true, set false` : grant;
 }
 
 export function revokeMembership(datasetRole: string, subject: string): string {
@@ -169,6 +178,7 @@ alter role ${l} set idle_in_transaction_session_timeout = ${nonNegativeInt(o.idl
 
 export function createLogin(o: LoginOptions, comment: string): string {
   return `create role ${id(o.login)} ${loginAttributes(o)} nocreaterole nocreatedb noreplication in role ${id(o.subject)};
+${toAdmin(o.login)};
 comment on role ${id(o.login)} is ${lit(comment)};
 ${loginSettings(o)}`;
 }
@@ -200,6 +210,7 @@ drop role ${id(login)}`;
 
 export function createDatasetRole(role: string, comment: string): string {
   return `create role ${id(role)} nologin noinherit nocreaterole nocreatedb noreplication;
+${toAdmin(role)};
 comment on role ${id(role)} is ${lit(comment)}`;
 }
 
