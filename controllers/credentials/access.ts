@@ -25,11 +25,14 @@ export async function subjectOf(store: ResourceStore, ti: ToolInstance): Promise
   return { kind: 'user', name: ns, groups: user?.groups ?? [] };
 }
 
-/** The names of the Datasets `subject` may read (named access, groups, approved requests, everyone). */
+/**
+ * The names of the Datasets `subject` may read (named access, groups, approved
+ * requests, everyone), and of every Dataset.
+ */
 export async function readableDatasets(
   store: ResourceStore,
   subject: AccessSubject,
-): Promise<string[]> {
+): Promise<{ readable: string[]; all: string[] }> {
   const [datasets, requests] = await Promise.all([
     listDatasets(store),
     subject.kind === 'user'
@@ -38,7 +41,7 @@ export async function readableDatasets(
         >)
       : Promise.resolve([] as AccessRequest[]),
   ]);
-  return datasets
+  const readable = datasets
     .filter(
       (ds) =>
         !ds.metadata.deletionTimestamp &&
@@ -46,6 +49,7 @@ export async function readableDatasets(
     )
     .map((ds) => ds.metadata.name)
     .sort();
+  return { readable, all: datasets.map((ds) => ds.metadata.name) };
 }
 
 export async function listDatasets(store: ResourceStore): Promise<Dataset[]> {

@@ -99,7 +99,7 @@ export function createInstanceCredentials(
       const uid = ti.metadata.uid!;
       const installationId = ctx.driver.config.installationId;
       const subject = await subjectOf(ctx.store, ti);
-      const datasets = await readableDatasets(ctx.store, subject);
+      const { readable: datasets, all } = await readableDatasets(ctx.store, subject);
       const instance = `${ti.metadata.namespace}/${ti.metadata.name}`;
       const now = ctx.now().getTime();
       const failed: string[] = [];
@@ -163,6 +163,12 @@ export function createInstanceCredentials(
           }
         }),
       );
+      // The launch set this subject's memberships from what it read; an access
+      // change committed meanwhile would be undone until the Dataset's next
+      // sync, so every Dataset syncs again after it (one queued job per key).
+      if (logins.length > 0)
+        for (const name of all)
+          void ctx.enqueue({ kind: 'Dataset', name }, { priority: 'system' }).catch(() => {});
       failed.sort();
       const names = logins.map((l) => l.db.metadata.name).sort();
       const condition: Condition =
