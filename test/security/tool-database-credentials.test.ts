@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { userRole } from '../../controllers/credentials/names.ts';
 import {
   type CredEnv,
   createDatabase,
@@ -70,7 +69,9 @@ test("a tool cannot read or write another user's private schema", async () => {
 });
 
 test("a tool cannot take another role's privileges or widen its login", async () => {
-  const bobRole = userRole(c.installationId, 'bob');
+  // A login acts as its subject role (ALTER ROLE … SET role): bob's tool names bob's role.
+  const bobRole = (await bob.query('select current_user as u')).rows?.[0]?.u as string;
+  assert.match(bobRole, /_u_/);
   for (const sql of [
     `set role "${bobRole}"`,
     `grant "${bobRole}" to current_user`,
