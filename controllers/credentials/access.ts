@@ -64,6 +64,8 @@ export async function listDatabases(store: ResourceStore): Promise<Database[]> {
 export interface MembershipFacts {
   groupsOf: Map<string, readonly string[]>;
   approved: Set<string>;
+  /** This Dataset's requests nobody has decided and berth has not yet marked Pending. */
+  unmarked: AccessRequest[];
 }
 
 export async function membershipFacts(
@@ -77,6 +79,9 @@ export async function membershipFacts(
   return {
     groupsOf: new Map(users.map((u) => [u.name, u.groups])),
     approved: approvedRequesters(dataset, requests),
+    unmarked: requests.filter(
+      (r) => r.spec.dataset === dataset && !r.status && !r.metadata.deletionTimestamp,
+    ),
   };
 }
 

@@ -9,11 +9,24 @@
 // Status: TablesExist (False names each missing `database: schema.table`),
 // GrantsInPlace (False names each Database that could not be reached; the
 // others are still synced), Ready (both), access (who has it), observedGeneration.
+// New AccessRequests for it are marked Pending here (their first status).
 // The finalizer berth.io/dataset-grants keeps a deleted Dataset until its role is
 // dropped from every Database its tables name (an unreachable one keeps it, and
 // it retries).
-import { type Condition, type Dataset, isApiError, setCondition } from '../../crds/index.ts';
-import { done, type ReconcileResult, type Reconciler, requeueAfter } from '../reconcile.ts';
+import {
+  type AccessRequest,
+  type Condition,
+  type Dataset,
+  isApiError,
+  setCondition,
+} from '../../crds/index.ts';
+import {
+  done,
+  type ReconcileContext,
+  type ReconcileResult,
+  type Reconciler,
+  requeueAfter,
+} from '../reconcile.ts';
 import { accessSummary, listDatabases, membersAmong, membershipFacts } from './access.ts';
 import { DatabaseUnavailable } from './admin-credentials.ts';
 import type { AdminPools } from './admin-pools.ts';
@@ -81,6 +94,7 @@ export function createDatasetReconciler(pools: AdminPools, queue: RoleChangeQueu
     }
 
     const facts = await membershipFacts(ctx.store, ds.metadata.name);
+    await markPending(ctx.store, facts.unmarked);
     const byDatabase = new Map<string, { schema: string; table: string }[]>();
     for (const t of ds.spec.tables) {
       const list = byDatabase.get(t.database) ?? [];
@@ -178,6 +192,27 @@ export function createDatasetReconciler(pools: AdminPools, queue: RoleChangeQueu
     }
     return requeueAfter(unavailable.length > 0 ? RETRY_MS : BACKSTOP_MS);
   };
+}
+
+/**
+ * A new request has no status (the store keeps status out of creates): say
+ * Pending, so `berth get accessrequests` and the UI show it. The resourceVersion
+ * precondition never overwrites a decision written meanwhile.
+ */
+async function markPending(
+  store: ReconcileContext['store'],
+  requests: readonly AccessRequest[],
+): Promise<void> {
+  for (const r of requests) {
+    try {
+      await store.patchStatus('AccessRequest', r.metadata.namespace, r.metadata.name, {
+        metadata: { resourceVersion: r.metadata.resourceVersion },
+        status: { phase: 'Pending' },
+      });
+    } catch (err) {
+      if (!isApiError(err, 'Conflict') && !isApiError(err, 'NotFound')) throw err;
+    }
+  }
 }
 
 function reasonOf(err: unknown): string {

@@ -68,13 +68,21 @@ test('an AccessRequest approved then denied (status writes) grants then revokes 
     metadata: { name: 'hr-please', namespace: 'alice', labels: { 'berth.io/dataset': 'hr' } },
     spec: { dataset: 'hr', reason: 'quarterly report' },
   });
+  // The store keeps status out of creates; the Dataset reconcile marks it Pending.
+  await waitFor(
+    async () =>
+      (
+        (await c.store.get('AccessRequest', 'alice', 'hr-please')) as {
+          status?: { phase?: string };
+        }
+      ).status?.phase === 'Pending',
+    10_000,
+    'the new request marked Pending',
+  );
   await c.store.patchStatus('AccessRequest', 'alice', 'hr-please', {
     status: { phase: 'Approved', decidedBy: 'bob', decidedAt: new Date().toISOString() },
   });
   await within10s('grant by approval', 'ok');
-  const ds = (await c.store.get('Dataset', undefined, 'hr')) as {
-    status?: { access?: { users: string[] } };
-  };
   await waitFor(
     async () =>
       (
@@ -85,7 +93,6 @@ test('an AccessRequest approved then denied (status writes) grants then revokes 
     10_000,
     'alice in the Dataset status access',
   );
-  void ds;
   await c.store.patchStatus('AccessRequest', 'alice', 'hr-please', {
     status: { phase: 'Denied', decidedBy: 'bob', decidedAt: new Date().toISOString() },
   });
