@@ -10,6 +10,7 @@ import { apiConfigSchema, signInConfigSchema } from '../api/index.ts';
 import { cliEnvSchema } from '../cli/index.ts';
 import {
   controllerConfigSchema,
+  credentialsConfigSchema,
   ecsConfigSchema,
   reconcilerConfigSchema,
 } from '../controllers/index.ts';
@@ -46,6 +47,11 @@ export const COMPONENTS: Record<string, Component> = {
     schema: reconcilerConfigSchema,
     readBy: '`berth controller`, `berth up`',
     readme: 'controllers/reconcilers/README.md',
+  },
+  credentials: {
+    schema: credentialsConfigSchema,
+    readBy: '`berth controller`, `berth up`',
+    readme: 'controllers/README.md',
   },
   ecs: {
     schema: ecsConfigSchema,

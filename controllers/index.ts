@@ -2,6 +2,12 @@
 // folders (bin/) import only this file.
 export { ConfigError } from '../settings/index.ts';
 export { type ControllerConfig, controllerConfigSchema, loadControllerConfig } from './config.ts';
+export {
+  type CredentialsConfig,
+  credentialsConfigSchema,
+  DATASET_FINALIZER,
+  loadCredentialsConfig,
+} from './credentials/index.ts';
 export * from './ecs/index.ts';
 export {
   type RunningControllers,

@@ -89,4 +89,4 @@ export interface Runnable {
 }
 
 /** The kinds berth's controllers reconcile: each has a queue, and writes to them enqueue. */
-export const CONTROLLED_KINDS = ['ToolDefinition', 'ToolInstance'] as const;
+export const CONTROLLED_KINDS = ['ToolDefinition', 'ToolInstance', 'Database', 'Dataset'] as const;

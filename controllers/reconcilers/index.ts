@@ -1,6 +1,12 @@
 // controllers/reconcilers/: the reconcilers by kind and the loops beside them
 // (the task poller, the garbage collector). The machinery (controllers/manager.ts)
 // runs them; this file wires the shared pieces together.
+import {
+  type CredentialsConfig,
+  createCredentialsControllers,
+  type LoginGcPass,
+  type SecretReader,
+} from '../credentials/index.ts';
 import type { Reconciler, Runnable } from '../reconcile.ts';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
 import { createGarbageCollector } from './gc.ts';
@@ -30,18 +36,29 @@ export interface ToolControllersOptions {
   hooks?: ReconcilerHooks;
   /** Observes seconds from launch to ready (e.g. the time-to-ready histogram). */
   onReady?(seconds: number): void;
+  /** Over `loadCredentialsConfig(env)` (the credentials key, the login GC). */
+  credentials?: Partial<CredentialsConfig>;
+  /** Reads a Database's admin secret from AWS Secrets Manager; absent: only `fromEnv` works. */
+  readSecret?: SecretReader;
 }
 
 export interface ToolControllers {
   /** By kind, as `startControllers({ reconcilers })` takes them. */
-  reconcilers: { ToolDefinition: Reconciler; ToolInstance: Reconciler };
+  reconcilers: {
+    ToolDefinition: Reconciler;
+    ToolInstance: Reconciler;
+    Database: Reconciler;
+    Dataset: Reconciler;
+  };
   runnables: Runnable[];
   gc: ReturnType<typeof createGarbageCollector>;
+  /** The database login GC (tests run a pass at will). */
+  loginGc: Runnable & { runOnce(ctx: Parameters<Runnable['start']>[0]): Promise<LoginGcPass> };
   /** The settings they run with (tests derive a launch's tool secret from its key). */
   config: ReconcilerConfig;
 }
 
-/** The reconcilers and the poller and GC, sharing one config and one observation cache. */
+/** The reconcilers (tools and data) and the poller and GCs, sharing one config and one observation cache. */
 export function createToolControllers(options: ToolControllersOptions = {}): ToolControllers {
   const config: ReconcilerConfig = {
     ...loadReconcilerConfig(options.env ?? process.env),
@@ -49,6 +66,11 @@ export function createToolControllers(options: ToolControllersOptions = {}): Too
   };
   const observations = new Observations();
   const gc = createGarbageCollector({ config });
+  const credentials = createCredentialsControllers({
+    env: options.env ?? process.env,
+    ...(options.credentials ? { config: options.credentials } : {}),
+    ...(options.readSecret ? { readSecret: options.readSecret } : {}),
+  });
   return {
     reconcilers: {
       ToolDefinition: createToolDefinitionReconciler(config),
@@ -57,10 +79,13 @@ export function createToolControllers(options: ToolControllersOptions = {}): Too
         observations,
         hooks: options.hooks,
         onReady: options.onReady,
+        credentials: credentials.instance,
       }),
+      ...credentials.reconcilers,
     },
-    runnables: [createTaskPoller({ config, observations }), gc],
+    runnables: [createTaskPoller({ config, observations }), gc, credentials.loginGc],
     gc,
+    loginGc: credentials.loginGc,
     config,
   };
 }

@@ -19,12 +19,12 @@
 // AccessDenied or QuotaExceeded and a Warning Event, and no RunTask; it stays so
 // until a person asks again (a new generation), like any other ended attempt.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
-import type { ToolDefinition } from '../../crds/index.ts';
+import { getCondition, setCondition, type ToolDefinition } from '../../crds/index.ts';
 import { deriveToolSecret, LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
 import { findLiveTaskOf, getToolDefinition, type Run } from './instance-run.ts';
-import { transition } from './instance-transition.ts';
+import { transition, writeStatus } from './instance-transition.ts';
 import { GATE_CONTAINER, gatePortConflict, TOOL_CONTAINER } from './task-definition.ts';
 import { ensureTaskDefinition } from './tooldefinition.ts';
 
@@ -121,7 +121,8 @@ export async function launch(run: Run): Promise<ReconcileResult> {
     }
   }
 
-  const result = await runTask(run, td, sizeName, attempt);
+  const database = await launchCredentials(run, td, attempt);
+  const result = await runTask(run, td, sizeName, attempt, database);
   if ('failure' in result) return noCapacity(run, result.failure);
   await run.deps.hooks?.afterRunTask?.(run.key, result.task.taskArn!);
   return recordLaunched(run, result.task, sizeName, false);
@@ -133,11 +134,12 @@ async function runTask(
   td: ToolDefinition,
   sizeName: string,
   attempt: number,
+  database: Env,
 ): Promise<{ task: Task } | { failure: Failure }> {
   const cached = cachedTaskDefinitionArn(td);
   const first = cached ?? (await registerTaskDefinition(run, td));
   try {
-    return await runTaskWith(run, td, sizeName, attempt, first);
+    return await runTaskWith(run, td, sizeName, attempt, first, database);
   } catch (err) {
     if (!cached || !isTaskDefinitionGone(err)) throw err;
     run.ctx.log.info(
@@ -145,7 +147,7 @@ async function runTask(
       'the cached task definition is gone from ECS; registering it again',
     );
     const fresh = await registerTaskDefinition(run, td);
-    return await runTaskWith(run, td, sizeName, attempt, fresh);
+    return await runTaskWith(run, td, sizeName, attempt, fresh, database);
   }
 }
 
@@ -155,6 +157,7 @@ async function runTaskWith(
   sizeName: string,
   attempt: number,
   taskDefinition: string,
+  database: Env,
 ): Promise<{ task: Task } | { failure: Failure }> {
   const { ctx } = run;
   const uid = run.ti.metadata.uid!;
@@ -174,7 +177,10 @@ async function runTaskWith(
         cpu: String(size.cpu),
         memory: String(size.memory),
         containerOverrides: [
-          { name: TOOL_CONTAINER, environment: toolEnvironment(run, td, sizeName) },
+          {
+            name: TOOL_CONTAINER,
+            environment: [...toolEnvironment(run, td, sizeName), ...database],
+          },
           // Overrides, not the task definition: the definition is shared by every launch.
           { name: GATE_CONTAINER, environment: gateEnvironment(run, td, attempt) },
         ],
@@ -288,7 +294,55 @@ function gateEnvironment(run: Run, td: ToolDefinition, attempt: number) {
   ];
 }
 
-/** What the tool is told about itself. No secrets: these end up in the task definition override. */
+type Env = { name: string; value: string }[];
+
+/**
+ * The launch's database logins (controllers/credentials) as tool environment,
+ * with the instance's Credentials condition written when it changed. A Database
+ * that fails does not stop the launch: the condition and a Warning Event say so.
+ */
+async function launchCredentials(run: Run, td: ToolDefinition, attempt: number): Promise<Env> {
+  const creds = run.deps.credentials;
+  if (!creds) return [];
+  const { environment, condition } = await creds.forLaunch(run.ctx, run.ti, td, attempt);
+  if (!condition) return environment;
+  const prev = getCondition(run.ti.status?.conditions, 'Credentials');
+  if (
+    prev?.status !== condition.status ||
+    prev.reason !== condition.reason ||
+    prev.message !== condition.message
+  ) {
+    const gen = run.ti.metadata.generation;
+    await writeStatus(run, {
+      conditions: setCondition(
+        run.ti.status?.conditions,
+        { ...condition, observedGeneration: gen },
+        run.ctx.now(),
+      ),
+    });
+  }
+  if (condition.status === 'False') {
+    await run.ctx.recordEvent({
+      involvedObject: {
+        kind: 'ToolInstance',
+        name: run.ti.metadata.name,
+        namespace: run.ti.metadata.namespace,
+        uid: run.ti.metadata.uid,
+      },
+      type: 'Warning',
+      reason:
+        condition.reason === 'KeyMissing' ? 'CredentialsKeyMissing' : 'CredentialsUnavailable',
+      message: condition.message ?? 'No database credentials',
+    });
+  }
+  return environment;
+}
+
+/**
+ * What the tool is told about itself. Not secret, but like the gate's tool
+ * secret and the database passwords next to them, these travel in RunTask's
+ * container overrides: whoever may ecs:DescribeTasks can read them.
+ */
 function toolEnvironment(run: Run, td: ToolDefinition, size: string) {
   const ns = run.ti.metadata.namespace ?? '';
   const publicUrl = run.deps.config.publicUrl({

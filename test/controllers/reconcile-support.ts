@@ -68,6 +68,8 @@ export interface ManagerOptions {
   ) => ToolControllers['reconcilers']['ToolInstance'];
   /** A separate pool and ECS driver (a second replica). */
   ownPool?: boolean;
+  /** The controllers' environment (default process.env): e.g. a Database's admin credentials. */
+  env?: Record<string, string | undefined>;
   /** Where the manager logs (default: nowhere, or stderr with BERTH_TEST_LOG=1). */
   log?: Parameters<typeof startControllers>[0]['log'];
 }
@@ -132,6 +134,7 @@ export async function startEnv(opts: {
           ...m.reconcilers,
         },
         hooks: m.hooks,
+        ...(m.env ? { env: m.env } : {}),
       });
       tools ??= t;
       let pool = db.pool;
@@ -149,6 +152,8 @@ export async function startEnv(opts: {
         reconcilers: {
           ToolDefinition: wrap('ToolDefinition', t.reconcilers.ToolDefinition),
           ToolInstance: wrap('ToolInstance', t.reconcilers.ToolInstance),
+          Database: wrap('Database', t.reconcilers.Database),
+          Dataset: wrap('Dataset', t.reconcilers.Dataset),
         },
         runnables: t.runnables,
         config: { ...FAST_CONTROLLER, ...m.controller },
