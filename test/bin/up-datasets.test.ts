@@ -84,7 +84,28 @@ test('the datasets database: a non-superuser admin, the sample tables, the Datab
   const datasets = await getJson(`${BASE}/datasets`);
   const names = (datasets.items as { metadata: { name: string } }[]).map((d) => d.metadata.name);
   assert.deepEqual(names.sort(), ['company-register', 'hr-salaries', 'uk-trade']);
+
+  // The controllers got the admin login (BERTH_DATASETS_ADMIN): the Database connects
+  // and every example Dataset's grants are in place.
+  await waitFor(
+    async () => conditionStatus(`${BASE}/databases/datasets`, 'Connected'),
+    60_000,
+    'Database datasets Connected=True',
+  );
+  for (const name of names)
+    await waitFor(
+      async () => conditionStatus(`${BASE}/datasets/${name}`, 'Ready'),
+      60_000,
+      `Dataset ${name} Ready=True`,
+    );
 });
+
+async function conditionStatus(path: string, type: string): Promise<true | undefined> {
+  const res = await berth.api('GET', path);
+  if (!res.ok) return undefined;
+  const o = (await res.json()) as { status?: { conditions?: { type: string; status: string }[] } };
+  return o.status?.conditions?.find((c) => c.type === type)?.status === 'True' ? true : undefined;
+}
 
 test('a restart keeps the admin password, the key and the data; the Database follows the port; Datasets deleted stay deleted', async () => {
   const before = {
