@@ -1,7 +1,7 @@
 // ecs-local answers Secrets Manager's GetSecretValue and DescribeSecret to the
 // unmodified @aws-sdk/client-secrets-manager, signed with its key pair like the
-// ECS API; the controllers' reader (controllers/credentials/secrets-manager.ts)
-// resolves a Database's admin credentials through it.
+// ECS API (the controllers' reader over it: test/controllers/credentials/
+// secrets-manager-reader.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -10,12 +10,6 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import {
-  DatabaseUnavailable,
-  resolveAdminCredentials,
-} from '../../controllers/credentials/admin-credentials.ts';
-import { createSecretReader } from '../../controllers/credentials/secrets-manager.ts';
-import type { Database } from '../../crds/index.ts';
 import { adminFetch, type EcsLocal } from '../../ecs-local/index.ts';
 import { start } from './helpers.ts';
 
@@ -38,31 +32,6 @@ function client(credentials = ecsLocal.credentials): SecretsManagerClient {
     credentials,
     maxAttempts: 1,
   });
-}
-
-/** The controllers' environment under berth up: ecs-local's endpoint and key pair. */
-function controllerEnv(): Record<string, string> {
-  return {
-    BERTH_ECS_ENDPOINT: ecsLocal.url,
-    BERTH_ECS_REGION: 'eu-west-2',
-    BERTH_ECS_ACCESS_KEY_ID: ecsLocal.credentials.accessKeyId,
-    BERTH_ECS_SECRET_ACCESS_KEY: ecsLocal.credentials.secretAccessKey,
-    BERTH_ECS_MAX_ATTEMPTS: '1',
-  };
-}
-
-function database(secretsManagerArn: string): Pick<Database, 'metadata' | 'spec'> {
-  return {
-    metadata: { name: 'warehouse' } as Database['metadata'],
-    spec: {
-      host: '127.0.0.1',
-      port: 5432,
-      dbname: 'warehouse',
-      sslmode: 'disable',
-      adminCredentials: { secretsManagerArn },
-      logins: { connectionLimit: 10, statementTimeout: '60m', idleInTransactionTimeout: '60m' },
-    },
-  };
 }
 
 test('GetSecretValue by name and by ARN answers the secret from the config', async () => {
@@ -145,52 +114,4 @@ test('the signed admin endpoint sets a secret; unsigned, it is refused', async (
   });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: string }).error, /secretString/);
-});
-
-test('resolveAdminCredentials reads a secretsManagerArn through the SDK reader, cached', async () => {
-  const { arn } = ecsLocal.putSecret('berth/db/cached', ADMIN);
-  const reader = createSecretReader(controllerEnv());
-  try {
-    const creds = await resolveAdminCredentials(database(arn), { env: {}, readSecret: reader });
-    assert.deepEqual(creds, { username: 'berth_admin', password: 'pw-from-secrets-manager' });
-    // Rotated in Secrets Manager: the cached value holds for its few minutes, until forgotten.
-    ecsLocal.putSecret('berth/db/cached', JSON.stringify({ username: 'rotated', password: 'p2' }));
-    const cached = await resolveAdminCredentials(database(arn), { env: {}, readSecret: reader });
-    assert.equal(cached.username, 'berth_admin');
-    reader.forget(arn);
-    const fresh = await resolveAdminCredentials(database(arn), { env: {}, readSecret: reader });
-    assert.equal(fresh.username, 'rotated');
-  } finally {
-    reader.close();
-  }
-});
-
-test('a missing secret is AdminCredentialsUnreadable naming the ARN, not a crash', async () => {
-  const reader = createSecretReader(controllerEnv());
-  const arn = 'arn:aws:secretsmanager:eu-west-2:000000000000:secret:berth/db/absent-AbCdEf';
-  try {
-    await assert.rejects(
-      resolveAdminCredentials(database(arn), { env: {}, readSecret: reader }),
-      (err: Error) =>
-        err instanceof DatabaseUnavailable &&
-        err.reason === 'AdminCredentialsUnreadable' &&
-        err.message.includes(arn) &&
-        err.message.includes('ResourceNotFoundException'),
-    );
-  } finally {
-    reader.close();
-  }
-});
-
-test('the reader uses BERTH_SECRETS_MANAGER_ENDPOINT over BERTH_ECS_ENDPOINT', async () => {
-  const reader = createSecretReader({
-    ...controllerEnv(),
-    BERTH_ECS_ENDPOINT: 'http://127.0.0.1:1',
-    BERTH_SECRETS_MANAGER_ENDPOINT: ecsLocal.url,
-  });
-  try {
-    assert.equal(await reader('berth/db/warehouse'), ADMIN);
-  } finally {
-    reader.close();
-  }
 });
