@@ -115,6 +115,15 @@ test('a restart keeps the admin password, the key and the data; the Database fol
       async (c) => (await c.query('select * from trade.exports order by 1, 2, 3 limit 1')).rows[0],
     ),
   };
+  const deleted = await berth.api('DELETE', `${BASE}/datasets/hr-salaries`);
+  assert.ok(deleted.ok, `delete: ${deleted.status}`);
+  // Gone once the credentials controller has revoked its grants (its finalizer).
+  await waitFor(
+    async () =>
+      (await berth.api('GET', `${BASE}/datasets/hr-salaries`)).status === 404 ? true : undefined,
+    60_000,
+    'hr-salaries deleted',
+  );
   // As if the embedded port had changed since: berth up must point the Database at the real one.
   const patched = await berth.api(
     'PATCH',
@@ -123,8 +132,6 @@ test('a restart keeps the admin password, the key and the data; the Database fol
     'application/merge-patch+json',
   );
   assert.equal(patched.status, 200, await patched.text());
-  const deleted = await berth.api('DELETE', `${BASE}/datasets/hr-salaries`);
-  assert.ok(deleted.ok, `delete: ${deleted.status}`);
   const stopped = await berth.stop('SIGTERM');
   assert.equal(stopped.code, 0, berth.output());
   await berth.restart();
@@ -136,6 +143,11 @@ test('a restart keeps the admin password, the key and the data; the Database fol
   assert.deepEqual(first, before.first);
   const database = await getJson(`${BASE}/databases/datasets`);
   assert.equal(database.spec?.port, berth.ports.pg);
+  await waitFor(
+    async () => conditionStatus(`${BASE}/databases/datasets`, 'Connected'),
+    60_000,
+    'Database datasets Connected=True again',
+  );
   const names = await waitFor(
     async () => {
       const d = await getJson(`${BASE}/datasets`);
