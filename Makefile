@@ -17,13 +17,14 @@ endif
 NODE := node --disable-warning=ExperimentalWarning
 DEPS := node_modules/.package-lock.json
 
-.PHONY: help setup run test check typecheck lint format bench crds settings-docs clean chromium jupyter
+.PHONY: help setup run test check typecheck lint format bench bench-credentials crds settings-docs clean chromium jupyter
 
 help:
 	@echo "make run     run berth locally (embedded PostgreSQL, no AWS account)"
 	@echo "make test    run the whole test suite"
 	@echo "make check   typecheck, lint and format check"
 	@echo "make bench   run the benchmarks"
+	@echo "make bench-credentials   what database credentials add to a launch; roles after 1,000 cycles"
 	@echo "make crds    regenerate crds/generated/ (JSON Schema per kind)"
 	@echo "make settings-docs  regenerate the README tables of settings from the schemas"
 
@@ -57,6 +58,9 @@ format: setup
 
 bench: setup
 	$(NODE) bench/run.ts
+
+bench-credentials: setup
+	$(NODE) bench/credentials/launch.ts
 
 crds: setup
 	$(NODE) crds/generate.ts

@@ -11,6 +11,7 @@ import {
   ConfigError,
   type ControllerConfig,
   createEcsDriver,
+  createSecretReader,
   createToolControllers,
   type EcsDriver,
   loadControllerConfig,
@@ -54,7 +55,9 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
   });
   let controllers: RunningControllers | undefined;
   // The ToolInstance reconciler observes time to ready on ctx.metrics itself.
-  const tools = createToolControllers({ env });
+  // Databases' admin credentials in Secrets Manager: read as the ECS calls are signed.
+  const readSecret = createSecretReader(env);
+  const tools = createToolControllers({ env, readSecret });
   try {
     controllers = await startControllers({
       pool: o.pool,
@@ -67,6 +70,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
     });
   } catch (err) {
     driver.close();
+    readSecret.close();
     throw err;
   }
   const running = controllers;
@@ -82,6 +86,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
     } catch (err) {
       await running.close();
       driver.close();
+      readSecret.close();
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE') {
         throw new Error(
@@ -99,6 +104,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
       await running.close();
       await metrics?.close();
       driver.close();
+      readSecret.close();
     },
   };
 }

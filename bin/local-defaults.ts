@@ -53,7 +53,24 @@ export function toolSecretKeyPath(dataDir: string): string {
  * reaches the tools it launched before (their gates hold secrets derived from it).
  */
 export function localToolSecretKey(dataDir: string): string {
-  const path = toolSecretKeyPath(dataDir);
+  return keptKey(toolSecretKeyPath(dataDir), dataDir);
+}
+
+/** Where `berth up` keeps its BERTH_CREDENTIALS_KEY, inside BERTH_DATA_DIR. */
+export function credentialsKeyPath(dataDir: string): string {
+  return join(dataDir, 'credentials.key');
+}
+
+/**
+ * `berth up`'s BERTH_CREDENTIALS_KEY (database logins' passwords derive from it):
+ * the one in its data folder, made (mode 0600) the first time, so the logins of
+ * tools launched before a restart keep working.
+ */
+export function localCredentialsKey(dataDir: string): string {
+  return keptKey(credentialsKeyPath(dataDir), dataDir);
+}
+
+function keptKey(path: string, dataDir: string): string {
   mkdirSync(dataDir, { recursive: true });
   try {
     // 'wx': two starts at once cannot both write; the second reads the first's.

@@ -34,9 +34,17 @@ import {
 import { type ControllerStack, startControllerStack } from './controller.ts';
 import { driverKeyEnv, ecsLocalKeyPath, writeEcsLocalKey } from './ecs-local-key.ts';
 import {
+  applyLocalDatasets,
+  DATASETS_ADMIN_ENV,
+  ensureLocalDatasets,
+  LOCAL_DATASETS_DB,
+  localDatasetsAdmin,
+} from './local-datasets.ts';
+import {
   ECS_LOCAL_DEFAULT_PORT,
   ECS_LOCAL_DEFAULTS,
   ensureExampleQuotas,
+  localCredentialsKey,
   localToolSecretKey,
 } from './local-defaults.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
@@ -82,7 +90,11 @@ export const upConfigSchema = z.object({
  */
 function devSignInDefaults(e: NodeJS.ProcessEnv): { mode?: 'dev'; devUsers?: string } {
   if (e.BERTH_SIGN_IN) return {};
-  return { mode: 'dev', ...(e.BERTH_DEV_USERS ? {} : { devUsers: 'dev,analyst1,admin:admin' }) };
+  // analyst1 is in `analysts`, the group of the example Dataset company-register.
+  return {
+    mode: 'dev',
+    ...(e.BERTH_DEV_USERS ? {} : { devUsers: 'dev,analyst1:user:analysts,admin:admin' }),
+  };
 }
 
 function fail(message: string): never {
@@ -187,7 +199,20 @@ export async function runUp(): Promise<void> {
     let controllerEnv: NodeJS.ProcessEnv = {
       ...process.env,
       BERTH_TOOL_SECRET_KEY: toolSecretKey,
+      // Database logins' passwords derive from it: kept like the tool secret key.
+      BERTH_CREDENTIALS_KEY:
+        process.env.BERTH_CREDENTIALS_KEY || localCredentialsKey(env.data.BERTH_DATA_DIR),
     };
+    if (db) {
+      const admin = localDatasetsAdmin(env.data.BERTH_DATA_DIR);
+      const tables = await ensureLocalDatasets(url, admin);
+      if (tables.length) log.info({ tables }, `created the sample tables in ${LOCAL_DATASETS_DB}`);
+      controllerEnv[DATASETS_ADMIN_ENV] = JSON.stringify(admin);
+    } else {
+      log.info(
+        `DATABASE_URL is set: no local ${LOCAL_DATASETS_DB} database or example Datasets (add Database objects of your own)`,
+      );
+    }
     if (!process.env.BERTH_ECS_ENDPOINT) {
       const fromEnv = optionsFromEnv(process.env);
       // Only berth's own parts hold it: a fresh pair each start (or the one ECS_LOCAL_* give).
@@ -239,6 +264,11 @@ export async function runUp(): Promise<void> {
     });
     const quotas = await ensureExampleQuotas(store);
     if (quotas.length) log.info({ quotas }, 'created the example Quotas (examples/quota.yaml)');
+    if (db) {
+      const datasets = await applyLocalDatasets(store, env.data.BERTH_PG_PORT);
+      if (datasets.length)
+        log.info({ datasets }, 'created the example Datasets (examples/datasets.yaml)');
+    }
     try {
       api = await startApi({
         pool,

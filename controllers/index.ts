@@ -4,6 +4,7 @@ export { ConfigError } from '../settings/index.ts';
 export { type ControllerConfig, controllerConfigSchema, loadControllerConfig } from './config.ts';
 export {
   type CredentialsConfig,
+  createSecretReader,
   credentialsConfigSchema,
   DATASET_FINALIZER,
   loadCredentialsConfig,

@@ -1,16 +1,19 @@
 // ecs-local's own endpoint (not part of any AWS API): faults, Spot interruption,
 // container output, a process list for hygiene checks, and a security group's
-// ingress rules (what DescribeSecurityGroups answers).
+// ingress rules (what DescribeSecurityGroups answers), and Secrets Manager's
+// secrets (PUT /_ecs-local/secrets/<name> {"secretString": …}).
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { taskIdFrom } from './arns.ts';
-import { type EcsLocalConfig, ipPermissionSchema } from './config.ts';
-import { type FaultState, faultsPatchSchema } from './faults.ts';
-import type { TaskEngine } from './tasks.ts';
+import { ipPermissionSchema } from './config.ts';
+import type { EcsContext } from './context.ts';
+import { faultsPatchSchema } from './faults.ts';
+import { type SecretsManager, secretName } from './secrets-manager.ts';
 
 export const ADMIN_PREFIX = '/_ecs-local';
 
 const spotSchema = z.strictObject({ noticeSeconds: z.number().min(0).max(600).optional() });
+const secretBodySchema = z.strictObject({ secretString: z.string().max(65_536) });
 const ingressSchema = z.strictObject({ ipPermissions: z.array(ipPermissionSchema) });
 
 function json(res: ServerResponse, status: number, body: unknown): true {
@@ -44,10 +47,11 @@ export function handleAdmin(
   path: string,
   body: string,
   res: ServerResponse,
-  engine: TaskEngine,
-  faults: FaultState,
-  network: EcsLocalConfig['network'],
+  ctx: Pick<EcsContext, 'engine' | 'faults' | 'config'>,
+  secrets: SecretsManager,
 ): true {
+  const { engine, faults } = ctx;
+  const network = ctx.config.network;
   const sub = path.slice(ADMIN_PREFIX.length);
   if (sub === '/health' && method === 'GET') return json(res, 200, { ok: true });
   if (sub === '/faults') {
@@ -76,6 +80,14 @@ export function handleAdmin(
     if (!parsed.ok) return json(res, 400, { error: parsed.message });
     found.ipPermissions = parsed.value.ipPermissions;
     return json(res, 200, found);
+  }
+  const secret = /^\/secrets\/(.+)$/.exec(sub);
+  if (secret && method === 'PUT') {
+    const name = secretName.safeParse(decodeURIComponent(secret[1]!));
+    if (!name.success) return json(res, 400, { error: `name: ${name.error.issues[0]!.message}` });
+    const parsed = parseBody(secretBodySchema, body);
+    if (!parsed.ok) return json(res, 400, { error: parsed.message });
+    return json(res, 200, secrets.put(name.data, parsed.value.secretString));
   }
   const spot = /^\/tasks\/([^/]+)\/spot-interruption$/.exec(sub);
   if (spot && method === 'POST') {

@@ -15,6 +15,7 @@ import {
 } from '../settings/index.ts';
 import { faultsSchema } from './faults.ts';
 import { imageMapSchema } from './image-map.ts';
+import { secretConfigSchema } from './secrets-manager.ts';
 
 const ms = z.number().int().min(0);
 
@@ -165,6 +166,8 @@ const configSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
   network: networkSchema.default(networkSchema.parse({})),
   faults: faultsSchema.default(faultsSchema.parse({})),
+  /** Secrets Manager's secrets from the start (more through PUT /_ecs-local/secrets/<name>). */
+  secrets: z.array(secretConfigSchema).default([]),
 });
 
 export type EcsLocalConfig = z.infer<typeof configSchema>;

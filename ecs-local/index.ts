@@ -14,6 +14,7 @@ import { ImageResolver } from './image-map.ts';
 import { MetadataEndpoint } from './metadata-endpoint.ts';
 import { OrphanGuard } from './orphan-guard.ts';
 import { ProcessRecords } from './process-records.ts';
+import { SecretsManager } from './secrets-manager.ts';
 import { createEcsServer } from './server.ts';
 import { TaskDefinitions } from './task-definitions.ts';
 import { TaskEngine } from './tasks.ts';
@@ -41,6 +42,8 @@ export interface EcsLocal {
   config: EcsLocalConfig;
   /** The key pair every ECS, EC2 and admin request must be SigV4-signed with. */
   credentials: AccessKeyPair;
+  /** Creates or replaces a Secrets Manager secret (as PUT /_ecs-local/secrets/<name>); its ARN. */
+  putSecret(name: string, secretString: string): { arn: string; name: string; versionId: string };
   /** Turns throttling on or off at run time. */
   setThrottling(enabled: boolean): void;
   /** Pids of every container process started so far, with whether each still runs. */
@@ -104,11 +107,13 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     clientTokens: new Map(),
   };
   const throttle = new Throttle(config.throttling);
+  const secrets = new SecretsManager(config.region, config.accountId, config.secrets);
   let listeningPort = 0;
   const server = createEcsServer({
     ctx,
     throttle,
     metadata: new MetadataEndpoint(engine),
+    secrets,
     logger,
     credentials,
     port: () => listeningPort,
@@ -133,6 +138,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     port,
     config,
     credentials,
+    putSecret: (name, secretString) => secrets.put(name, secretString),
     setThrottling: (enabled) => {
       throttle.enabled = enabled;
     },

@@ -22,6 +22,7 @@ import {
   serverError,
   throttled,
 } from './protocol.ts';
+import { SECRETS_TARGET_PREFIX, type SecretsManager } from './secrets-manager.ts';
 import type { Throttle } from './throttle.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -43,6 +44,7 @@ export interface ServerDeps {
   ctx: EcsContext;
   throttle: Throttle;
   metadata: MetadataEndpoint;
+  secrets: SecretsManager;
   logger: Logger;
   /** The pair every signed request must be signed with. */
   credentials: AccessKeyPair;
@@ -110,10 +112,24 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       res.writeHead(403, { 'content-type': 'application/json' }).end(text);
       return;
     }
-    handleAdmin(method, path, body, res, deps.ctx.engine, deps.ctx.faults, deps.ctx.config.network);
+    handleAdmin(method, path, body, res, deps.ctx, deps.secrets);
     return;
   }
   const target = req.headers['x-amz-target'];
+  if (
+    method === 'POST' &&
+    typeof target === 'string' &&
+    target.startsWith(`${SECRETS_TARGET_PREFIX}.`)
+  ) {
+    const failure = await verify('secretsmanager');
+    if (failure) {
+      const type = ECS_AUTH_ERRORS[failure.kind];
+      sendAwsError(res, new AwsError(type, failure.message), newRequestId());
+      return;
+    }
+    handleSecrets(deps.secrets, target.slice(SECRETS_TARGET_PREFIX.length + 1), body, res);
+    return;
+  }
   if (method === 'POST' && typeof target === 'string') {
     const failure = await verify('ecs');
     if (failure) {
@@ -136,6 +152,27 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     return;
   }
   res.writeHead(404, { 'content-type': 'text/plain' }).end('ecs-local: not found\n');
+}
+
+function handleSecrets(
+  secrets: SecretsManager,
+  operation: string,
+  text: string,
+  res: ServerResponse,
+): void {
+  const requestId = newRequestId();
+  try {
+    let body: unknown;
+    try {
+      body = text.trim() === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new AwsError('SerializationException', 'Request body is not valid JSON.');
+    }
+    sendJson(res, 200, secrets.handle(operation, body), requestId);
+  } catch (err) {
+    if (err instanceof AwsError) sendAwsError(res, err, requestId);
+    else sendAwsError(res, new AwsError('InternalServiceError', 'Internal error.', 500), requestId);
+  }
 }
 
 function sendEc2Error(res: ServerResponse, e: Ec2Error, status: number, requestId: string): void {

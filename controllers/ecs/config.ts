@@ -95,6 +95,15 @@ export const ecsConfigSchema = z.object({
     shownDefault: '`BERTH_ECS_ENDPOINT`',
     description: 'EC2 endpoint override (ecs-local answers both).',
   }),
+  secretsManagerEndpoint: setting(
+    z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(),
+    {
+      env: 'BERTH_SECRETS_MANAGER_ENDPOINT',
+      shownDefault: '`BERTH_ECS_ENDPOINT`',
+      description:
+        "Secrets Manager endpoint override, where Databases' admin credentials may live (ecs-local answers it too).",
+    },
+  ),
   assignPublicIp: setting(
     z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }).default('DISABLED'),
     {
@@ -156,6 +165,8 @@ export interface EcsDriverConfig {
   endpoint?: string;
   /** EC2 endpoint override; defaults to `endpoint` (ecs-local answers both). */
   ec2Endpoint?: string;
+  /** Secrets Manager endpoint override; defaults to `endpoint`. */
+  secretsManagerEndpoint?: string;
   /** Static credentials (ecs-local's key pair); absent: the SDK's default chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** The proxy's security group, which the tools' groups should admit on the tool ports. */
@@ -198,6 +209,7 @@ export function loadEcsConfig(
     ...e,
     region,
     ec2Endpoint: e.ec2Endpoint ?? e.endpoint,
+    secretsManagerEndpoint: e.secretsManagerEndpoint ?? e.endpoint,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
   };
 }
