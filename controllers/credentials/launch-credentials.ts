@@ -82,6 +82,12 @@ export function createInstanceCredentials(
 
   return {
     async forLaunch(ctx, ti, td, attempt) {
+      // The reads it needs at once: this is on the path from the user's write to RunTask.
+      const facts = subjectOf(ctx.store, ti).then(async (subject) => ({
+        subject,
+        ...(await readableDatasets(ctx.store, subject)),
+      }));
+      facts.catch(() => {}); // awaited below unless there is nothing to do
       const dbs = (await listDatabases(ctx.store)).filter((d) => !d.metadata.deletionTimestamp);
       if (dbs.length === 0) return { environment: [] };
       if (!config.key) {
@@ -98,8 +104,7 @@ export function createInstanceCredentials(
       const key = config.key;
       const uid = ti.metadata.uid!;
       const installationId = ctx.driver.config.installationId;
-      const subject = await subjectOf(ctx.store, ti);
-      const { readable: datasets, all } = await readableDatasets(ctx.store, subject);
+      const { subject, readable: datasets, all } = await facts;
       const instance = `${ti.metadata.namespace}/${ti.metadata.name}`;
       const now = ctx.now().getTime();
       const failed: string[] = [];

@@ -16,8 +16,8 @@ export async function withRoleLock<T>(
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('begin');
-    await client.query('select pg_advisory_xact_lock($1::bigint)', [ROLE_LOCK_KEY]);
+    // One round trip for both (a constant, so the simple protocol's text is safe).
+    await client.query(`begin; select pg_advisory_xact_lock(${ROLE_LOCK_KEY}::bigint)`);
     const out = await fn(client);
     await client.query('commit');
     return out;

@@ -19,12 +19,12 @@
 // AccessDenied or QuotaExceeded and a Warning Event, and no RunTask; it stays so
 // until a person asks again (a new generation), like any other ended attempt.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
-import { getCondition, setCondition, type ToolDefinition } from '../../crds/index.ts';
+import { setCondition, type ToolDefinition } from '../../crds/index.ts';
 import { deriveToolSecret, LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
 import { findLiveTaskOf, getToolDefinition, type Run } from './instance-run.ts';
-import { transition, writeStatus } from './instance-transition.ts';
+import { transition } from './instance-transition.ts';
 import { GATE_CONTAINER, gatePortConflict, TOOL_CONTAINER } from './task-definition.ts';
 import { ensureTaskDefinition } from './tooldefinition.ts';
 
@@ -298,43 +298,45 @@ function gateEnvironment(run: Run, td: ToolDefinition, attempt: number) {
 type Env = { name: string; value: string }[];
 
 /**
- * The launch's database logins (controllers/credentials) as tool environment,
- * with the instance's Credentials condition written when it changed. A Database
- * that fails does not stop the launch: the condition and a Warning Event say so.
+ * The launch's database logins (controllers/credentials) as tool environment.
+ * A Database that fails does not stop the launch: the Credentials condition and
+ * a Warning Event say so. The condition is set on `run.ti` here and written by
+ * the launch's next status write (recordLaunched, or noCapacity), not by a
+ * write of its own: this is on the path from the user's write to RunTask.
  */
 async function launchCredentials(run: Run, td: ToolDefinition, attempt: number): Promise<Env> {
   const creds = run.deps.credentials;
   if (!creds) return [];
   const { environment, condition } = await creds.forLaunch(run.ctx, run.ti, td, attempt);
   if (!condition) return environment;
-  const prev = getCondition(run.ti.status?.conditions, 'Credentials');
-  if (
-    prev?.status !== condition.status ||
-    prev.reason !== condition.reason ||
-    prev.message !== condition.message
-  ) {
-    const gen = run.ti.metadata.generation;
-    await writeStatus(run, {
+  const gen = run.ti.metadata.generation;
+  const status = run.ti.status ?? { conditions: [] };
+  run.ti = {
+    ...run.ti,
+    status: {
+      ...status,
       conditions: setCondition(
-        run.ti.status?.conditions,
+        status.conditions,
         { ...condition, observedGeneration: gen },
         run.ctx.now(),
       ),
-    });
-  }
+    },
+  };
   if (condition.status === 'False') {
-    await run.ctx.recordEvent({
+    const input = {
       involvedObject: {
         kind: 'ToolInstance',
         name: run.ti.metadata.name,
         namespace: run.ti.metadata.namespace,
         uid: run.ti.metadata.uid,
       },
-      type: 'Warning',
+      type: 'Warning' as const,
       reason:
         condition.reason === 'KeyMissing' ? 'CredentialsKeyMissing' : 'CredentialsUnavailable',
       message: condition.message ?? 'No database credentials',
-    });
+    };
+    if (run.ctx.recordEventLater) run.ctx.recordEventLater(input);
+    else void run.ctx.recordEvent(input).catch(() => {});
   }
   return environment;
 }
