@@ -5,7 +5,7 @@
 // requests are live (watches); "what can I use" is the API's summary
 // (GET …/datasetaccess), asked again whenever one of those changes.
 import { BASE, liveCollection } from './api.js';
-import { connectSnippets, dsnNameOf } from './connect.js';
+import { datasetCard, howToConnect, tablesOf, whoHasAccess } from './dataset-views.js';
 import { Drafts } from './drafts.js';
 import { age, h } from './format.js';
 
@@ -117,80 +117,6 @@ export function startData(client, session, say) {
   }
 
   // --- rendering
-  function tablesOf(ds) {
-    return h(
-      'table',
-      { class: 'tables', 'aria-label': `Tables of ${ds.spec.title}` },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Database', 'Schema', 'Table'].map((t) => h('th', { scope: 'col' }, t)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        ds.spec.tables.map((t) =>
-          h('tr', {}, h('td', {}, t.database), h('td', {}, t.schema), h('td', {}, t.table)),
-        ),
-      ),
-    );
-  }
-
-  function howToConnect(ds) {
-    const byDatabase = new Map();
-    for (const t of ds.spec.tables) if (!byDatabase.has(t.database)) byDatabase.set(t.database, t);
-    return [...byDatabase].map(([dbName, table]) => {
-      const db = databases.get(`/${dbName}`);
-      // Without the Database object, the dsnName is the name's default.
-      const dsn = dsnNameOf(db ?? { metadata: { name: dbName }, spec: {} });
-      const key = `${ds.metadata.name}/${dbName}`;
-      return h(
-        'details',
-        {
-          class: 'connect',
-          'data-database': dbName,
-          open: opened.has(key),
-          ontoggle: (e) => {
-            if (e.target.open) opened.add(key);
-            else opened.delete(key);
-          },
-        },
-        h('summary', {}, `How to connect to ${dbName}`),
-        h(
-          'p',
-          { class: 'muted' },
-          'In your tools, the environment variable ',
-          h('code', {}, `DATABASE_DSN__${dsn}`),
-          ' holds your own login for this database',
-          db ? ` (${db.spec.dbname} on ${db.spec.host})` : '',
-          '.',
-        ),
-        connectSnippets(dsn, table).map((s) =>
-          h(
-            'figure',
-            { 'aria-label': `${s.label} for ${dbName}` },
-            h('figcaption', {}, s.label),
-            h('pre', {}, h('code', {}, s.code)),
-          ),
-        ),
-      );
-    });
-  }
-
-  function card(ds, ...body) {
-    return h(
-      'article',
-      { class: 'card dataset', 'data-dataset': ds.metadata.name },
-      h('h3', {}, ds.spec.title),
-      ds.spec.description ? h('p', {}, ds.spec.description) : null,
-      ...body,
-    );
-  }
-
   function requestForm(ds) {
     const name = ds.metadata.name;
     const id = `reason-${name}`;
@@ -246,13 +172,13 @@ export function startData(client, session, say) {
             { class: 'stack' },
             usable.map((ds) => {
               const via = summary.get(ds.metadata.name)?.via;
-              return card(
+              return datasetCard(
                 ds,
                 via
                   ? h('p', { class: 'muted' }, `Why you can use it: ${VIA_WORDS[via] ?? via}.`)
                   : null,
                 tablesOf(ds),
-                howToConnect(ds),
+                howToConnect(ds, databases, opened),
               );
             }),
           ),
@@ -267,7 +193,7 @@ export function startData(client, session, say) {
               const item = summary.get(ds.metadata.name);
               const last = latestRequest(ds.metadata.name);
               if (item.access === 'pending')
-                return card(
+                return datasetCard(
                   ds,
                   tablesOf(ds),
                   h('p', { class: 'phase phase-Pending' }, 'Requested: waiting for approval'),
@@ -280,7 +206,7 @@ export function startData(client, session, say) {
                       `Your last request was denied${last?.status?.decidedBy ? ` by ${last.status.decidedBy}` : ''}${last?.status?.comment ? `: ${last.status.comment}` : '.'} You may ask again.`,
                     )
                   : null;
-              return card(ds, tablesOf(ds), denied, requestForm(ds));
+              return datasetCard(ds, tablesOf(ds), denied, requestForm(ds));
             }),
           ),
     );
@@ -411,48 +337,9 @@ export function startData(client, session, say) {
 
   function renderWho() {
     const section = document.getElementById('data-who-section');
-    const shown = [...datasets.values()]
-      .filter((ds) => ds.status?.access)
-      .sort((a, b) => a.spec.title.localeCompare(b.spec.title));
+    const shown = [...datasets.values()].filter((ds) => ds.status?.access);
     section.hidden = !admin && shown.length === 0;
-    if (section.hidden) return;
-    const root = document.getElementById('data-who');
-    if (shown.length === 0) {
-      root.replaceChildren(
-        h('p', { class: 'muted' }, 'berth has not worked out who has access yet.'),
-      );
-      return;
-    }
-    const names = (list) => (list?.length ? list.join(', ') : 'nobody');
-    root.replaceChildren(
-      h(
-        'table',
-        { 'aria-labelledby': 'data-who-h' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['Dataset', 'Users', 'Shared apps'].map((t) => h('th', { scope: 'col' }, t)),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          shown.map((ds) => {
-            const a = ds.status.access;
-            return h(
-              'tr',
-              { 'data-who': ds.metadata.name },
-              h('td', {}, ds.spec.title),
-              h('td', {}, a.everyone ? 'everyone signed in' : names(a.users)),
-              h('td', {}, names(a.apps)),
-            );
-          }),
-        ),
-      ),
-    );
+    if (!section.hidden) document.getElementById('data-who').replaceChildren(whoHasAccess(shown));
   }
 
   function render() {

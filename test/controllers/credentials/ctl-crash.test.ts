@@ -72,7 +72,7 @@ function startController(pause: boolean) {
     process.execPath,
     [
       '--disable-warning=ExperimentalWarning',
-      join(import.meta.dirname, 'fixtures', 'ctl-controller-child.ts'),
+      join(import.meta.dirname, '..', 'fixtures', 'controller-child.ts'),
     ],
     {
       env: {
