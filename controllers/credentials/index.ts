@@ -1,13 +1,15 @@
 // controllers/credentials/: database credentials for tools. The engine
 // (engine.ts and what it uses) makes the roles and grants in PostgreSQL; the
 // reconcilers and hooks here decide when: Database and Dataset reconcilers, the
-// launch/stop hooks of the ToolInstance reconciler, and the login GC.
+// launch/stop hooks of the ToolInstance reconciler, the login GC, and the watch
+// that re-syncs every Dataset when a user's groups change.
 
 import type { SecretReader } from './admin-credentials.ts';
 import { AdminPools } from './admin-pools.ts';
 import { type CredentialsConfig, loadCredentialsConfig } from './config.ts';
 import { createDatabaseReconciler } from './database-reconciler.ts';
 import { createDatasetReconciler } from './dataset-reconciler.ts';
+import { createGroupWatch } from './group-watch.ts';
 import { createInstanceCredentials } from './launch-credentials.ts';
 import { createLoginGc } from './login-gc.ts';
 import { RoleChangeQueue } from './role-queue.ts';
@@ -31,7 +33,7 @@ export interface CredentialsControllersOptions {
   readSecret?: SecretReader;
 }
 
-/** The Database and Dataset reconcilers, the launch/stop hooks and the login GC, sharing one set of admin pools. */
+/** The Database and Dataset reconcilers, the launch/stop hooks, the login GC and the group watch, sharing one set of admin pools. */
 export function createCredentialsControllers(o: CredentialsControllersOptions) {
   const config: CredentialsConfig = { ...loadCredentialsConfig(o.env), ...o.config };
   const pools = new AdminPools({
@@ -47,5 +49,6 @@ export function createCredentialsControllers(o: CredentialsControllersOptions) {
     },
     instance: createInstanceCredentials(config, pools, queue),
     loginGc: createLoginGc(config, pools, queue),
+    groupWatch: createGroupWatch(),
   };
 }

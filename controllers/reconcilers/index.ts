@@ -83,7 +83,12 @@ export function createToolControllers(options: ToolControllersOptions = {}): Too
       }),
       ...credentials.reconcilers,
     },
-    runnables: [createTaskPoller({ config, observations }), gc, credentials.loginGc],
+    runnables: [
+      createTaskPoller({ config, observations }),
+      gc,
+      credentials.loginGc,
+      credentials.groupWatch,
+    ],
     gc,
     loginGc: credentials.loginGc,
     config,

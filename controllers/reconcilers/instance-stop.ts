@@ -5,8 +5,9 @@
 // vanished with ecs-local or was cleaned up in ECS.
 //
 // Database logins (controllers/credentials): the attempt's login is disabled
-// (its sessions terminated) when the task is asked to stop, and dropped once it
-// is Stopped; a database that cannot be reached then is left to the login GC.
+// (its sessions terminated) when the task is asked to stop, and dropped by the
+// transition to Stopped (instance-transition.ts); a database that cannot be
+// reached then is left to the login GC.
 import { done, type ReconcileResult, requeueAfter } from '../reconcile.ts';
 import { FINALIZER, taskId } from './ecs-task.ts';
 import { SAFETY_REQUEUE_MS } from './instance-launch.ts';
@@ -30,8 +31,8 @@ export async function stopInstance(run: Run, reason: string): Promise<StopOutcom
   const phase = status.phase;
   if (phase === 'Stopped' || phase === 'Failed') return { stopped: true };
   if (!arn || phase === 'Pending' || phase === undefined) {
-    // A launch that stopped between its Starting write and RunTask may have made a login.
-    if (status.attempt !== undefined) await run.deps.credentials?.drop(ctx, run.ti, status.attempt);
+    // A launch that stopped between its Starting write and RunTask may have made a
+    // login: the transition drops it.
     await transition(run, {
       phase: 'Stopped',
       reason: 'Stopped',
@@ -60,7 +61,6 @@ export async function stopInstance(run: Run, reason: string): Promise<StopOutcom
     if (task.desiredStatus !== 'STOPPED') await ctx.driver.stopTask(arn, `berth: ${reason}`);
     return { stopped: false, result: requeueAfter(SAFETY_REQUEUE_MS) };
   }
-  if (status.attempt !== undefined) await run.deps.credentials?.drop(ctx, run.ti, status.attempt);
   await transition(run, {
     phase: 'Stopped',
     reason: 'Stopped',
@@ -77,7 +77,7 @@ export async function finalize(run: Run): Promise<ReconcileResult> {
   if (!run.ti.metadata.finalizers?.includes(FINALIZER)) return done();
   const r = await stopInstance(run, 'Deleted');
   if (!r.stopped) return r.result;
-  // A Failed attempt's login (stopInstance drops only on the way to Stopped).
+  // An ended attempt's login its transition could not drop (a database out of reach then).
   const attempt = run.ti.status?.attempt;
   if (attempt !== undefined) await run.deps.credentials?.drop(run.ctx, run.ti, attempt);
   await run.ctx.store.updateWith(KIND, run.key.namespace, run.key.name, (cur) => ({

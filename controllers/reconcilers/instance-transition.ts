@@ -2,6 +2,9 @@
 // the phase, the message, the Ready condition and any other status fields in
 // one status write, then the Event that goes with them. Every step of the
 // reconciler goes through it, so phase, Ready and the Event never disagree.
+// A transition that ends an attempt (to Stopped or Failed, on any path: berth
+// stopped it, the tool exited or crashed, a spawn timeout, a lost task) first
+// drops that attempt's database login, so no login outlives its task.
 import { type BerthObject, setCondition, type ToolInstance } from '../../crds/index.ts';
 import type { WriteOptions } from '../../store/index.ts';
 import { KIND, type Run } from './instance-run.ts';
@@ -30,6 +33,7 @@ export interface Transition {
 }
 
 export async function transition(run: Run, t: Transition): Promise<void> {
+  await dropEndingAttemptLogin(run, t.phase);
   const status: Record<string, unknown> = {
     ...t.fields,
     ...(t.phase ? { phase: t.phase } : {}),
@@ -51,6 +55,19 @@ export async function transition(run: Run, t: Transition): Promise<void> {
   } else {
     await run.ctx.recordEvent(input);
   }
+}
+
+/**
+ * The attempt ends now: its login is disabled (sessions ended) and dropped
+ * before the status says so. Never throws (a database out of reach is left to
+ * the login GC). From Stopped or Failed there is no attempt left to end.
+ */
+async function dropEndingAttemptLogin(run: Run, phase: Phase | undefined): Promise<void> {
+  const from = run.ti.status?.phase;
+  const attempt = run.ti.status?.attempt;
+  if (phase !== 'Stopped' && phase !== 'Failed') return;
+  if (from === 'Stopped' || from === 'Failed' || attempt === undefined) return;
+  await run.deps.credentials?.drop(run.ctx, run.ti, attempt);
 }
 
 /** Updates the progress message while starting, only when it changed (a write per change, not per poll). */
