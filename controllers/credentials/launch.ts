@@ -1,11 +1,12 @@
-// The launch path: one transaction makes sure the subject role, its CONNECT and
-// private schema, its dataset memberships and this attempt's login exist, reading
-// the catalog once and sending only what is missing in one round trip. The SCRAM
-// verifier is computed off the event loop, while the lock is awaited.
+// The launch path: makes sure the subject role, its CONNECT and private schema,
+// its dataset memberships and this attempt's login exist, reading the catalog
+// once and sending only what is missing, with the role lock, in one round trip.
+// The SCRAM verifier is computed off the event loop meanwhile.
 import type pg from 'pg';
 import { loginComment } from './logins.ts';
 import { datasetRole, loginRole } from './names.ts';
-import { roleChange, sendAll } from './role-change.ts';
+import { retryable, roleChange, sendAll } from './role-change.ts';
+import { TAKE_ROLE_LOCK } from './role-lock.ts';
 import { scramVerifier } from './scram.ts';
 import * as sql from './statements.ts';
 import {
@@ -65,17 +66,14 @@ export async function prepareLaunchLogin(
     statementTimeoutMs: input.statementTimeoutMs,
     idleInTransactionTimeoutMs: input.idleInTransactionTimeoutMs,
   };
-  await roleChange(pool, async (client) => {
-    const { rows } = await client.query<LaunchStateRow>(
-      sql.launchState({
-        subject,
-        schema,
-        login,
-        datasetRolePrefix: datasetRolePrefix(input.installationId),
-        datasetRoles: [...wanted],
-      }),
-    );
-    const s = rows[0]!;
+  const stateQuery = sql.launchState({
+    subject,
+    schema,
+    login,
+    datasetRolePrefix: datasetRolePrefix(input.installationId),
+    datasetRoles: [...wanted],
+  });
+  const changesFor = async (s: LaunchStateRow): Promise<string[]> => {
     const changes: string[] = [];
     if (!s.subject_exists)
       changes.push(sql.createSubjectRole(subject, subjectComment(input.subject)));
@@ -93,7 +91,22 @@ export async function prepareLaunchLogin(
         ? sql.alterLogin(withVerifier, s.login_comment ? undefined : comment)
         : sql.createLogin(withVerifier, comment),
     );
-    await sendAll(client, changes);
-  });
+    return changes;
+  };
+  // The launch path is optimistic: the catalog is read without the lock, and the
+  // changes go with the lock in one implicit transaction (two round trips in all).
+  // When another change got there between the read and the lock (a role created
+  // meanwhile, a concurrent update), it is done again the careful way: read and
+  // change in one transaction under the lock.
+  try {
+    const { rows } = await pool.query<LaunchStateRow>(stateQuery);
+    await pool.query([TAKE_ROLE_LOCK, ...(await changesFor(rows[0]!))].join(';\n'));
+  } catch (err) {
+    if (!retryable(err)) throw err;
+    await roleChange(pool, async (client) => {
+      const { rows } = await client.query<LaunchStateRow>(stateQuery);
+      await sendAll(client, await changesFor(rows[0]!));
+    });
+  }
   return { login, schema };
 }

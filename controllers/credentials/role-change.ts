@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { withRoleLock } from './role-lock.ts';
 
-function retryable(err: unknown): boolean {
+export function retryable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e.code === '40P01') return true; // deadlock_detected
   if (e.code === '42710' || e.code === '23505') return true; // a role created meanwhile

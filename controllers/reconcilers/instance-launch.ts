@@ -3,6 +3,8 @@
 // Launch protocol (no duplicates, see README "No duplicate tasks"):
 //   1. write status {phase: Starting, attempt: N, taskArn: null} with a
 //      resourceVersion precondition (two reconciles racing: one gets 409);
+//      meanwhile the attempt's database logins are made (controllers/credentials;
+//      the password is derived, so a retry puts the same one in the environment);
 //   2. RunTask with clientToken `<uid>-<N>`;
 //   3. write status.taskArn.
 // A reconcile that finds step 1 done but not step 3 (a crash in between) first
@@ -19,7 +21,7 @@
 // AccessDenied or QuotaExceeded and a Warning Event, and no RunTask; it stays so
 // until a person asks again (a new generation), like any other ended attempt.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
-import { setCondition, type ToolDefinition } from '../../crds/index.ts';
+import { type Condition, setCondition, type ToolDefinition } from '../../crds/index.ts';
 import { deriveToolSecret, LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
@@ -83,6 +85,7 @@ export async function launch(run: Run): Promise<ReconcileResult> {
   const status = run.ti.status ?? { conditions: [] };
   const inFlight = status.phase === 'Starting' && !status.taskArn && status.attempt !== undefined;
   let attempt: number;
+  let credentials: Promise<LaunchCredentials> | undefined;
   if (inFlight) {
     // A launch began and never wrote its task: maybe RunTask succeeded and we crashed.
     attempt = status.attempt!;
@@ -97,6 +100,11 @@ export async function launch(run: Run): Promise<ReconcileResult> {
     // spawn timeout counts from when the user asked, not from the latest try.
     const startedAt =
       status.phase === 'Pending' && status.startedAt ? status.startedAt : ctx.now().toISOString();
+    // The logins need only the uid and the attempt: they are made while the
+    // Starting write commits. If that write loses (a racing reconcile, a refused
+    // launch), a login no task uses is left for the login GC (after its grace).
+    credentials = prepareCredentials(run, td, attempt);
+    credentials.catch(() => {}); // awaited below, unless the write failed
     try {
       await transition(run, {
         phase: 'Starting',
@@ -121,7 +129,7 @@ export async function launch(run: Run): Promise<ReconcileResult> {
     }
   }
 
-  const database = await launchCredentials(run, td, attempt);
+  const database = useCredentials(run, await (credentials ?? prepareCredentials(run, td, attempt)));
   await run.deps.hooks?.afterLaunchCredentials?.(run.key);
   const result = await runTask(run, td, sizeName, attempt, database);
   if ('failure' in result) return noCapacity(run, result.failure);
@@ -297,17 +305,27 @@ function gateEnvironment(run: Run, td: ToolDefinition, attempt: number) {
 
 type Env = { name: string; value: string }[];
 
-/**
- * The launch's database logins (controllers/credentials) as tool environment.
- * A Database that fails does not stop the launch: the Credentials condition and
- * a Warning Event say so. The condition is set on `run.ti` here and written by
- * the launch's next status write (recordLaunched, or noCapacity), not by a
- * write of its own: this is on the path from the user's write to RunTask.
- */
-async function launchCredentials(run: Run, td: ToolDefinition, attempt: number): Promise<Env> {
+type LaunchCredentials = { environment: Env; condition?: Condition };
+
+/** The launch's database logins (controllers/credentials) and the Credentials condition. */
+async function prepareCredentials(
+  run: Run,
+  td: ToolDefinition,
+  attempt: number,
+): Promise<LaunchCredentials> {
   const creds = run.deps.credentials;
-  if (!creds) return [];
-  const { environment, condition } = await creds.forLaunch(run.ctx, run.ti, td, attempt);
+  if (!creds) return { environment: [] };
+  return await creds.forLaunch(run.ctx, run.ti, td, attempt);
+}
+
+/**
+ * The logins as tool environment. A Database that fails does not stop the
+ * launch: the Credentials condition and a Warning Event say so. The condition is
+ * set on `run.ti` here and written by the launch's next status write
+ * (recordLaunched, or noCapacity), not by a write of its own: this is on the path
+ * from the user's write to RunTask.
+ */
+function useCredentials(run: Run, { environment, condition }: LaunchCredentials): Env {
   if (!condition) return environment;
   const gen = run.ti.metadata.generation;
   const status = run.ti.status ?? { conditions: [] };
