@@ -142,6 +142,29 @@ test("a whole launch's logs, Events, status, API answers and metrics hold no pas
   const second = await launch(2);
   assert.notEqual(second.PGPASSWORD, first.PGPASSWORD);
   await stop();
+  // An error path that holds the admin's password: a Database its login cannot open.
+  const created = await berth.api('POST', `${BASE}/databases`, {
+    apiVersion: 'berth/v1alpha1',
+    kind: 'Database',
+    metadata: { name: 'unreachable' },
+    spec: {
+      host: '127.0.0.1',
+      port: berth.ports.pg,
+      dbname: 'no-such-db',
+      sslmode: 'disable',
+      adminCredentials: { fromEnv: 'BERTH_DATASETS_ADMIN' },
+    },
+  });
+  assert.equal(created.status, 201, await created.text());
+  await waitFor(
+    async () => {
+      const res = await berth.api('GET', `${BASE}/databases/unreachable`);
+      const db = (await res.json()) as Instance;
+      return condition(db, 'Connected')?.status === 'False';
+    },
+    30_000,
+    'Database unreachable Connected=False',
+  );
 
   const dataDir = berth.dataDir;
   const admin = JSON.parse(readFileSync(join(dataDir, 'datasets-admin.json'), 'utf8')) as {
@@ -173,6 +196,7 @@ test("a whole launch's logs, Events, status, API answers and metrics hold no pas
     ['database', 'datasets'],
     ['dataset', 'hr-salaries'],
     ['dataset', 'uk-trade'],
+    ['database', 'unreachable'],
   ]) {
     await asUser('describe', kind!, name!);
     await asAdmin('describe', kind!, name!);
@@ -219,6 +243,10 @@ test("a whole launch's logs, Events, status, API answers and metrics hold no pas
 
   // It looked at something: the surfaces are there, and say what they should.
   assert.ok(lines.length > 100, `berth up printed ${lines.length} lines`);
+  assert.ok(
+    lines.some((l) => l.includes('"level":20')),
+    'berth up logged at debug (a line per API request)',
+  );
   for (const [where, text] of places)
     if (!where.startsWith('berth up output') && !where.startsWith('store table'))
       assert.ok(text.trim().length > 0, `${where} is empty`);
