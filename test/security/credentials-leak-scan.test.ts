@@ -107,6 +107,20 @@ async function stop(): Promise<void> {
   await asUser('wait', 'ti/demo', '--for=jsonpath={.status.phase}=Stopped', '--timeout', '60s');
 }
 
+/** BERTH_CREDENTIALS_KEY as kept (hex or base64) and its bytes in the other encodings. */
+function keyForms(kept: string): Secret[] {
+  const bytes = /^(?:[0-9a-f]{2})+$/i.test(kept)
+    ? Buffer.from(kept, 'hex')
+    : Buffer.from(kept, 'base64');
+  const forms = new Set([
+    kept,
+    bytes.toString('hex'),
+    bytes.toString('base64'),
+    bytes.toString('base64url'),
+  ]);
+  return [...forms].map((value) => ({ what: 'BERTH_CREDENTIALS_KEY', value }));
+}
+
 async function get(token: string, path: string): Promise<string> {
   const res = await fetch(`${berth.apiUrl}${path}`, {
     headers: { authorization: `Bearer ${token}` },
@@ -177,10 +191,7 @@ test("a whole launch's logs, Events, status, API answers and metrics hold no pas
     { what: 'second login password', value: second.PGPASSWORD! },
     { what: 'second DSN', value: second.DATABASE_DSN__datasets! },
     { what: 'datasets admin password', value: admin.password },
-    {
-      what: 'BERTH_CREDENTIALS_KEY',
-      value: readFileSync(join(dataDir, 'credentials.key'), 'utf8').trim(),
-    },
+    ...keyForms(readFileSync(join(dataDir, 'credentials.key'), 'utf8').trim()),
     { what: 'store superuser password', value: superuser },
   ];
   for (const s of secrets) assert.ok(s.value.length >= 24, `${s.what} is a real value`);
