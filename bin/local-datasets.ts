@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { scramVerifier } from '../controllers/index.ts';
 import type { ResourceStore } from '../store/index.ts';
 
 /** The Database object, the PostgreSQL database and the controllers' variable. */
@@ -87,7 +88,8 @@ export async function ensureLocalDatasets(
         ? 'alter role %I login createrole password %L'
         : 'create role %I login createrole password %L',
       admin.username,
-      admin.password,
+      // A verifier, not the password: nothing the server logs or shows holds it.
+      await scramVerifier(admin.password),
     );
     // To end a stopped tool's sessions (pg_terminate_backend) without being superuser.
     await ddl(su, 'grant pg_signal_backend to %I', admin.username);

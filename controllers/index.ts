@@ -8,6 +8,7 @@ export {
   credentialsConfigSchema,
   DATASET_FINALIZER,
   loadCredentialsConfig,
+  scramVerifier,
 } from './credentials/index.ts';
 export * from './ecs/index.ts';
 export {

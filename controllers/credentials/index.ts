@@ -24,6 +24,7 @@ export {
 export { DATASET_FINALIZER } from './dataset-reconciler.ts';
 export type { InstanceCredentials, LaunchCredentials } from './launch-credentials.ts';
 export type { LoginGcPass } from './login-gc.ts';
+export { scramVerifier } from './scram.ts';
 export { type CachedSecretReader, createSecretReader } from './secrets-manager.ts';
 export { databaseEnvironment, libpqDsn, libpqValue } from './tool-environment.ts';
 
