@@ -1,9 +1,9 @@
 // The login garbage collector: every BERTH_CREDENTIALS_GC_INTERVAL_MS, in each
 // Database, drops this installation's launch logins whose launch is over — no
 // instance with that uid, or the instance is on another attempt, or its phase is
-// not Pending/Starting/Ready. Logins younger than the grace are spared (a launch
-// writes its attempt before it creates the login, but a reconcile may still be
-// on its way). This is what cleans up after a stop that could not reach a
+// not Pending/Starting/Ready. Logins younger than the grace are spared: a launch
+// makes its login while it writes its attempt, so for a moment a live login's
+// instance still shows the previous attempt. This cleans up after a stop that could not reach a
 // database, a crash in the middle of a launch, or a Failed attempt.
 import type { ToolInstance } from '../../crds/index.ts';
 import type { Runnable } from '../reconcile.ts';
