@@ -93,13 +93,28 @@ export async function reportFailure(
   }
 }
 
-/** After a success that followed failures: the condition goes back to True. */
+/**
+ * After a success that followed failures: the condition goes back to True. It is
+ * written once, at this success, so a write that loses to another status write
+ * (a 409 on the resourceVersion) reads the object again and tries again rather
+ * than leave a stale False behind.
+ */
 export async function reportRecovery(ctx: Ctx, key: ObjectKey): Promise<void> {
-  const obj = await read(ctx, key);
-  if (!obj) return;
-  const current = getCondition(conditionsOf(obj), RECONCILED);
-  if (!current || current.status === 'True') return;
-  await setReconciled(ctx, key, obj, 'True', 'ReconcileSucceeded', 'The last reconcile succeeded');
+  for (let tries = 0; tries < 5; tries++) {
+    const obj = await read(ctx, key);
+    if (!obj) return;
+    const current = getCondition(conditionsOf(obj), RECONCILED);
+    if (!current || current.status === 'True') return;
+    const written = await setReconciled(
+      ctx,
+      key,
+      obj,
+      'True',
+      'ReconcileSucceeded',
+      'The last reconcile succeeded',
+    );
+    if (written) return;
+  }
 }
 
 async function read(ctx: Ctx, key: ObjectKey): Promise<BerthObject | undefined> {
@@ -122,13 +137,13 @@ async function setReconciled(
   status: 'True' | 'False',
   reason: string,
   message: string,
-): Promise<void> {
+): Promise<boolean> {
   const conditions = setCondition(
     conditionsOf(obj),
     { type: RECONCILED, status, reason, message, observedGeneration: obj.metadata.generation },
     ctx.now(),
   );
-  await ctx.store
+  return await ctx.store
     .patchStatus(
       key.kind,
       key.namespace,
@@ -136,5 +151,8 @@ async function setReconciled(
       { status: { conditions } },
       { resourceVersion: obj.metadata.resourceVersion },
     )
-    .catch(() => {});
+    .then(
+      () => true,
+      () => false,
+    );
 }
