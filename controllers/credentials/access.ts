@@ -6,6 +6,7 @@ import {
   type AccessRequest,
   type AccessSubject,
   approvedRequesters,
+  DATASET_LABEL,
   type Database,
   type Dataset,
   datasetGrants,
@@ -74,7 +75,10 @@ export async function membershipFacts(
 ): Promise<MembershipFacts> {
   const [users, requests] = await Promise.all([
     new Identity(store.pool).listUsers(),
-    store.list('AccessRequest').then((r) => r.items as AccessRequest[]),
+    // Only this Dataset's requests: the API labels every request with its dataset.
+    store
+      .list('AccessRequest', { labelSelector: `${DATASET_LABEL}=${dataset}` })
+      .then((r) => r.items as AccessRequest[]),
   ]);
   return {
     groupsOf: new Map(users.map((u) => [u.name, u.groups])),

@@ -4,20 +4,19 @@
 // of the tool within 10 s (PostgreSQL checks membership per statement).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { SqlTool } from '../../support/sql-tool/index.ts';
 import {
   type CredEnv,
   createDatabase,
   createDataset,
   launchSqlTool,
+  SessionProbe,
   startCredEnv,
   waitFor,
   waitForCondition,
 } from './ctl-support.ts';
 
 let c: CredEnv;
-let tool: SqlTool;
-const figures: string[] = [];
+let session: SessionProbe;
 
 before(async () => {
   c = await startCredEnv({ addressOctet: 62 });
@@ -28,40 +27,30 @@ before(async () => {
     access: { type: 'named', users: ['bob'] },
   });
   await waitForCondition(c.store, 'Dataset', 'hr', 'Ready', 'True');
-  ({ tool } = await launchSqlTool(c, 'alice', 'sql'));
+  const { tool } = await launchSqlTool(c, 'alice', 'sql');
+  session = new SessionProbe(tool, 'select count(*)::int as n from hr.people');
 });
 
 after(async () => {
-  if (figures.length) console.log(`access changes took effect in: ${figures.join(', ')}`);
+  if (session?.figures.length)
+    console.log(`access changes took effect in: ${session.figures.join(', ')}`);
   await c?.close();
 });
 
-/** The open session's answer to reading hr.people: 'ok' or the SQLSTATE. */
-async function peopleInOpenSession(): Promise<string> {
-  const r = await tool.query('select count(*)::int as n from hr.people', { hold: true });
-  return r.error ? r.error.code : 'ok';
-}
-
-async function within10s(what: string, want: string): Promise<void> {
-  const t0 = Date.now();
-  await waitFor(async () => (await peopleInOpenSession()) === want, 10_000, what, 100);
-  figures.push(`${what} ${Date.now() - t0} ms`);
-}
-
 test('editing access.users grants and revokes in a running session within 10 s', async () => {
-  assert.equal(await peopleInOpenSession(), '42501');
+  assert.equal(await session.answer(), '42501');
   await c.store.patch('Dataset', undefined, 'hr', {
     spec: { access: { type: 'named', users: ['bob', 'alice'] } },
   });
-  await within10s('grant by access.users', 'ok');
+  await session.within10s('grant by access.users', 'ok');
   await c.store.patch('Dataset', undefined, 'hr', {
     spec: { access: { type: 'named', users: ['bob'] } },
   });
-  await within10s('revoke by access.users', '42501');
+  await session.within10s('revoke by access.users', '42501');
 });
 
 test('an AccessRequest approved then denied (status writes) grants then revokes within 10 s', async () => {
-  assert.equal(await peopleInOpenSession(), '42501');
+  assert.equal(await session.answer(), '42501');
   await c.store.create('AccessRequest', {
     apiVersion: 'berth/v1alpha1',
     kind: 'AccessRequest',
@@ -82,7 +71,7 @@ test('an AccessRequest approved then denied (status writes) grants then revokes 
   await c.store.patchStatus('AccessRequest', 'alice', 'hr-please', {
     status: { phase: 'Approved', decidedBy: 'bob', decidedAt: new Date().toISOString() },
   });
-  await within10s('grant by approval', 'ok');
+  await session.within10s('grant by approval', 'ok');
   await waitFor(
     async () =>
       (
@@ -96,5 +85,5 @@ test('an AccessRequest approved then denied (status writes) grants then revokes 
   await c.store.patchStatus('AccessRequest', 'alice', 'hr-please', {
     status: { phase: 'Denied', decidedBy: 'bob', decidedAt: new Date().toISOString() },
   });
-  await within10s('revoke by denial', '42501');
+  await session.within10s('revoke by denial', '42501');
 });

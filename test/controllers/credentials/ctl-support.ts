@@ -276,4 +276,31 @@ export async function setState(
   await store.patch('ToolInstance', namespace, name, { spec: { state } });
 }
 
+/**
+ * One statement's answer in a session the tool keeps open ('ok' or the SQLSTATE),
+ * and how long a change takes to reach it (kept in `figures` for the test's log).
+ */
+export class SessionProbe {
+  readonly figures: string[] = [];
+  readonly #tool: SqlTool;
+  readonly #sql: string;
+
+  constructor(tool: SqlTool, sql: string) {
+    this.#tool = tool;
+    this.#sql = sql;
+  }
+
+  async answer(): Promise<string> {
+    const r = await this.#tool.query(this.#sql, { hold: true });
+    return r.error ? r.error.code : 'ok';
+  }
+
+  /** Waits (at most 10 s) until the answer is `want`; records how long it took. */
+  async within10s(what: string, want: string): Promise<void> {
+    const t0 = Date.now();
+    await waitFor(async () => (await this.answer()) === want, 10_000, what, 100);
+    this.figures.push(`${what} ${Date.now() - t0} ms`);
+  }
+}
+
 export { waitFor, waitForPhase };
