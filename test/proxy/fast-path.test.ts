@@ -115,8 +115,11 @@ test("a busy user's credential is checked again before its answer expires, thoug
       last - previous < CACHE_MS,
       `checked again ${last - previous} ms after, within its life`,
     );
+    // The proxy dates an answer from just before it asks; the identity notes the
+    // start a moment later (a clock tick, more on a busy machine), hence the slack.
+    const SLACK_MS = 50;
     assert.ok(
-      last - previous >= (CACHE_MS * 4) / 5,
+      last - previous >= (CACHE_MS * 4) / 5 - SLACK_MS,
       `${last - previous} ms: not before the last fifth`,
     );
   } finally {
