@@ -7,6 +7,7 @@ export * from './dataset-access.ts';
 export * from './duration.ts';
 export * from './event.ts';
 export * from './fargate.ts';
+export * from './files.ts';
 export * from './hostname.ts';
 export * from './kinds.ts';
 export * from './launch-rules.ts';

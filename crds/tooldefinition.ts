@@ -58,6 +58,29 @@ const imageRef = z
 
 const portNumber = z.number().int().min(1).max(65535);
 
+/**
+ * ECS's container health check: `["CMD", exe, ...args]` runs the program in the
+ * container, `["CMD-SHELL", "command"]` runs it with the container's shell. Exit 0
+ * means healthy.
+ */
+export const containerHealthCheck = z.strictObject({
+  command: z
+    .array(z.string().min(1))
+    .min(2, 'must be ["CMD", program, ...args] or ["CMD-SHELL", "shell command"]')
+    .refine((c) => c[0] === 'CMD' || c[0] === 'CMD-SHELL', {
+      message: 'must start with "CMD" or "CMD-SHELL"',
+    }),
+  /** ECS: 5 to 300 s. */
+  intervalSeconds: z.number().int().min(5).max(300).default(10),
+  /** ECS: 2 to 60 s. */
+  timeoutSeconds: z.number().int().min(2).max(60).default(5),
+  /** ECS: 1 to 10 failures in a row make the container UNHEALTHY. */
+  retries: z.number().int().min(1).max(10).default(3),
+  /** ECS: 0 to 300 s during which failures do not count. */
+  startPeriodSeconds: z.number().int().min(0).max(300).default(0),
+});
+export type ContainerHealthCheck = z.infer<typeof containerHealthCheck>;
+
 export const sidecar = z.strictObject({
   name: z
     .string()
@@ -70,8 +93,26 @@ export const sidecar = z.strictObject({
   /** When an essential sidecar stops, ECS stops the whole task. */
   essential: z.boolean().default(false),
   port: portNumber.optional(),
+  healthCheck: containerHealthCheck.optional(),
+  /**
+   * The tool's container starts only once this sidecar has started (`Start`) or
+   * is healthy (`Healthy`, which needs a healthCheck): ECS container dependencies.
+   * At stop, ECS stops the tool first and this sidecar after it.
+   */
+  toolWaitsFor: z.enum(['Start', 'Healthy']).optional(),
+  /** Time between SIGTERM and SIGKILL at task stop (Fargate: at most 120 s; ECS default 30 s). */
+  stopTimeoutSeconds: z.number().int().min(2).max(120).optional(),
 });
 export type Sidecar = z.infer<typeof sidecar>;
+
+/** An absolute path in the container, no "..": where the home volume is mounted. */
+const containerPath = z
+  .string()
+  .max(1024)
+  .regex(/^\/[^\s]*$/, 'must be an absolute path without spaces, e.g. "/home/jovyan"')
+  .refine((p) => !p.split('/').includes('..') && p !== '/', {
+    message: 'must not be "/" or contain ".."',
+  });
 
 const readinessProbe = z.strictObject({
   /** HTTP GET on the tool's port; any 2xx or 3xx answer means ready. */
@@ -137,6 +178,14 @@ const toolDefinitionSpec = z
       .max(9)
       .default([])
       .superRefine((list, ctx) => uniqueBy(list, (s) => s.name, 'name', ctx)),
+    /**
+     * The user's home folder: a task volume mounted at this path in the tool's
+     * container (its HOME) and in every sidecar, so s3sync can keep it in step
+     * with the user's files. Absent: no home volume.
+     */
+    homePath: containerPath
+      .optional()
+      .describe("Where the user's home folder (synced with their files) is mounted; absent: none"),
     /** Fargate task ephemeral storage: 21 to 200 GiB. */
     ephemeralStorageGiB: z
       .number()
@@ -151,6 +200,14 @@ const toolDefinitionSpec = z
       .describe('Fargate capacity provider; FARGATE_SPOT is cheaper but may be interrupted'),
   })
   .superRefine((spec, ctx) => {
+    spec.sidecars.forEach((s, i) => {
+      if (s.toolWaitsFor === 'Healthy' && !s.healthCheck)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sidecars', i, 'toolWaitsFor'],
+          message: '"Healthy" needs the sidecar\'s healthCheck',
+        });
+    });
     if (!Object.hasOwn(spec.sizes, spec.defaultSize)) {
       const names = Object.keys(spec.sizes);
       ctx.addIssue({

@@ -35,6 +35,11 @@ export const AUDIT_ACTIONS = [
   'accessrequest.approved',
   'accessrequest.denied',
   'accessrequest.deleted',
+  'file.uploaded',
+  'file.downloaded',
+  'file.deleted',
+  'file.moved',
+  'folder.created',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

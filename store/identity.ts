@@ -19,6 +19,8 @@ export const CREDENTIALS_CHANNEL = 'berth_credentials';
 /** Who a verified token belongs to. */
 export interface Principal {
   name: string;
+  /** The user's stable id (store/migrations/013): their files' prefix is keyed by it. */
+  uid?: string;
   admin: boolean;
   groups: string[];
   email?: string;
@@ -29,6 +31,8 @@ export interface Principal {
 
 export interface User {
   name: string;
+  /** Stable for the user's life; never reused. */
+  uid: string;
   email?: string;
   displayName?: string;
   groups: string[];
@@ -96,6 +100,7 @@ export interface DisabledUser {
 
 interface UserRow {
   name: string;
+  uid: string;
   email: string | null;
   display_name: string | null;
   groups: string[];
@@ -106,10 +111,12 @@ interface UserRow {
 
 /** The principal a users row stands for (a token's or a session's user). */
 export function principalOf(
-  r: Pick<UserRow, 'name' | 'admin' | 'groups' | 'email' | 'display_name'>,
+  r: Pick<UserRow, 'name' | 'admin' | 'groups' | 'email' | 'display_name'> &
+    Partial<Pick<UserRow, 'uid'>>,
 ): Principal {
   return {
     name: r.name,
+    ...(r.uid ? { uid: r.uid } : {}),
     admin: r.admin,
     groups: r.groups,
     ...(r.email ? { email: r.email } : {}),
@@ -120,6 +127,7 @@ export function principalOf(
 function toUser(r: UserRow): User {
   return {
     name: r.name,
+    uid: r.uid,
     ...(r.email ? { email: r.email } : {}),
     ...(r.display_name ? { displayName: r.display_name } : {}),
     groups: r.groups,

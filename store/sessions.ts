@@ -132,8 +132,9 @@ export class Sessions {
       groups: string[];
       email: string | null;
       display_name: string | null;
+      uid: string;
     }>(
-      `select s.id, s.last_seen_at, u.name, u.admin, u.groups, u.email, u.display_name
+      `select s.id, s.last_seen_at, u.name, u.uid, u.admin, u.groups, u.email, u.display_name
          from sessions s join users u on u.name = s.user_name
         where s.secret_sha256 = $1 and s.host = $2 and s.expires_at > now() and u.disabled_at is null
           and s.last_seen_at + s.idle_ms * interval '1 millisecond' > now()`,
