@@ -100,6 +100,8 @@ export const sidecar = z.strictObject({
    * At stop, ECS stops the tool first and this sidecar after it.
    */
   toolWaitsFor: z.enum(['Start', 'Healthy']).optional(),
+  /** Restarted in place when it exits (ECS container restart policy), e.g. after a crash. */
+  restartOnExit: z.boolean().default(false),
   /** Time between SIGTERM and SIGKILL at task stop (Fargate: at most 120 s; ECS default 30 s). */
   stopTimeoutSeconds: z.number().int().min(2).max(120).optional(),
 });
