@@ -20,7 +20,7 @@ import {
   startWithRecorder,
 } from './recorder-kit.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'ecs-local-volumes-test-'));
+const root = mkdtempSync(join(tmpdir(), 'ecs-local-voltest-'));
 const instances: EcsLocal[] = [];
 after(async () => {
   await Promise.all(instances.map((e) => e.close()));
