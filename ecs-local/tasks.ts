@@ -2,17 +2,22 @@
 // PROVISIONING -> PENDING -> ACTIVATING -> RUNNING -> DEACTIVATING -> STOPPING
 // -> DEPROVISIONING -> STOPPED, with the ENI (and its address) existing from the
 // end of PROVISIONING, containers started as local processes, and stop codes and
-// reasons worded as ECS words them. Some 400 lines: the state machine in one place
-// (its records and DescribeTasks shape are apart, in task-record.ts and describe-task.ts).
+// reasons worded as ECS words them; containers start in dependency order (dependsOn),
+// are health-checked, restarted in place (restartPolicy) and stopped in reverse
+// order. The state machine in one place (its records, DescribeTasks shape and rules
+// are apart: task-record.ts, describe-task.ts, container-dependencies.ts,
+// health-checks.ts, restart-policy.ts, volumes.ts).
 import { randomBytes } from 'node:crypto';
 import { AddressError, type AddressPool } from './addresses.ts';
 import { type Arns, newTaskId } from './arns.ts';
 import type { EcsLocalConfig } from './config.ts';
+import { ContainerLifecycle } from './container-lifecycle.ts';
 import { describeTask } from './describe-task.ts';
 import type { FaultState } from './faults.ts';
-import { canonicalReference, commandLine, type ImageResolver } from './image-map.ts';
-import { ContainerProcess } from './runner.ts';
+import { canonicalReference, type ImageResolver } from './image-map.ts';
+import type { ContainerProcess } from './runner.ts';
 import type { ContainerRecord, NewTask, StopCode, TaskRecord, TaskStatus } from './task-record.ts';
+import { rewriteMountedPaths, type TaskVolumes } from './volumes.ts';
 
 export interface TaskEngineDeps {
   config: EcsLocalConfig;
@@ -20,6 +25,8 @@ export interface TaskEngineDeps {
   addresses: AddressPool;
   images: ImageResolver;
   faults: FaultState;
+  /** Where task volumes' folders are made. */
+  volumes: TaskVolumes;
   /** Base URL of the metadata endpoint, e.g. http://127.0.0.1:4566 (known once listening). */
   metadataBaseUrl: () => string;
   /** Told of each container process once it runs, and once its process group is gone. */
@@ -43,8 +50,22 @@ export class TaskEngine {
   private readonly timers = new Set<NodeJS.Timeout>();
   private seq = 0;
   private closed = false;
+  private readonly lifecycle: ContainerLifecycle;
   constructor(deps: TaskEngineDeps) {
     this.deps = deps;
+    this.lifecycle = new ContainerLifecycle({
+      config: deps.config,
+      images: deps.images,
+      volumes: deps.volumes,
+      lifetimes: deps.lifetimes,
+      closed: () => this.closed,
+      requestStop: (task, code, reason) => this.requestStop(task, code, reason),
+      setStatus: (task, status) => this.setStatus(task, status),
+      touch: (task) => this.touch(task),
+      after: (task, ms, fn) => this.after(task, ms, fn),
+      containerEnv: (task, c, imageEnv) => this.containerEnv(task, c, imageEnv),
+      deprovision: (task) => this.deprovision(task),
+    });
   }
 
   create(input: NewTask): TaskRecord {
@@ -95,6 +116,8 @@ export class TaskEngine {
       },
       containers: [],
       timer: undefined,
+      startupDone: false,
+      volumes: {},
     };
     task.containers = input.definition.containers.map((def) => {
       const runtimeId = `${id}-${randomBytes(4).readUInt32BE(0)}`;
@@ -116,6 +139,12 @@ export class TaskEngine {
         env: {},
         startedAt: undefined,
         finishedAt: undefined,
+        startup: 'waiting',
+        launching: undefined,
+        health: undefined,
+        restartCount: 0,
+        lastRestartAt: undefined,
+        mounts: [],
       };
       this.byRuntimeId.set(runtimeId, { task, container });
       return container;
@@ -171,7 +200,7 @@ export class TaskEngine {
       this.after(
         task,
         this.deps.config.delays.deactivatingMs,
-        () => void this.stopContainers(task),
+        () => void this.lifecycle.stop(task),
       );
     }
   }
@@ -207,81 +236,7 @@ export class TaskEngine {
       this.requestStop(task, 'TaskFailedToStart', reason);
       return;
     }
-    this.after(task, this.deps.config.delays.pendingMs, () => void this.startContainers(task));
-  }
-
-  private async startContainers(task: TaskRecord): Promise<void> {
-    task.pullStoppedAt = Date.now();
-    for (const c of task.containers) {
-      if (task.desiredStatus === 'STOPPED') return; // stopped while starting
-      const image = this.deps.images.resolve(c.image)!;
-      const { command, args } = commandLine(image.command, image.args, c);
-      c.env = this.containerEnv(task, c, image.env);
-      try {
-        c.process = await ContainerProcess.start({
-          command,
-          args,
-          env: c.env,
-          cwd: typeof c.def.workingDirectory === 'string' ? c.def.workingDirectory : image.cwd,
-          outputCapBytes: this.deps.config.outputCapBytes,
-        });
-      } catch (err) {
-        const reason = `CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: ${(err as Error).message}`;
-        c.reason = reason;
-        c.lastStatus = 'STOPPED';
-        this.requestStop(task, 'TaskFailedToStart', reason);
-        return;
-      }
-      if (this.closed) {
-        void c.process.kill();
-        return;
-      }
-      c.lastStatus = 'RUNNING';
-      c.startedAt = c.process.startedAt;
-      const started = c.process;
-      this.deps.lifetimes?.started(started, task, c);
-      void started.exited.then((exit) => {
-        this.deps.lifetimes?.ended(started);
-        this.containerExited(task, c, exit.exitCode);
-      });
-      if (stopRequested(task)) {
-        // Stopped while this one was starting: if the stop already went past it, stop it here.
-        if (task.lastStatus !== 'DEACTIVATING') void c.process.stop(c.stopTimeoutMs);
-        return;
-      }
-    }
-    this.setStatus(task, 'ACTIVATING');
-    this.after(task, this.deps.config.delays.activatingMs, () => {
-      task.startedAt = Date.now();
-      this.setStatus(task, 'RUNNING');
-    });
-  }
-
-  private containerExited(task: TaskRecord, c: ContainerRecord, exitCode: number): void {
-    c.exitCode = exitCode;
-    c.lastStatus = 'STOPPED';
-    c.finishedAt = Date.now();
-    this.touch(task);
-    if (c.essential && task.desiredStatus === 'RUNNING') {
-      this.requestStop(task, 'EssentialContainerExited', 'Essential container in task exited');
-    }
-  }
-
-  private async stopContainers(task: TaskRecord): Promise<void> {
-    this.setStatus(task, 'STOPPING');
-    await Promise.all(
-      task.containers.map(async (c) => {
-        if (c.process) {
-          const exit = await c.process.stop(c.stopTimeoutMs);
-          c.exitCode ??= exit.exitCode;
-          c.finishedAt ??= Date.now();
-        }
-        c.lastStatus = 'STOPPED';
-      }),
-    );
-    if (this.closed) return;
-    task.executionStoppedAt = Date.now();
-    this.deprovision(task);
+    this.after(task, this.deps.config.delays.pendingMs, () => this.lifecycle.start(task));
   }
 
   private deprovision(task: TaskRecord): void {
@@ -290,12 +245,19 @@ export class TaskEngine {
       task.eni.status = 'DELETED';
       this.deps.addresses.release(task.eni.ip);
     }
+    // Fargate's task storage goes with the task: STOPPED only once it is gone.
+    const storageGone =
+      Object.keys(task.volumes).length > 0
+        ? this.deps.volumes.remove(task.id).catch(() => {})
+        : Promise.resolve();
     this.setStatus(task, 'DEPROVISIONING');
     this.after(task, this.deps.config.delays.deprovisioningMs, () => {
-      task.stoppedAt = Date.now();
-      this.setStatus(task, 'STOPPED');
-      // Stopped tasks stay describable for a while, then vanish as in ECS.
-      this.after(task, this.deps.config.stoppedRetentionMs, () => this.forget(task));
+      void storageGone.then(() => {
+        task.stoppedAt = Date.now();
+        this.setStatus(task, 'STOPPED');
+        // Stopped tasks stay describable for a while, then vanish as in ECS.
+        this.after(task, this.deps.config.stoppedRetentionMs, () => this.forget(task));
+      });
     });
   }
 
@@ -330,7 +292,7 @@ export class TaskEngine {
       BERTH_BIND_HOST: task.eni.ip!,
     });
     if (c.port !== undefined) env.PORT = String(c.port);
-    return env;
+    return rewriteMountedPaths(env, c.mounts);
   }
 
   private setStatus(task: TaskRecord, status: TaskStatus): void {
@@ -363,7 +325,9 @@ export class TaskEngine {
 
   /** Every process started, alive or not (for hygiene checks). */
   processes(): ContainerProcess[] {
-    return this.all().flatMap((t) => t.containers.flatMap((c) => (c.process ? [c.process] : [])));
+    return this.all().flatMap((t) =>
+      t.containers.flatMap((c) => [c.process, c.health?.probe].filter((p) => p !== undefined)),
+    );
   }
 
   /** Stops every process (SIGTERM, SIGKILL after `graceMs`) and every timer. */
@@ -371,7 +335,9 @@ export class TaskEngine {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all(this.processes().map((p) => p.stop(graceMs)));
+    const checks = this.all().flatMap((t) => t.containers.map((c) => c.health?.stop()));
+    await Promise.all([...checks, ...this.processes().map((p) => p.stop(graceMs))]);
+    this.deps.volumes.close(this.all().map((t) => t.id));
   }
 
   /** The task as DescribeTasks/RunTask answer it (describe-task.ts). */
