@@ -201,12 +201,6 @@ function sendXmlText(res: ServerResponse, status: number, xml: string): void {
   res.end(xml);
 }
 
-function iamAuthErrorXml(code: string, message: string): string {
-  return iamErrorXml(
-    new IamError(code === 'AuthFailure' ? 'InvalidClientTokenId' : code, message, 403),
-  );
-}
-
 function handleSecrets(
   secrets: SecretsManager,
   operation: string,
