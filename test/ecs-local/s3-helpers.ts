@@ -55,7 +55,7 @@ export interface Credentials {
 }
 
 export function s3Client(
-  ecsLocal: EcsLocal,
+  ecsLocal: Pick<EcsLocal, 'url' | 'credentials'>,
   credentials: Credentials = ecsLocal.credentials,
 ): S3Client {
   return new S3Client({
