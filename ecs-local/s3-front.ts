@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AccessKeyPair } from './auth.ts';
+import { AwsChunkedDecoder, UNSIGNED_TRAILER } from './aws-chunked.ts';
 import type { FaultState } from './faults.ts';
 import type { IamRoles } from './iam-roles.ts';
 import { evaluateWithBoundary } from './policy-evaluation.ts';
@@ -124,10 +125,14 @@ export class S3Front {
     if (method === 'OPTIONS') return this.#preflight(req, res, bucket);
     const encoding = String(req.headers['content-encoding'] ?? '');
     const payload = String(req.headers['x-amz-content-sha256'] ?? '');
-    if (encoding.includes('aws-chunked') || payload.startsWith('STREAMING-')) {
+    const chunked = encoding.split(',').some((e) => e.trim() === 'aws-chunked');
+    if (
+      (chunked || payload.startsWith('STREAMING-')) &&
+      !(chunked && payload === UNSIGNED_TRAILER)
+    ) {
       throw new S3Error(
         'NotImplemented',
-        'ecs-local does not decode aws-chunked bodies (Content-Encoding: aws-chunked / x-amz-content-sha256: STREAMING-*); set requestChecksumCalculation WHEN_REQUIRED (AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED)',
+        `ecs-local decodes aws-chunked bodies only with x-amz-content-sha256: ${UNSIGNED_TRAILER} (this one: Content-Encoding ${encoding || 'none'}, x-amz-content-sha256 ${payload}); set requestChecksumCalculation WHEN_REQUIRED (AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED) to send plain bodies`,
         501,
       );
     }
@@ -201,7 +206,11 @@ export class S3Front {
     const search = forwarded.toString();
     for (const h of AUTH_HEADERS) delete req.headers[h];
     req.url = search ? `${path}?${search}` : path;
-    this.#deps.backend.forward(body === undefined ? req : replay(req, body), res);
+    if (chunked) {
+      this.#deps.backend.forward(replay(req, dechunk(req)), res);
+      return;
+    }
+    this.#deps.backend.forward(body === undefined ? req : replay(req, Readable.from([body])), res);
   }
 
   #lookup: KeyLookup = (accessKeyId) => {
@@ -324,9 +333,31 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer>
   return Buffer.concat(chunks);
 }
 
-/** A request whose body was read already, to hand on with that body. */
-function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
-  const stream = Readable.from([body]) as unknown as IncomingMessage;
+/**
+ * The object's bytes of an aws-chunked request, its headers made a plain
+ * request's (the decoded length, no aws-chunked encoding, no trailer).
+ */
+function dechunk(req: IncomingMessage): Readable {
+  const decoded = req.headers['x-amz-decoded-content-length'];
+  const encodings = String(req.headers['content-encoding'])
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== 'aws-chunked' && e !== '');
+  if (encodings.length > 0) req.headers['content-encoding'] = encodings.join(', ');
+  else delete req.headers['content-encoding'];
+  if (typeof decoded === 'string') req.headers['content-length'] = decoded;
+  delete req.headers['x-amz-decoded-content-length'];
+  delete req.headers['x-amz-trailer'];
+  delete req.headers['transfer-encoding'];
+  const decoder = new AwsChunkedDecoder();
+  req.on('error', (err) => decoder.destroy(err));
+  req.on('aborted', () => decoder.destroy(new Error('aborted')));
+  return req.pipe(decoder);
+}
+
+/** A request to hand on with another body (one read already, or decoded). */
+function replay(req: IncomingMessage, body: Readable): IncomingMessage {
+  const stream = body as unknown as IncomingMessage;
   for (const name of [
     'headers',
     'rawHeaders',

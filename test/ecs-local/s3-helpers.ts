@@ -207,6 +207,7 @@ export async function signedFetch(
   method: string,
   rawPath: string,
   body?: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<RawResponse> {
   const url = new URL(ecsLocal.url);
   const signer = new SignatureV4({
@@ -225,7 +226,7 @@ export async function signedFetch(
     port: Number(url.port),
     path: q < 0 ? rawPath : rawPath.slice(0, q),
     query: q < 0 ? {} : Object.fromEntries(new URLSearchParams(rawPath.slice(q + 1))),
-    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extraHeaders },
   });
   // A raw socket: fetch would normalize dot segments (%2E%2E included) before sending.
   return rawRequest(ecsLocal.url, method, rawPath, signed.headers as Record<string, string>, body);
