@@ -93,6 +93,25 @@ function queryRecord(
   return query;
 }
 
+/**
+ * S3 refuses x-amz-* headers a signature does not cover: otherwise anyone holding
+ * a presigned URL could add one (x-amz-copy-source turns a PUT into a copy of
+ * another key). x-amz-content-sha256 only describes the payload and may go unsigned.
+ */
+function unsignedAmzHeader(
+  headers: IncomingHttpHeaders,
+  signed: string[],
+): S3AuthError | undefined {
+  const loose = Object.keys(headers).filter(
+    (h) => h.startsWith('x-amz-') && h !== 'x-amz-content-sha256' && !signed.includes(h),
+  );
+  if (loose.length === 0) return undefined;
+  return fail(
+    'AccessDenied',
+    `There were headers present in the request which were not signed: ${loose.sort().join(', ')}`,
+  );
+}
+
 /** Who signed the request, or S3's error for why it is refused. */
 export async function authenticateS3(
   req: IncomingS3Request,
@@ -209,6 +228,8 @@ async function verifyHeader(
   }
   const signed = signedList!.split(';');
   if (!signed.includes('host')) return { error: MISMATCH };
+  const loose = unsignedAmzHeader(req.headers, signed);
+  if (loose) return { error: loose };
   const resolved = resolveKey(lookup, accessKeyId!, header(req.headers, 'x-amz-security-token'));
   if ('error' in resolved) return resolved;
   const headers: Record<string, string> = {};
@@ -285,6 +306,8 @@ async function verifyPresigned(
   if (at - now > MAX_SKEW_MS) return { error: fail('AccessDenied', 'Request is not valid yet') };
   const signed = signedList.split(';');
   if (!signed.includes('host')) return { error: MISMATCH };
+  const loose = unsignedAmzHeader(req.headers, signed);
+  if (loose) return { error: loose };
   const resolved = resolveKey(
     lookup,
     accessKeyId!,

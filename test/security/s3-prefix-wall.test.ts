@@ -337,6 +337,29 @@ test('unsigned, expired and altered requests are refused', async () => {
   );
 });
 
+test("a presigned URL for A's key cannot be turned into a copy of B's file by adding headers", async () => {
+  // Presigned by ecs-local's own pair (as berth's API presigns for the Files page): the
+  // account's admin, so only the signature keeps the URL to what it names.
+  const url = await getSignedUrl(
+    admin,
+    new PutObjectCommand({ Bucket: BUCKET, Key: `${A}upload.txt` }),
+    { expiresIn: 60 },
+  );
+  const tries: Record<string, string>[] = [
+    { 'x-amz-copy-source': `${BUCKET}/${B}secret.txt` },
+    { 'x-amz-copy-source': `/${BUCKET}/${B}secret.txt`, 'x-amz-metadata-directive': 'REPLACE' },
+    { 'x-amz-meta-owner': 'someone-else' },
+  ];
+  for (const headers of tries) {
+    const res = await fetch(url, { method: 'PUT', body: '', headers });
+    assert.equal(res.status, 403, JSON.stringify(headers));
+    assert.match(await res.text(), /not signed/);
+  }
+  assert.equal(await exists(`${A}upload.txt`), false);
+  // The URL still does what it names.
+  assert.equal((await fetch(url, { method: 'PUT', body: 'ok' })).status, 200);
+});
+
 test("another task's token does not fetch this task's credentials", async () => {
   const a = (await probe(taskA, '/env')) as { uri: string; token: string };
   const b = (await probe(taskB, '/env')) as { uri: string; token: string };
