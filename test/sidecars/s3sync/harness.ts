@@ -97,7 +97,9 @@ export async function world(): Promise<World> {
     home,
     key: (rel) => prefix + rel,
     async put(rel, body) {
-      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: prefix + rel, Body: body }));
+      await client.send(
+        new PutObjectCommand({ Bucket: s3.bucket, Key: prefix + rel, Body: Buffer.from(body) }),
+      );
     },
     async get(rel) {
       try {
