@@ -25,6 +25,7 @@ export type ProxyMode = 'open' | 'refuse' | 'silent';
 /** A TCP proxy to `port` whose mode the test sets; cutting it also ends open connections. */
 export async function startCutProxy(port: number) {
   let mode: ProxyMode = 'open';
+  let bytesUp = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
@@ -37,11 +38,16 @@ export async function startCutProxy(port: number) {
     upstream.on('close', () => sockets.delete(upstream));
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
+    client.on('data', (c: Buffer) => {
+      bytesUp += c.length;
+    });
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Bytes sent towards S3 so far. */
+    bytesUp: () => bytesUp,
     set(next: ProxyMode) {
       mode = next;
       if (next !== 'open') for (const s of sockets) s.destroy();
