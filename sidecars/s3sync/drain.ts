@@ -1,5 +1,6 @@
-// SIGTERM: stop watching and polling, send what is queued (retries without their
-// backoff) within the drain timeout, then say what could not be sent.
+// SIGTERM: stop watching and polling, queue what the watcher saw and what one scan
+// finds different from the state, send it (retries without their backoff) within
+// the drain timeout, then say what could not be sent.
 import type { Syncer } from './sync.ts';
 import type { SyncState } from './sync-state.ts';
 import type { Watching } from './watcher.ts';
@@ -21,6 +22,7 @@ export async function drain(
   stopPolling();
   await watching?.stop().catch(() => {});
   await syncer.flushDebounced();
+  await syncer.queueLocalDifferences().catch(() => {});
   syncer.queue.hurry();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([

@@ -61,7 +61,9 @@ const health = await startHealthServer(
   },
   metrics.registry,
   () => {
-    metrics.pending.set(syncer.queue.pending.size + syncer.queue.inFlight.size);
+    metrics.pending.set(
+      syncer.queue.pending.size + syncer.queue.inFlight.size + syncer.debouncing(),
+    );
     const oldest = syncer.queue.oldestLocal();
     metrics.lag.set(oldest === undefined ? 0 : (Date.now() - oldest) / 1000);
   },

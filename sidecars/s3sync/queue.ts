@@ -20,7 +20,7 @@ export interface InFlight {
 }
 
 const backoffMs = (attempts: number) =>
-  Math.min(30_000, 250 * 2 ** Math.min(attempts, 10)) * (0.5 + Math.random() / 2);
+  Math.min(10_000, 250 * 2 ** Math.min(attempts, 10)) * (0.5 + Math.random() / 2);
 
 export class WorkQueue {
   readonly pending = new Map<string, Job>();

@@ -395,6 +395,28 @@ export class Syncer {
     );
   }
 
+  /** How many local changes wait for their debounce. */
+  debouncing(): number {
+    return this.debounce.size;
+  }
+
+  /**
+   * The drain's sweep: one scan of the tree queues every path that differs from
+   * the state, so a change whose watcher event had not arrived is sent too.
+   */
+  async queueLocalDifferences(): Promise<void> {
+    const local = await scanTree(this.d.homeReal, this.d.isExcluded, (rel) =>
+      this.once('symlink not followed', rel),
+    );
+    for (const [rel, l] of local) {
+      const base = this.d.state.get(rel);
+      if (!base || base.size !== l.size || base.mtimeMs !== l.mtimeMs)
+        this.queue.add(rel, { local: true });
+    }
+    for (const rel of this.d.state.entries.keys())
+      if (!local.has(rel)) this.queue.add(rel, { local: true });
+  }
+
   /** Why the sync is stuck, if it is: a listing or a transfer with no progress for too long. */
   stuckReason(now: number): string | undefined {
     const limit = this.d.config.stuckAfterMs;
