@@ -13,12 +13,58 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
 } from '@aws-sdk/client-s3';
-import { startS3rver, type TestS3 } from '../../support/s3rver.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', '..', 'sidecars', 's3sync', 'main.ts');
+
+export interface S3Endpoint {
+  url: string;
+  bucket: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  region: string;
+  client(): S3Client;
+  close(): Promise<void>;
+}
+
+/** s3rver in a child process (see s3rver-process.ts for why). */
+async function startS3rverProcess(): Promise<S3Endpoint> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--openssl-legacy-provider',
+      '--disable-warning=ExperimentalWarning',
+      join(import.meta.dirname, 's3rver-process.ts'),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise((r) => child.once('exit', r));
+  const info = await new Promise<Omit<S3Endpoint, 'client' | 'close'>>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      if (buf.includes('\n')) resolve(JSON.parse(buf.slice(0, buf.indexOf('\n'))));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver exited ${code}`)));
+  });
+  return {
+    ...info,
+    client: () =>
+      new S3Client({
+        endpoint: info.url,
+        forcePathStyle: true,
+        region: info.region,
+        credentials: info.credentials,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+    async close() {
+      child.stdin?.end();
+      await exited;
+    },
+  };
+}
 
 export type ProxyMode = 'open' | 'refuse' | 'silent';
 
@@ -72,7 +118,7 @@ export interface Sidecar {
 }
 
 export interface World {
-  s3: TestS3;
+  s3: S3Endpoint;
   client: S3Client;
   proxy: Awaited<ReturnType<typeof startCutProxy>>;
   prefix: string;
@@ -89,7 +135,7 @@ export interface World {
 }
 
 export async function world(): Promise<World> {
-  const s3 = await startS3rver();
+  const s3 = await startS3rverProcess();
   const client = s3.client();
   const proxy = await startCutProxy(Number(new URL(s3.url).port));
   const prefix = `home/${randomUUID()}/`;
