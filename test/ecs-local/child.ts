@@ -32,6 +32,8 @@ export async function startEcsLocalChild(env: {
   stateDir: string;
   imageMap: string;
   octet: number;
+  /** More ECS_LOCAL_* settings (e.g. S3's). */
+  extra?: Record<string, string>;
 }): Promise<EcsLocalChild> {
   const credentials = generateAccessKeyPair();
   const child = spawn(
@@ -50,6 +52,7 @@ export async function startEcsLocalChild(env: {
         ECS_LOCAL_ACCESS_KEY_ID: credentials.accessKeyId,
         ECS_LOCAL_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         LOG_LEVEL: 'info',
+        ...env.extra,
       },
     },
   );
