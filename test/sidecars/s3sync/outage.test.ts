@@ -73,18 +73,24 @@ test('a silent S3 (accepts, never answers): /healthz 503 with the reason, and he
   });
   await healthy(sc);
   w.proxy.set('silent');
-  const h = await waitFor(
-    async () => {
-      const r = await sc.healthz();
-      return r.status === 503 && r;
-    },
-    30_000,
-    '/healthz 503',
-  );
-  assert.match(String(h.body.reason), /listing S3 has not finished|no progress/);
-  assert.equal(await healthcheck(sc), 1);
-  w.proxy.set('open');
-  await sc.stop('SIGKILL');
+  try {
+    const h = await waitFor(
+      async () => {
+        const r = await sc.healthz();
+        return r.status === 503 && r;
+      },
+      30_000,
+      '/healthz 503',
+    );
+    assert.match(
+      String(h.body.reason),
+      /listing S3 has not finished|no progress|no successful listing/,
+    );
+    assert.equal(await healthcheck(sc), 1);
+  } finally {
+    w.proxy.set('open');
+    await sc.stop('SIGKILL');
+  }
 });
 
 test('SIGTERM drains what is pending (exit 0); what it cannot send is named in one line (exit 1)', async () => {
