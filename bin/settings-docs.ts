@@ -17,7 +17,7 @@ import {
 import { ecsLocalEnvSchema } from '../ecs-local/index.ts';
 import { proxyConfigSchema } from '../proxy/index.ts';
 import { fillSettingsBlocks, settingRows, settingsTable } from '../settings/index.ts';
-import { gateConfigSchema } from '../sidecars/index.ts';
+import { gateConfigSchema, s3syncConfigSchema } from '../sidecars/index.ts';
 import { upConfigSchema } from './up.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -73,6 +73,11 @@ export const COMPONENTS: Record<string, Component> = {
     readBy: 'the gate in every task (`sidecars/gate`)',
     readme: 'sidecars/gate/README.md',
   },
+  s3sync: {
+    schema: s3syncConfigSchema,
+    readBy: 'the s3sync sidecar in a task with files (`sidecars/s3sync`)',
+    readme: 'sidecars/s3sync/README.md',
+  },
   cli: { schema: cliEnvSchema, readBy: '`berth` (the CLI)', readme: 'cli/README.md' },
   up: { schema: upConfigSchema, readBy: '`berth up` (`make run`)', readme: 'README.md' },
 };
@@ -87,6 +92,7 @@ export const SETTINGS_READMES = [
   'ecs-local/README.md',
   'cli/README.md',
   'sidecars/gate/README.md',
+  'sidecars/s3sync/README.md',
 ];
 
 /** One row per component: its variables and where each is explained. */

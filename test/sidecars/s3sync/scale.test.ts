@@ -1,0 +1,96 @@
+// Size: a folder of 10,000 small files synced (then the sidecar at rest: CPU),
+// and a sparse 5 GiB file uploaded by multipart in bounded memory.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { waitFor } from '../../support/wait.ts';
+import { healthy, type Sidecar, type World, world } from './harness.ts';
+
+let w: World;
+before(async () => {
+  w = await world();
+});
+after(() => w?.close());
+
+/** CPU seconds (user + system) and resident memory of a process, from /proc. */
+function usage(pid: number): { cpu: number; rssMiB: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  return { cpu: ticks / 100, rssMiB: rss / 1024 / 1024 };
+}
+
+const count = (metrics: string, line: string) =>
+  Number(
+    metrics
+      .split('\n')
+      .find((l) => l.startsWith(line))
+      ?.split(' ')[1] ?? 0,
+  );
+
+test('a folder of 10,000 small files is synced; at rest the sidecar uses little CPU', async () => {
+  const sc: Sidecar = await w.start({ S3SYNC_POLL_INTERVAL_MS: '10000', S3SYNC_CONCURRENCY: '8' });
+  await healthy(sc);
+  await mkdir(join(w.home, 'many'));
+  const t0 = Date.now();
+  for (let i = 0; i < 10_000; i++)
+    await writeFile(join(w.home, 'many', `f${i}.txt`), `small file ${i}`);
+  await waitFor(
+    async () => count(await sc.metrics(), 'berth_s3sync_files_total{op="upload"}') >= 10_000,
+    600_000,
+    '10,000 uploads',
+    1000,
+  );
+  const took = Date.now() - t0;
+  const keys = (await w.list()).filter((k) => k.startsWith('many/f'));
+  assert.equal(keys.length, 10_000);
+  assert.equal(await w.get('many/f9999.txt'), 'small file 9999');
+  await waitFor(
+    async () => count(await sc.metrics(), 'berth_s3sync_pending_changes') === 0,
+    60_000,
+    'nothing pending',
+  );
+  const a = usage(sc.child.pid as number);
+  const since = Date.now();
+  await waitFor(() => Date.now() - since >= 30_000, 60_000, '30 s at rest', 1000);
+  const b = usage(sc.child.pid as number);
+  const share = (b.cpu - a.cpu) / ((Date.now() - since) / 1000);
+  console.log(
+    `s3sync: 10,000 files synced in ${took} ms; at rest ${(share * 100).toFixed(2)} % of a core (a listing of 10,000 keys every 10 s), RSS ${b.rssMiB.toFixed(0)} MiB`,
+  );
+  // The issue's target is < 1 % of a core; slack for a loaded shared machine.
+  assert.ok(share < 0.05, `${(share * 100).toFixed(2)} % of a core at rest`);
+  assert.equal(await sc.stop(), 0);
+});
+
+test('a sparse 5 GiB file is uploaded by multipart in bounded memory', async () => {
+  const size = 5 * 1024 ** 3;
+  const sc = await w.start({ S3SYNC_CONCURRENCY: '4' });
+  await healthy(sc);
+  const f = await open(join(w.home, 'sparse-5g.bin'), 'w');
+  await f.truncate(size);
+  await f.write(Buffer.from('the end'), 0, 7, size - 7);
+  await f.close();
+  const t0 = Date.now();
+  let maxRss = 0;
+  await waitFor(
+    async () => {
+      maxRss = Math.max(maxRss, usage(sc.child.pid as number).rssMiB);
+      return (await w.head('sparse-5g.bin'))?.size === size;
+    },
+    // s3rver writes each part and then the whole object to disk: ~4-6 MB/s on a
+    // loaded 2-core machine, so this allows 40 min.
+    2_400_000,
+    'the 5 GiB object',
+    1000,
+  );
+  console.log(
+    `s3sync: sparse 5 GiB uploaded in ${((Date.now() - t0) / 1000).toFixed(1)} s, peak RSS ${maxRss.toFixed(0)} MiB`,
+  );
+  const h = await w.head('sparse-5g.bin');
+  assert.match(h?.etag ?? '', /-\d+"?$/, 'a multipart ETag');
+  assert.ok(maxRss < 1024, `peak RSS ${maxRss} MiB`);
+  assert.equal(await sc.stop(), 0);
+});
