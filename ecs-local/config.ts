@@ -164,6 +164,16 @@ const configSchema = z.strictObject({
    * kills what an ecs-local that died uncleanly left running; none when absent.
    */
   stateDir: z.string().min(1).optional(),
+  /**
+   * Where task volumes' folders are made (<volumesDir>/<taskId>/<volume>); default
+   * `<stateDir>/volumes` with a stateDir, else a fresh folder under the OS temp
+   * folder, removed at close.
+   */
+  volumesDir: z.string().min(1).optional(),
+  /** Replaces every health check's interval (ECS: at least 5 s), so tests need not wait. */
+  healthCheckIntervalMs: z.number().int().min(10).optional(),
+  /** Replaces every restart policy's restartAttemptPeriod (ECS: at least 60 s), so tests need not wait. */
+  restartAttemptPeriodMs: z.number().int().min(0).optional(),
   network: networkSchema.default(networkSchema.parse({})),
   faults: faultsSchema.default(faultsSchema.parse({})),
   /** Secrets Manager's secrets from the start (more through PUT /_ecs-local/secrets/<name>). */
@@ -307,6 +317,25 @@ export const ecsLocalEnvSchema = z.object({
     description:
       'Where ecs-local records its task processes, so the next start reaps those a crashed ecs-local left running.',
   }),
+  volumesDir: setting(z.string().min(1).optional(), {
+    env: 'ECS_LOCAL_VOLUMES_DIR',
+    shownDefault: '`<ECS_LOCAL_STATE_DIR>/volumes`',
+    shownValue: 'a folder path',
+    description:
+      "Where each task volume's folder is made (<dir>/<taskId>/<volume>); removed when the task stops.",
+  }),
+  healthCheckIntervalMs: setting(durationMs(10, 300_000).optional(), {
+    env: 'ECS_LOCAL_HEALTH_CHECK_INTERVAL_MS',
+    shownDefault: "each health check's own interval",
+    description:
+      'Replaces every container health check interval (ECS allows 5 s to 300 s), for a quicker local start.',
+  }),
+  restartAttemptPeriodMs: setting(durationMs(0, 1_800_000).optional(), {
+    env: 'ECS_LOCAL_RESTART_ATTEMPT_PERIOD_MS',
+    shownDefault: "each restart policy's own period",
+    description:
+      'Replaces every restart policy restartAttemptPeriod (how long a container must run before it may be restarted; ECS: 60 s to 1800 s).',
+  }),
 });
 
 /** Options from ECS_LOCAL_* variables (see README); throws ConfigError naming each bad variable. */
@@ -342,5 +371,12 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): EcsLocalOp
     outputCapBytes: e.outputCapBytes,
     addressOctet: e.addressOctet,
     ...(e.stateDir ? { stateDir: e.stateDir } : {}),
+    ...(e.volumesDir ? { volumesDir: e.volumesDir } : {}),
+    ...(e.healthCheckIntervalMs === undefined
+      ? {}
+      : { healthCheckIntervalMs: e.healthCheckIntervalMs }),
+    ...(e.restartAttemptPeriodMs === undefined
+      ? {}
+      : { restartAttemptPeriodMs: e.restartAttemptPeriodMs }),
   };
 }

@@ -1,5 +1,6 @@
 // A task as ECS's DescribeTasks (and RunTask, StopTask) answer it: the wire shape
 // of a TaskRecord, with the ENI's details only once it exists, as Fargate does.
+import { taskHealth } from './health-checks.ts';
 import { compact, epochSeconds } from './protocol.ts';
 import type { TaskRecord } from './task-record.ts';
 
@@ -46,7 +47,7 @@ export function describeTask(
         networkInterfaces: eniCreated
           ? [{ attachmentId: eni.attachmentId, privateIpv4Address: eni.ip }]
           : [],
-        healthStatus: 'UNKNOWN',
+        healthStatus: c.health?.status ?? 'UNKNOWN',
         cpu: String(c.override?.cpu ?? c.def.cpu ?? 0),
         memory:
           (c.override?.memory ?? c.def.memory) === undefined
@@ -61,7 +62,13 @@ export function describeTask(
     ephemeralStorage: { sizeInGiB: 20 },
     executionStoppedAt: epochSeconds(task.executionStoppedAt),
     group: task.group,
-    healthStatus: 'UNKNOWN',
+    healthStatus: taskHealth(
+      task.containers.map((c) => ({
+        essential: c.essential,
+        hasCheck: c.def.healthCheck !== undefined,
+        health: c.health?.status ?? 'UNKNOWN',
+      })),
+    ),
     lastStatus: task.lastStatus,
     launchType: task.launchType,
     memory: task.memory,

@@ -19,6 +19,11 @@ const imageEntrySchema = z.strictObject({
   env: z.record(z.string(), z.string()).default({}),
   /** Working directory; relative to the map file's folder. */
   cwd: z.string().optional(),
+  /**
+   * Programs the image carries, by name: what a health check's `["CMD", name, ...]`
+   * runs (a command line, placeholders as in `command`); others are looked up on PATH.
+   */
+  bin: z.record(z.string(), z.array(z.string()).min(1)).default({}),
 });
 
 export const imageMapSchema = z.record(z.string(), imageEntrySchema);
@@ -33,6 +38,8 @@ export interface ResolvedImage {
   args: string[];
   env: Record<string, string>;
   cwd: string | undefined;
+  /** Program name -> the command line that runs it (placeholders expanded). */
+  bin: Record<string, string[]>;
 }
 
 // The placeholders are literal text in the YAML, not template strings.
@@ -51,6 +58,9 @@ function resolveEntry(entry: ImageEntry, dir: string): ResolvedImage {
     args: entry.args.map((a) => expand(a, dir)),
     env: Object.fromEntries(Object.entries(entry.env).map(([k, v]) => [k, expand(v, dir)])),
     cwd: entry.cwd === undefined ? undefined : resolve(dir, expand(entry.cwd, dir)),
+    bin: Object.fromEntries(
+      Object.entries(entry.bin).map(([name, line]) => [name, line.map((a) => expand(a, dir))]),
+    ),
   };
 }
 

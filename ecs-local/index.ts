@@ -2,6 +2,7 @@
 // containers as local processes. It imports nothing of berth's but the settings
 // loader (settings/, a leaf it uses as it would a library).
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { AddressPool } from './addresses.ts';
 import { Arns } from './arns.ts';
@@ -19,6 +20,7 @@ import { createEcsServer } from './server.ts';
 import { TaskDefinitions } from './task-definitions.ts';
 import { TaskEngine } from './tasks.ts';
 import { Throttle } from './throttle.ts';
+import { TaskVolumes } from './volumes.ts';
 
 export { ConfigError } from '../settings/index.ts';
 export { type AdminRequest, adminFetch } from './admin-client.ts';
@@ -72,6 +74,10 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     const pids = reaped.flatMap((r) => r.killed);
     logger.warn({ pids }, 'killed task processes left running by an earlier ecs-local');
   }
+  // Also before anything runs: the volumes of tasks a dead ecs-local left are removed.
+  const volumes = new TaskVolumes(
+    config.volumesDir ?? (config.stateDir ? join(config.stateDir, 'volumes') : undefined),
+  );
   const guard = new OrphanGuard();
   let baseUrl = '';
   const engine = new TaskEngine({
@@ -80,6 +86,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     addresses: new AddressPool(config.addressOctet),
     images: new ImageResolver(config.imageMapPath, config.imageMap),
     faults,
+    volumes,
     metadataBaseUrl: () => baseUrl,
     lifetimes: {
       started: (p, task, container) => {
@@ -125,6 +132,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     });
   } catch (err) {
     await guard.close();
+    volumes.close([]);
     throw err;
   }
   const port = (server.address() as AddressInfo).port;

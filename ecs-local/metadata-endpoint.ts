@@ -77,6 +77,10 @@ export class MetadataEndpoint {
       StartedAt: iso(c.startedAt),
       FinishedAt: iso(c.finishedAt),
       ExitCode: c.exitCode,
+      ...(c.health
+        ? { Health: { status: c.health.status, statusSince: iso(c.health.since) } }
+        : {}),
+      ...(c.def.restartPolicy?.enabled ? { RestartCount: c.restartCount } : {}),
       Type: 'NORMAL',
       ContainerARN: c.arn,
       Networks: task.eni.ip

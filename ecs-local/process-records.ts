@@ -43,8 +43,13 @@ function procStatus(pid: number): ProcStatus | undefined {
   }
 }
 
+/** A process's identity: its pid and start time (0 when unknown). */
+export function processIdentity(pid: number): { pid: number; startTime: number } {
+  return { pid, startTime: procStatus(pid)?.startTime ?? 0 };
+}
+
 /** Whether `id` names a live process (a zombie has let go of everything: not live). */
-function isLive(id: { pid: number; startTime: number }): boolean {
+export function isLive(id: { pid: number; startTime: number }): boolean {
   const s = procStatus(id.pid);
   return s !== undefined && s.state !== 'Z' && s.startTime === id.startTime;
 }
@@ -76,7 +81,8 @@ export class ProcessRecords {
       process: { pid, startTime: status.startTime },
       ...rest,
     };
-    const file = join(this.dir, `${this.owner.pid}.${record.runtimeId}.json`);
+    // Keyed by pid too: a restarted container and its health checks share its runtime id.
+    const file = join(this.dir, `${this.owner.pid}.${record.runtimeId}.${pid}.json`);
     writeFileSync(file, `${JSON.stringify(full)}\n`, { mode: 0o600 });
     this.files.set(pid, file);
   }

@@ -11,6 +11,8 @@ export interface ContainerSpec {
   env: Record<string, string>;
   cwd: string | undefined;
   outputCapBytes: number;
+  /** Where its output goes; a restarted container keeps appending to its earlier output. */
+  output?: OutputBuffer | undefined;
 }
 
 export interface ContainerExit {
@@ -49,7 +51,7 @@ export class ContainerProcess {
 
   /** Starts the process; rejects when it cannot be started (e.g. command not found). */
   static start(spec: ContainerSpec): Promise<ContainerProcess> {
-    const output = new OutputBuffer(spec.outputCapBytes);
+    const output = spec.output ?? new OutputBuffer(spec.outputCapBytes);
     const child = spawn(spec.command, spec.args, {
       env: spec.env,
       cwd: spec.cwd,

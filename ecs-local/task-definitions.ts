@@ -1,8 +1,12 @@
 // Task definitions: families of immutable revisions, as ECS keeps them.
 import { z } from 'zod';
 import type { Arns } from './arns.ts';
+import { checkDependencies, dependencySchema } from './container-dependencies.ts';
+import { checkHealthCheck, healthCheckSchema, withHealthCheckDefaults } from './health-checks.ts';
 import { clientError, compact, epochSeconds } from './protocol.ts';
+import { checkRestartPolicy, restartPolicySchema } from './restart-policy.ts';
 import { type Tag, tagSchema, validateTags } from './tags.ts';
+import { checkVolumes, mountPointSchema, volumeSchema } from './volumes.ts';
 
 const keyValue = z.object({ name: z.string(), value: z.string() });
 
@@ -30,6 +34,10 @@ const containerDefinitionSchema = z.looseObject({
     )
     .optional(),
   stopTimeout: z.number().int().min(2).max(120).optional(),
+  dependsOn: z.array(dependencySchema).optional(),
+  healthCheck: healthCheckSchema.optional(),
+  restartPolicy: restartPolicySchema.optional(),
+  mountPoints: z.array(mountPointSchema).optional(),
 });
 export type ContainerDefinition = z.infer<typeof containerDefinitionSchema>;
 
@@ -46,6 +54,7 @@ export const registerSchema = z.looseObject({
     .optional(),
   taskRoleArn: z.string().optional(),
   executionRoleArn: z.string().optional(),
+  volumes: z.array(volumeSchema).optional(),
   tags: z.array(tagSchema).optional(),
 });
 
@@ -128,6 +137,12 @@ export class TaskDefinitions {
     if (!input.containerDefinitions.some((c) => c.essential !== false)) {
       throw clientError('Task definition must have at least one essential container.');
     }
+    for (const c of input.containerDefinitions) {
+      checkHealthCheck(c.name, c.healthCheck);
+      checkRestartPolicy(c.name, c.restartPolicy);
+    }
+    checkDependencies(input.containerDefinitions);
+    checkVolumes(input.volumes ?? [], input.containerDefinitions, fargate);
     const tags = input.tags?.map((t) => ({ key: t.key, value: t.value })) ?? [];
     validateTags(tags);
     const list = this.families.get(input.family) ?? [];
@@ -218,7 +233,8 @@ function withContainerDefaults(
     cpu: c.cpu ?? 0,
     essential: c.essential ?? true,
     environment: c.environment ?? [],
-    mountPoints: (c.mountPoints as unknown[] | undefined) ?? [],
+    mountPoints: c.mountPoints ?? [],
+    ...(c.healthCheck ? { healthCheck: withHealthCheckDefaults(c.healthCheck) } : {}),
     volumesFrom: (c.volumesFrom as unknown[] | undefined) ?? [],
     portMappings: (c.portMappings ?? []).map((p) => ({
       ...p,

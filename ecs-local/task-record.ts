@@ -1,6 +1,7 @@
 // What ecs-local knows of a task and its containers: the records the task engine
 // (tasks.ts) moves through ECS's lifecycle and describe-task.ts answers from.
 import type { ClusterRecord } from './clusters.ts';
+import type { HealthMonitor } from './health-checks.ts';
 import type { ContainerProcess } from './runner.ts';
 import type { Tag } from './tags.ts';
 import type { ContainerDefinition, TaskDefinitionRecord } from './task-definitions.ts';
@@ -58,6 +59,17 @@ export interface ContainerRecord {
   env: Record<string, string>;
   startedAt: number | undefined;
   finishedAt: number | undefined;
+  /** Where the start sequence is with it (dependsOn). */
+  startup: 'waiting' | 'starting' | 'started' | 'failed';
+  /** Its start (or restart) in progress, which a stop waits for. */
+  launching: Promise<void> | undefined;
+  /** Runs its health check while it runs; none without a healthCheck. */
+  health: HealthMonitor | undefined;
+  /** Restarts in place (restartPolicy), and when the last one was. */
+  restartCount: number;
+  lastRestartAt: number | undefined;
+  /** Its mountPoints with the local folders standing in for them. */
+  mounts: { containerPath: string; localPath: string }[];
 }
 
 export interface Eni {
@@ -102,6 +114,10 @@ export interface TaskRecord {
   eni: Eni;
   containers: ContainerRecord[];
   timer: NodeJS.Timeout | undefined;
+  /** Every container started or given up on: the task may go on to ACTIVATING. */
+  startupDone: boolean;
+  /** Its volumes' local folders, by volume name (made at the end of PENDING). */
+  volumes: Record<string, string>;
 }
 
 export interface NewTask {

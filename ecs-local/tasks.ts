@@ -2,17 +2,24 @@
 // PROVISIONING -> PENDING -> ACTIVATING -> RUNNING -> DEACTIVATING -> STOPPING
 // -> DEPROVISIONING -> STOPPED, with the ENI (and its address) existing from the
 // end of PROVISIONING, containers started as local processes, and stop codes and
-// reasons worded as ECS words them. Some 400 lines: the state machine in one place
-// (its records and DescribeTasks shape are apart, in task-record.ts and describe-task.ts).
+// reasons worded as ECS words them; containers start in dependency order (dependsOn),
+// are health-checked, restarted in place (restartPolicy) and stopped in reverse
+// order. The state machine in one place (its records, DescribeTasks shape and rules
+// are apart: task-record.ts, describe-task.ts, container-dependencies.ts,
+// health-checks.ts, restart-policy.ts, volumes.ts).
 import { randomBytes } from 'node:crypto';
 import { AddressError, type AddressPool } from './addresses.ts';
 import { type Arns, newTaskId } from './arns.ts';
 import type { EcsLocalConfig } from './config.ts';
+import { dependencyVerdict, dependentsOf, type StartState } from './container-dependencies.ts';
 import { describeTask } from './describe-task.ts';
 import type { FaultState } from './faults.ts';
+import { HealthMonitor, probeCommandLine } from './health-checks.ts';
 import { canonicalReference, commandLine, type ImageResolver } from './image-map.ts';
+import { shouldRestart } from './restart-policy.ts';
 import { ContainerProcess } from './runner.ts';
 import type { ContainerRecord, NewTask, StopCode, TaskRecord, TaskStatus } from './task-record.ts';
+import { rewriteMountedPaths, rewritePath, type TaskVolumes } from './volumes.ts';
 
 export interface TaskEngineDeps {
   config: EcsLocalConfig;
@@ -20,6 +27,8 @@ export interface TaskEngineDeps {
   addresses: AddressPool;
   images: ImageResolver;
   faults: FaultState;
+  /** Where task volumes' folders are made. */
+  volumes: TaskVolumes;
   /** Base URL of the metadata endpoint, e.g. http://127.0.0.1:4566 (known once listening). */
   metadataBaseUrl: () => string;
   /** Told of each container process once it runs, and once its process group is gone. */
@@ -95,6 +104,8 @@ export class TaskEngine {
       },
       containers: [],
       timer: undefined,
+      startupDone: false,
+      volumes: {},
     };
     task.containers = input.definition.containers.map((def) => {
       const runtimeId = `${id}-${randomBytes(4).readUInt32BE(0)}`;
@@ -116,6 +127,12 @@ export class TaskEngine {
         env: {},
         startedAt: undefined,
         finishedAt: undefined,
+        startup: 'waiting',
+        launching: undefined,
+        health: undefined,
+        restartCount: 0,
+        lastRestartAt: undefined,
+        mounts: [],
       };
       this.byRuntimeId.set(runtimeId, { task, container });
       return container;
@@ -210,75 +227,218 @@ export class TaskEngine {
     this.after(task, this.deps.config.delays.pendingMs, () => void this.startContainers(task));
   }
 
-  private async startContainers(task: TaskRecord): Promise<void> {
+  /** End of PENDING: the task's storage is made, then containers start as their dependencies allow. */
+  private startContainers(task: TaskRecord): void {
     task.pullStoppedAt = Date.now();
+    const names = ((task.definition.body.volumes as { name: string }[] | undefined) ?? []).map(
+      (v) => v.name,
+    );
+    try {
+      task.volumes = this.deps.volumes.create(task.id, names);
+    } catch (err) {
+      const reason = `ResourceInitializationError: failed to create the task's volumes: ${(err as Error).message}`;
+      this.requestStop(task, 'TaskFailedToStart', reason);
+      return;
+    }
     for (const c of task.containers) {
-      if (task.desiredStatus === 'STOPPED') return; // stopped while starting
-      const image = this.deps.images.resolve(c.image)!;
-      const { command, args } = commandLine(image.command, image.args, c);
-      c.env = this.containerEnv(task, c, image.env);
-      try {
-        c.process = await ContainerProcess.start({
-          command,
-          args,
-          env: c.env,
-          cwd: typeof c.def.workingDirectory === 'string' ? c.def.workingDirectory : image.cwd,
-          outputCapBytes: this.deps.config.outputCapBytes,
-        });
-      } catch (err) {
-        const reason = `CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: ${(err as Error).message}`;
-        c.reason = reason;
-        c.lastStatus = 'STOPPED';
-        this.requestStop(task, 'TaskFailedToStart', reason);
-        return;
-      }
-      if (this.closed) {
-        void c.process.kill();
-        return;
-      }
-      c.lastStatus = 'RUNNING';
-      c.startedAt = c.process.startedAt;
-      const started = c.process;
-      this.deps.lifetimes?.started(started, task, c);
-      void started.exited.then((exit) => {
-        this.deps.lifetimes?.ended(started);
-        this.containerExited(task, c, exit.exitCode);
-      });
-      if (stopRequested(task)) {
-        // Stopped while this one was starting: if the stop already went past it, stop it here.
-        if (task.lastStatus !== 'DEACTIVATING') void c.process.stop(c.stopTimeoutMs);
-        return;
+      c.mounts = (c.def.mountPoints ?? []).map((m) => ({
+        containerPath: m.containerPath,
+        localPath: task.volumes[m.sourceVolume]!,
+      }));
+    }
+    this.progressStartup(task);
+  }
+
+  /**
+   * Starts each waiting container whose dependencies hold, gives up on those
+   * whose dependencies never can, and once none waits moves the task on to
+   * ACTIVATING. Called again whenever a container starts, exits or changes health.
+   */
+  private progressStartup(task: TaskRecord): void {
+    if (task.startupDone || stopRequested(task) || this.closed) return;
+    if (task.lastStatus !== 'PENDING') return;
+    let changed = true;
+    while (changed) {
+      changed = false;
+      const states = task.containers.map(startState);
+      for (const c of task.containers) {
+        if (c.startup !== 'waiting') continue;
+        const verdict = dependencyVerdict(startState(c), states);
+        if (verdict.kind === 'met') {
+          c.startup = 'starting';
+          c.launching = this.launch(task, c, false);
+        } else if (verdict.kind === 'unsatisfiable') {
+          this.cannotStart(task, c, verdict.reason);
+          if (stopRequested(task)) return;
+          changed = true;
+        }
       }
     }
-    this.setStatus(task, 'ACTIVATING');
-    this.after(task, this.deps.config.delays.activatingMs, () => {
-      task.startedAt = Date.now();
-      this.setStatus(task, 'RUNNING');
+    if (task.containers.every((c) => c.startup === 'started' || c.startup === 'failed')) {
+      task.startupDone = true;
+      this.setStatus(task, 'ACTIVATING');
+      this.after(task, this.deps.config.delays.activatingMs, () => {
+        task.startedAt = Date.now();
+        this.setStatus(task, 'RUNNING');
+      });
+    }
+  }
+
+  /** A dependency that can never hold: ECS's agent stops the dependent unstarted (exit code 143). */
+  private cannotStart(task: TaskRecord, c: ContainerRecord, reason: string): void {
+    c.startup = 'failed';
+    c.lastStatus = 'STOPPED';
+    c.exitCode = 143;
+    c.reason = reason;
+    this.touch(task);
+    if (c.essential) this.requestStop(task, 'TaskFailedToStart', reason);
+  }
+
+  /** Starts the container's process (again, in place, for a restart: same address and environment). */
+  private async launch(task: TaskRecord, c: ContainerRecord, restart: boolean): Promise<void> {
+    const image = this.deps.images.resolve(c.image)!;
+    const { command, args } = commandLine(image.command, image.args, c);
+    if (!restart) c.env = this.containerEnv(task, c, image.env);
+    const dir = typeof c.def.workingDirectory === 'string' ? c.def.workingDirectory : image.cwd;
+    const cwd = dir === undefined ? undefined : rewritePath(dir, c.mounts);
+    let started: ContainerProcess;
+    try {
+      started = await ContainerProcess.start({
+        command,
+        args,
+        env: c.env,
+        cwd,
+        outputCapBytes: this.deps.config.outputCapBytes,
+        output: c.process?.output,
+      });
+    } catch (err) {
+      const reason = `CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: ${(err as Error).message}`;
+      c.reason = reason;
+      c.lastStatus = 'STOPPED';
+      c.startup = restart ? 'started' : 'failed';
+      c.launching = undefined;
+      if (!restart) this.requestStop(task, 'TaskFailedToStart', reason);
+      else if (c.essential) this.essentialExited(task);
+      return;
+    }
+    if (this.closed) {
+      void started.kill();
+      return;
+    }
+    c.process = started;
+    c.lastStatus = 'RUNNING';
+    c.startedAt = started.startedAt;
+    c.exitCode = undefined;
+    c.finishedAt = undefined;
+    c.startup = 'started';
+    c.launching = undefined;
+    this.deps.lifetimes?.started(started, task, c);
+    void started.exited.then((exit) => {
+      this.deps.lifetimes?.ended(started);
+      this.containerExited(task, c, started, exit.exitCode);
+    });
+    this.watchHealth(task, c, image.bin, cwd);
+    this.touch(task);
+    this.progressStartup(task);
+  }
+
+  private watchHealth(
+    task: TaskRecord,
+    c: ContainerRecord,
+    bin: Record<string, string[]>,
+    cwd: string | undefined,
+  ): void {
+    const check = c.def.healthCheck;
+    if (!check) return;
+    const [command, ...args] = probeCommandLine(check.command, bin);
+    c.health = new HealthMonitor({
+      check,
+      intervalOverrideMs: this.deps.config.healthCheckIntervalMs,
+      launch: async () => {
+        const probe = await ContainerProcess.start({
+          command: command!,
+          args,
+          env: c.env,
+          cwd,
+          outputCapBytes: 4096, // Docker keeps 4 KiB of a check's output
+        });
+        // A check is a process of the container's: the orphan guard and records cover it.
+        this.deps.lifetimes?.started(probe, task, c);
+        void probe.exited.then(() => this.deps.lifetimes?.ended(probe));
+        return probe;
+      },
+      onChange: () => {
+        this.touch(task);
+        this.progressStartup(task);
+      },
     });
   }
 
-  private containerExited(task: TaskRecord, c: ContainerRecord, exitCode: number): void {
+  private containerExited(
+    task: TaskRecord,
+    c: ContainerRecord,
+    process: ContainerProcess,
+    exitCode: number,
+  ): void {
+    void c.health?.stop();
     c.exitCode = exitCode;
     c.lastStatus = 'STOPPED';
     c.finishedAt = Date.now();
     this.touch(task);
-    if (c.essential && task.desiredStatus === 'RUNNING') {
+    const restart = shouldRestart({
+      policy: c.def.restartPolicy,
+      exitCode,
+      startedAt: process.startedAt,
+      taskStopping: stopRequested(task),
+      periodOverrideMs: this.deps.config.restartAttemptPeriodMs,
+      now: Date.now(),
+    });
+    if (restart && !this.closed) {
+      c.restartCount += 1;
+      c.lastRestartAt = Date.now();
+      c.launching = this.launch(task, c, true);
+      return;
+    }
+    if (c.essential) this.essentialExited(task);
+    else this.progressStartup(task); // a COMPLETE or SUCCESS dependency may now hold, or never
+  }
+
+  private essentialExited(task: TaskRecord): void {
+    if (task.desiredStatus === 'RUNNING') {
       this.requestStop(task, 'EssentialContainerExited', 'Essential container in task exited');
     }
   }
 
+  /**
+   * STOPPING in reverse dependency order: a container gets its SIGTERM once every
+   * container that depends on it has exited; its own stopTimeout runs from there.
+   */
   private async stopContainers(task: TaskRecord): Promise<void> {
     this.setStatus(task, 'STOPPING');
-    await Promise.all(
-      task.containers.map(async (c) => {
-        if (c.process) {
-          const exit = await c.process.stop(c.stopTimeoutMs);
-          c.exitCode ??= exit.exitCode;
-          c.finishedAt ??= Date.now();
-        }
-        c.lastStatus = 'STOPPED';
-      }),
-    );
+    const specs = task.containers.map((c) => ({ name: c.name, dependsOn: c.def.dependsOn ?? [] }));
+    const stops = new Map<string, Promise<void>>();
+    const stop = (c: ContainerRecord): Promise<void> => {
+      let done = stops.get(c.name);
+      if (!done) {
+        done = (async () => {
+          const dependents = dependentsOf(c.name, specs);
+          await Promise.all(
+            task.containers.filter((d) => dependents.includes(d.name)).map((d) => stop(d)),
+          );
+          await c.launching;
+          if (c.process) {
+            const exit = await c.process.stop(c.stopTimeoutMs);
+            c.exitCode ??= exit.exitCode;
+            c.finishedAt ??= Date.now();
+          }
+          await c.health?.stop();
+          c.lastStatus = 'STOPPED';
+        })();
+        stops.set(c.name, done);
+      }
+      return done;
+    };
+    await Promise.all(task.containers.map(stop));
     if (this.closed) return;
     task.executionStoppedAt = Date.now();
     this.deprovision(task);
@@ -290,12 +450,19 @@ export class TaskEngine {
       task.eni.status = 'DELETED';
       this.deps.addresses.release(task.eni.ip);
     }
+    // Fargate's task storage goes with the task: STOPPED only once it is gone.
+    const storageGone =
+      Object.keys(task.volumes).length > 0
+        ? this.deps.volumes.remove(task.id).catch(() => {})
+        : Promise.resolve();
     this.setStatus(task, 'DEPROVISIONING');
     this.after(task, this.deps.config.delays.deprovisioningMs, () => {
-      task.stoppedAt = Date.now();
-      this.setStatus(task, 'STOPPED');
-      // Stopped tasks stay describable for a while, then vanish as in ECS.
-      this.after(task, this.deps.config.stoppedRetentionMs, () => this.forget(task));
+      void storageGone.then(() => {
+        task.stoppedAt = Date.now();
+        this.setStatus(task, 'STOPPED');
+        // Stopped tasks stay describable for a while, then vanish as in ECS.
+        this.after(task, this.deps.config.stoppedRetentionMs, () => this.forget(task));
+      });
     });
   }
 
@@ -330,7 +497,7 @@ export class TaskEngine {
       BERTH_BIND_HOST: task.eni.ip!,
     });
     if (c.port !== undefined) env.PORT = String(c.port);
-    return env;
+    return rewriteMountedPaths(env, c.mounts);
   }
 
   private setStatus(task: TaskRecord, status: TaskStatus): void {
@@ -363,7 +530,9 @@ export class TaskEngine {
 
   /** Every process started, alive or not (for hygiene checks). */
   processes(): ContainerProcess[] {
-    return this.all().flatMap((t) => t.containers.flatMap((c) => (c.process ? [c.process] : [])));
+    return this.all().flatMap((t) =>
+      t.containers.flatMap((c) => [c.process, c.health?.probe].filter((p) => p !== undefined)),
+    );
   }
 
   /** Stops every process (SIGTERM, SIGKILL after `graceMs`) and every timer. */
@@ -371,7 +540,9 @@ export class TaskEngine {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all(this.processes().map((p) => p.stop(graceMs)));
+    const checks = this.all().flatMap((t) => t.containers.map((c) => c.health?.stop()));
+    await Promise.all([...checks, ...this.processes().map((p) => p.stop(graceMs))]);
+    this.deps.volumes.close(this.all().map((t) => t.id));
   }
 
   /** The task as DescribeTasks/RunTask answer it (describe-task.ts). */
@@ -395,6 +566,17 @@ function containerPorts(task: TaskRecord): number[] {
     const told = Number(env.findLast((e) => e.name === 'PORT')?.value);
     return Number.isInteger(told) && told > 0 && told < 65536 ? [...mapped, told] : mapped;
   });
+}
+
+function startState(c: ContainerRecord): StartState {
+  return {
+    name: c.name,
+    dependsOn: c.def.dependsOn ?? [],
+    startup: c.startup,
+    running: c.process?.running ?? false,
+    exitCode: c.exitCode,
+    health: c.health?.status ?? 'UNKNOWN',
+  };
 }
 
 // A function, not an inline comparison: the status changes across awaits.
