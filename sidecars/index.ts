@@ -7,3 +7,9 @@ export {
   type RunningGate,
   startGate,
 } from './gate/index.ts';
+export {
+  DEFAULT_EXCLUDES,
+  loadS3syncConfig,
+  type S3syncConfig,
+  s3syncConfigSchema,
+} from './s3sync/index.ts';
