@@ -75,6 +75,17 @@ export function parsePolicyDocument(
   }
   const r = policyDocumentSchema.safeParse(raw);
   if (r.success) return { ok: true, doc: r.data };
+  // A union's issue says only "Invalid input": name the statement's own problem.
+  const list = (raw as { Statement?: unknown } | null)?.Statement;
+  const items = Array.isArray(list) ? list : list === undefined ? [] : [list];
+  for (const [i, item] of items.entries()) {
+    const s = statementSchema.safeParse(item);
+    if (!s.success) {
+      const issue = s.error.issues[0]!;
+      const at = ['Statement', ...(Array.isArray(list) ? [i] : []), ...issue.path].join('.');
+      return { ok: false, message: `${at}: ${issue.message}` };
+    }
+  }
   const issue = r.error.issues[0]!;
   const where = issue.path.join('.') || 'policy';
   return { ok: false, message: `${where}: ${issue.message}` };

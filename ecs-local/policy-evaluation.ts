@@ -74,7 +74,8 @@ export function globMatch(pattern: string, value: string, ignoreCase = false): b
   return new RegExp(`^${source}$`, ignoreCase ? 'iu' : 'u').test(value);
 }
 
-const escapeRegExp = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+// Characters special in a regular expression (in `u` mode, where only these may be escaped).
+const escapeRegExp = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 export function matchAction(pattern: string, action: string): boolean {
   return globMatch(pattern, action, true);

@@ -144,6 +144,10 @@ export class S3Front {
       query[k] = v;
       forwarded.append(k, v);
     }
+    // A listing prefix that climbs with dot segments matches nothing stored; refuse it outright.
+    if (query.prefix?.split('/').some((s) => s === '.' || s === '..')) {
+      throw new S3Error('InvalidArgument', 'The prefix must not have "." or ".." segments.', 400);
+    }
     const request: S3Request = { method, bucket, key, query };
     const copyHeader = req.headers['x-amz-copy-source'];
     if (copyHeader !== undefined) {

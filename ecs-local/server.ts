@@ -75,6 +75,13 @@ const EC2_AUTH_ERRORS: Record<AuthFailure['kind'], [string, number]> = {
   expired: ['RequestExpired', 400],
 };
 
+const IAM_AUTH_ERRORS: Record<AuthFailure['kind'], [string, number]> = {
+  missing: ['MissingAuthenticationToken', 403],
+  unknownKey: ['InvalidClientTokenId', 403],
+  badSignature: ['SignatureDoesNotMatch', 403],
+  expired: ['RequestExpired', 400],
+};
+
 export function createEcsServer(deps: ServerDeps): Server {
   return createServer((req, res) => {
     handle(deps, req, res).catch((err: unknown) => {
@@ -164,8 +171,8 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   if (formPost && signedService(req.url ?? '/', req.headers) === 'iam') {
     const failure = await verify('iam');
     if (failure) {
-      const [code, status] = EC2_AUTH_ERRORS[failure.kind];
-      sendXmlText(res, status, iamAuthErrorXml(code, failure.message));
+      const [code, status] = IAM_AUTH_ERRORS[failure.kind];
+      sendXmlText(res, status, iamErrorXml(new IamError(code, failure.message, status)));
       return;
     }
     const answer = handleIam(deps.iam, new URLSearchParams(body));
@@ -192,12 +199,6 @@ function sendXmlText(res: ServerResponse, status: number, xml: string): void {
     'x-amzn-requestid': newRequestId(),
   });
   res.end(xml);
-}
-
-function iamAuthErrorXml(code: string, message: string): string {
-  return iamErrorXml(
-    new IamError(code === 'AuthFailure' ? 'InvalidClientTokenId' : code, message, 403),
-  );
 }
 
 function handleSecrets(

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { EcsLocal, StartOptions } from '../../ecs-local/index.ts';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { type EcsLocal, Sha256, type StartOptions } from '../../ecs-local/index.ts';
+import { type RawResponse, rawRequest } from '../support/raw-http.ts';
 import {
   ecsClient,
   registerFargate,
@@ -193,4 +195,38 @@ export async function taskSession(task: ProbeTask): Promise<Credentials> {
     secretAccessKey: body.SecretAccessKey,
     sessionToken: body.Token,
   };
+}
+
+/**
+ * fetch() of a raw path (sent exactly as written, e.g. with %2E%2E), SigV4-signed
+ * for S3 as the SDK signs (the path not encoded again, payload unsigned).
+ */
+export async function signedFetch(
+  ecsLocal: EcsLocal,
+  credentials: Credentials,
+  method: string,
+  rawPath: string,
+  body?: string,
+): Promise<RawResponse> {
+  const url = new URL(ecsLocal.url);
+  const signer = new SignatureV4({
+    credentials,
+    region: 'eu-west-2',
+    service: 's3',
+    sha256: Sha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+  const q = rawPath.indexOf('?');
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: q < 0 ? rawPath : rawPath.slice(0, q),
+    query: q < 0 ? {} : Object.fromEntries(new URLSearchParams(rawPath.slice(q + 1))),
+    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+  });
+  // A raw socket: fetch would normalize dot segments (%2E%2E included) before sending.
+  return rawRequest(ecsLocal.url, method, rawPath, signed.headers as Record<string, string>, body);
 }
