@@ -62,6 +62,8 @@ export async function startFilesEnv(opts: {
   addressOctet: number;
   /** Files on (BERTH_FILES_BUCKET and the rest) or off. */
   files: boolean;
+  /** ecs-local's health check interval (ECS's is at least 5 s). */
+  healthCheckIntervalMs?: number;
 }): Promise<FilesEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-files-ctl-'));
   const db = await freshDatabase();
@@ -74,6 +76,7 @@ export async function startFilesEnv(opts: {
     },
     addressOctet: opts.addressOctet,
     throttling: false,
+    ...(opts.healthCheckIntervalMs ? { healthCheckIntervalMs: opts.healthCheckIntervalMs } : {}),
     s3: { directory: join(dir, 's3'), buckets: [{ name: BUCKET, corsOrigins: [] }] },
   });
   const filesSettings = {
