@@ -32,7 +32,7 @@ export const filesConfigSchema = z.object({
   }),
   region: setting(z.string().min(1).optional(), {
     env: 'BERTH_S3_REGION',
-    shownDefault: '`AWS_REGION`; `us-east-1` with an endpoint override',
+    shownDefault: '`AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`',
     description: "The bucket's region (and the region IAM calls are signed for).",
   }),
   accessKeyId: setting(z.string().min(1).optional(), {
