@@ -3,11 +3,13 @@
 // role's credentials reach the task. A shared tool gets none of it; nor does any
 // tool with files off.
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { fileRoleName } from '../../../controllers/files/index.ts';
 import type { ToolInstance } from '../../../crds/index.ts';
-import { createInstance, createTool, waitForPhase } from '../reconcile-support.ts';
+import { waitFor } from '../../support/wait.ts';
+import { createInstance, createTool, getInstance, waitForPhase } from '../reconcile-support.ts';
 import { BUCKET, echoSpec, type FilesEnv, sidecarEnv, startFilesEnv, toolEnv } from './support.ts';
 
 let env: FilesEnv;
@@ -122,5 +124,53 @@ test('with files off, a per-user tool gets no role and no files environment', as
     assert.equal((await sidecarEnv(ti)).BERTH_HOME, tool.HOME);
   } finally {
     await off.close();
+  }
+});
+
+test('IAM unreachable: each attempt fails with FileRoleUnavailable (no secret) and is retried, until the spawn timeout', async () => {
+  // A port nobody listens on.
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const down = await startFilesEnv({
+    addressOctet: 78,
+    files: true,
+    iamEndpoint: `http://127.0.0.1:${port}`,
+  });
+  try {
+    await down.identity.upsertUser({ name: 'carol' });
+    await createTool(down.manager.store, 'echo', echoSpec({ spawnTimeout: '20s' }));
+    await createInstance(down.manager.store, 'carol', 'echo', 'echo');
+    const store = down.manager.store;
+    type Ev = { reason?: string; type?: string; message?: string; count?: number };
+    // Retried: the one aggregated Event counts the failed attempts.
+    const event = await waitFor(
+      async () => {
+        const items = (await store.list('Event', { namespace: 'carol' })).items as Ev[];
+        const e = items.find((x) => x.reason === 'FileRoleUnavailable');
+        return e && (e.count ?? 1) >= 2 ? e : undefined;
+      },
+      30_000,
+      'a FileRoleUnavailable Event, twice',
+    );
+    assert.equal(event.type, 'Warning');
+    assert.match(event.message ?? '', /berth-files-[0-9a-f]{32}/);
+    const during = await getInstance(store, 'carol', 'echo');
+    assert.notEqual(during.status?.phase, 'Ready');
+    assert.equal(during.status?.taskArn ?? null, null, 'no task without its role');
+    const failed = await waitForPhase(store, 'carol', 'echo', 'Failed', 60_000);
+    assert.equal(failed.status?.stopReason, 'FileRoleUnavailable');
+    assert.match(failed.status?.message ?? '', /file role berth-files-/);
+    const secret = down.filesSettings.BERTH_S3_SECRET_ACCESS_KEY!;
+    const seen = JSON.stringify([
+      failed,
+      (await store.list('Event', { namespace: 'carol' })).items,
+    ]);
+    assert.ok(!seen.includes(secret), 'no secret in the status or the Events');
+  } finally {
+    await down.close();
   }
 });

@@ -64,6 +64,8 @@ export async function startFilesEnv(opts: {
   files: boolean;
   /** ecs-local's health check interval (ECS's is at least 5 s). */
   healthCheckIntervalMs?: number;
+  /** Where the controllers reach IAM (default: ecs-local). */
+  iamEndpoint?: string;
 }): Promise<FilesEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-files-ctl-'));
   const db = await freshDatabase();
@@ -83,7 +85,7 @@ export async function startFilesEnv(opts: {
     BERTH_FILES_BUCKET: BUCKET,
     BERTH_S3_ENDPOINT: ecsLocal.url,
     BERTH_S3_REGION: ecsLocal.config.region,
-    BERTH_IAM_ENDPOINT: ecsLocal.url,
+    BERTH_IAM_ENDPOINT: opts.iamEndpoint ?? ecsLocal.url,
     BERTH_S3_ACCESS_KEY_ID: ecsLocal.credentials.accessKeyId,
     BERTH_S3_SECRET_ACCESS_KEY: ecsLocal.credentials.secretAccessKey,
   };
