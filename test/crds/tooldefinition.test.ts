@@ -61,10 +61,8 @@ describe('ToolDefinition examples', () => {
     });
   }
 
-  // The demo tools are berth's own small app; the rest mirror Data Workspace's tools.
-  for (const { file, doc } of toolDefinitions.filter(
-    (e) => !e.doc.metadata.name.startsWith('demo'),
-  )) {
+  // The demo tool is berth's own small app; the rest mirror Data Workspace's tools.
+  for (const { file, doc } of toolDefinitions.filter((e) => e.doc.metadata.name !== 'demo')) {
     test(`${file} offers the Data Workspace sizes`, () => {
       const td: ToolDefinition = toolDefinitionSchema.parse(doc);
       assert.deepEqual(td.spec.sizes, {
