@@ -12,6 +12,7 @@ import {
   controllerConfigSchema,
   credentialsConfigSchema,
   ecsConfigSchema,
+  filesConfigSchema,
   reconcilerConfigSchema,
 } from '../controllers/index.ts';
 import { ecsLocalEnvSchema } from '../ecs-local/index.ts';
@@ -58,6 +59,11 @@ export const COMPONENTS: Record<string, Component> = {
     readBy: '`berth controller`, `berth up`, `berth doctor`',
     readme: 'controllers/README.md',
   },
+  files: {
+    schema: filesConfigSchema,
+    readBy: '`berth controller`, `berth up`',
+    readme: 'controllers/files/README.md',
+  },
   proxy: {
     schema: proxyConfigSchema,
     readBy: '`berth proxy`, `berth up`',
@@ -88,6 +94,7 @@ export const SETTINGS_READMES = [
   'api/README.md',
   'controllers/README.md',
   'controllers/reconcilers/README.md',
+  'controllers/files/README.md',
   'proxy/README.md',
   'ecs-local/README.md',
   'cli/README.md',

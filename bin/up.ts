@@ -1,7 +1,8 @@
 // `berth up` (what `make run` runs): PostgreSQL (DATABASE_URL, or an embedded one
 // with data in <repo>/.data/postgres), migrations, ecs-local (unless
-// BERTH_ECS_ENDPOINT points elsewhere) with the examples' image map, the
-// controllers, the API, and an admin token in the CLI's config so that
+// BERTH_ECS_ENDPOINT points elsewhere) with the examples' image map and users'
+// files (S3 and IAM on ecs-local, the bucket berth-files, data under
+// <BERTH_DATA_DIR>/s3: local-files.ts), the controllers, the API, and an admin token in the CLI's config so that
 // `bin/berth get td` works with no extra step. The API's and the controllers'
 // store is one, whose writes enqueue reconciles in their own transaction.
 import { join } from 'node:path';
@@ -47,6 +48,7 @@ import {
   localCredentialsKey,
   localToolSecretKey,
 } from './local-defaults.ts';
+import { LOCAL_FILES_BUCKET, localFilesEnv, localS3Options, uiOrigins } from './local-files.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
 import { type SupervisedPostgres, startSupervisedPostgres } from './supervised-postgres.ts';
@@ -63,7 +65,8 @@ export const upConfigSchema = z.object({
     env: 'BERTH_DATA_DIR',
     shownDefault: '`.data/` in the clone',
     shownValue: 'a folder path',
-    description: 'Where the embedded PostgreSQL keeps its files (in `postgres/`).',
+    description:
+      "Where the embedded PostgreSQL keeps its files (in `postgres/`), ecs-local its state (`ecs-local/`) and S3 its objects, the users' files (`s3/`).",
   }),
   ECS_LOCAL_PORT: setting(integer(0, 65535).default(ECS_LOCAL_DEFAULT_PORT), {
     env: 'ECS_LOCAL_PORT',
@@ -217,11 +220,22 @@ export async function runUp(): Promise<void> {
       const fromEnv = optionsFromEnv(process.env);
       // Only berth's own parts hold it: a fresh pair each start (or the one ECS_LOCAL_* give).
       const credentials = fromEnv.credentials ?? generateAccessKeyPair();
+      // Users' files: S3 on ecs-local (unless ECS_LOCAL_S3_DIR says where), one bucket
+      // whose CORS admits the web UI, so the Files page talks to it directly.
+      const bucket = process.env.BERTH_FILES_BUCKET || LOCAL_FILES_BUCKET;
+      const s3 =
+        fromEnv.s3 ??
+        localS3Options(
+          env.data.BERTH_DATA_DIR,
+          bucket,
+          uiOrigins(process.env, devSignInDefaults(process.env)),
+        );
       try {
         ecsLocal = await startEcsLocal({
           // Process records here let the next start kill tasks a crashed berth up left running.
           stateDir: join(env.data.BERTH_DATA_DIR, 'ecs-local'),
           ...fromEnv,
+          s3,
           credentials,
           port: env.data.ECS_LOCAL_PORT,
           imageMapPath: env.data.ECS_LOCAL_IMAGE_MAP,
@@ -244,13 +258,30 @@ export async function runUp(): Promise<void> {
         ecsLocalKeyPath({ BERTH_DATA_DIR: env.data.BERTH_DATA_DIR }),
         credentials,
       );
+      const files = localFilesEnv({
+        bucket: s3.buckets?.[0]?.name ?? bucket,
+        url: ecsLocal.url,
+        region: ecsLocal.config.region,
+        credentials,
+      });
+      // Files go to the S3 this ecs-local serves, signed with its (fresh) key pair.
       controllerEnv = {
         ...ECS_LOCAL_DEFAULTS,
         ...controllerEnv,
         BERTH_ECS_ENDPOINT: ecsLocal.url,
         ...driverKeyEnv(credentials),
+        ...files.controllers,
       };
-      log.info({ url: ecsLocal.url, imageMap: env.data.ECS_LOCAL_IMAGE_MAP }, 'ecs-local started');
+      // The API (started below, in this process) reads its settings from the environment.
+      Object.assign(process.env, files.api);
+      log.info(
+        {
+          url: ecsLocal.url,
+          imageMap: env.data.ECS_LOCAL_IMAGE_MAP,
+          files: { bucket: files.api.BERTH_FILES_BUCKET, s3: s3.directory },
+        },
+        'ecs-local started',
+      );
     }
     controllers = await startControllerStack({
       pool,

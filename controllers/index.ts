@@ -12,6 +12,14 @@ export {
 } from './credentials/index.ts';
 export * from './ecs/index.ts';
 export {
+  createFiles,
+  type Files,
+  type FilesConfig,
+  filesConfigSchema,
+  filesPolicy,
+  loadFilesConfig,
+} from './files/index.ts';
+export {
   type RunningControllers,
   type StartControllersOptions,
   startControllers,

@@ -7,6 +7,7 @@ import {
   type LoginGcPass,
   type SecretReader,
 } from '../credentials/index.ts';
+import { createFiles, type Files, type FilesConfig } from '../files/index.ts';
 import type { Reconciler, Runnable } from '../reconcile.ts';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
 import { createGarbageCollector } from './gc.ts';
@@ -40,6 +41,8 @@ export interface ToolControllersOptions {
   credentials?: Partial<CredentialsConfig>;
   /** Reads a Database's admin secret from AWS Secrets Manager; absent: only `fromEnv` works. */
   readSecret?: SecretReader;
+  /** Over `loadFilesConfig(env)` (the files bucket, S3 and IAM endpoints, the file roles' names). */
+  files?: Partial<FilesConfig>;
 }
 
 export interface ToolControllers {
@@ -56,6 +59,8 @@ export interface ToolControllers {
   loginGc: Runnable & { runOnce(ctx: Parameters<Runnable['start']>[0]): Promise<LoginGcPass> };
   /** The settings they run with (tests derive a launch's tool secret from its key). */
   config: ReconcilerConfig;
+  /** Users' files (the file roles); undefined while BERTH_FILES_BUCKET is unset. */
+  files: Files | undefined;
 }
 
 /** The reconcilers (tools and data) and the poller and GCs, sharing one config and one observation cache. */
@@ -65,6 +70,7 @@ export function createToolControllers(options: ToolControllersOptions = {}): Too
     ...options.config,
   };
   const observations = new Observations();
+  const files = createFiles(options.env ?? process.env, options.files);
   const gc = createGarbageCollector({ config });
   const credentials = createCredentialsControllers({
     env: options.env ?? process.env,
@@ -80,6 +86,7 @@ export function createToolControllers(options: ToolControllersOptions = {}): Too
         hooks: options.hooks,
         onReady: options.onReady,
         credentials: credentials.instance,
+        ...(files ? { files } : {}),
       }),
       ...credentials.reconcilers,
     },
@@ -92,5 +99,6 @@ export function createToolControllers(options: ToolControllersOptions = {}): Too
     gc,
     loginGc: credentials.loginGc,
     config,
+    files,
   };
 }

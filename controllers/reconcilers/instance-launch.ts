@@ -15,6 +15,13 @@
 // says that task definition is gone or inactive (ecs-local restarted, someone
 // deregistered the revision), it is registered again and RunTask tried once more.
 //
+// A per-user tool's launch, with files on (BERTH_FILES_BUCKET), also makes sure
+// of the user's file role (controllers/files) while the Starting write commits,
+// passes it to RunTask as the task role, and gives every container but the gate
+// the files environment (bucket, home prefix, S3 endpoint). A role that cannot
+// be made sure of fails the attempt (FileRoleUnavailable: a Warning Event, the
+// Reconciled condition) and the queue retries it like any launch error.
+//
 // Step 1 also checks the launch again (store's launchCheckAtStart, in the same
 // transaction, under the user's lock): the owner may still use the tool and it
 // fits their Quotas. Refused, nothing is written but Failed with reason
@@ -22,7 +29,13 @@
 // until a person asks again (a new generation), like any other ended attempt.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
 import { type Condition, setCondition, type ToolDefinition } from '../../crds/index.ts';
-import { deriveToolSecret, LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
+import {
+  deriveToolSecret,
+  Identity,
+  LaunchRefused,
+  launchCheckAtStart,
+} from '../../store/index.ts';
+import { type FileRole, filesEnvironment, mayBeRoleProblem } from '../files/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
 import { findLiveTaskOf, getToolDefinition, type Run } from './instance-run.ts';
@@ -86,6 +99,7 @@ export async function launch(run: Run): Promise<ReconcileResult> {
   const inFlight = status.phase === 'Starting' && !status.taskArn && status.attempt !== undefined;
   let attempt: number;
   let credentials: Promise<LaunchCredentials> | undefined;
+  let files: Promise<LaunchFiles> | undefined;
   if (inFlight) {
     // A launch began and never wrote its task: maybe RunTask succeeded and we crashed.
     attempt = status.attempt!;
@@ -105,6 +119,9 @@ export async function launch(run: Run): Promise<ReconcileResult> {
     // launch), a login no task uses is left for the login GC (after its grace).
     credentials = prepareCredentials(run, td, attempt);
     credentials.catch(() => {}); // awaited below, unless the write failed
+    // The file role likewise (IAM calls, or the cache): it depends on nothing the write does.
+    files = prepareFiles(run, td);
+    files.catch(() => {});
     try {
       await transition(run, {
         phase: 'Starting',
@@ -129,9 +146,12 @@ export async function launch(run: Run): Promise<ReconcileResult> {
     }
   }
 
-  const database = useCredentials(run, await (credentials ?? prepareCredentials(run, td, attempt)));
+  const [database, userFiles] = await Promise.all([
+    (credentials ?? prepareCredentials(run, td, attempt)).then((c) => useCredentials(run, c)),
+    files ?? prepareFiles(run, td),
+  ]);
   await run.deps.hooks?.afterLaunchCredentials?.(run.key);
-  const result = await runTask(run, td, sizeName, attempt, database);
+  const result = await runTask(run, td, sizeName, attempt, database, userFiles);
   if ('failure' in result) return noCapacity(run, result.failure);
   await run.deps.hooks?.afterRunTask?.(run.key, result.task.taskArn!);
   return recordLaunched(run, result.task, sizeName, false);
@@ -144,19 +164,22 @@ async function runTask(
   sizeName: string,
   attempt: number,
   database: Env,
+  files: LaunchFiles,
 ): Promise<{ task: Task } | { failure: Failure }> {
   const cached = cachedTaskDefinitionArn(td);
   const first = cached ?? (await registerTaskDefinition(run, td));
   try {
-    return await runTaskWith(run, td, sizeName, attempt, first, database);
+    return await runTaskWith(run, td, sizeName, attempt, first, database, files);
   } catch (err) {
+    // The role may be gone behind berth's back: the next attempt asks IAM again.
+    if (files.role && mayBeRoleProblem(err)) run.deps.files?.roles.forget(files.userUid!);
     if (!cached || !isTaskDefinitionGone(err)) throw err;
     run.ctx.log.info(
       { tool: td.metadata.name, taskDefinition: cached },
       'the cached task definition is gone from ECS; registering it again',
     );
     const fresh = await registerTaskDefinition(run, td);
-    return await runTaskWith(run, td, sizeName, attempt, fresh, database);
+    return await runTaskWith(run, td, sizeName, attempt, fresh, database, files);
   }
 }
 
@@ -167,6 +190,7 @@ async function runTaskWith(
   attempt: number,
   taskDefinition: string,
   database: Env,
+  files: LaunchFiles,
 ): Promise<{ task: Task } | { failure: Failure }> {
   const { ctx } = run;
   const uid = run.ti.metadata.uid!;
@@ -188,11 +212,16 @@ async function runTaskWith(
         containerOverrides: [
           {
             name: TOOL_CONTAINER,
-            environment: [...toolEnvironment(run, td, sizeName), ...database],
+            environment: [...toolEnvironment(run, td, sizeName), ...database, ...files.environment],
           },
           // Overrides, not the task definition: the definition is shared by every launch.
           { name: GATE_CONTAINER, environment: gateEnvironment(run, td, attempt) },
+          ...(files.environment.length
+            ? td.spec.sidecars.map((s) => ({ name: s.name, environment: files.environment }))
+            : []),
         ],
+        // Every container's AWS credentials: the user's home prefix only.
+        ...(files.role ? { taskRoleArn: files.role.roleArn } : {}),
       },
       capacityProvider: td.spec.capacity,
       // Its security groups must admit only the proxy on these (else UnsafeSecurityGroup, and the launch waits).
@@ -304,6 +333,60 @@ function gateEnvironment(run: Run, td: ToolDefinition, attempt: number) {
 }
 
 type Env = { name: string; value: string }[];
+
+/** A launch's files: the user's role and the containers' files environment (empty: files off). */
+type LaunchFiles = { role?: FileRole; userUid?: string; environment: Env };
+
+/**
+ * Files for a per-user tool when files are on: the user's uid (the users row of
+ * the namespace), their file role made sure of, the files environment. A shared
+ * tool, or files off: nothing. A namespace with no users row has no home: the
+ * tool launches without files, and a Warning Event says so. A role that cannot
+ * be made sure of throws (FileRoleUnavailable) after a Warning Event.
+ */
+async function prepareFiles(run: Run, td: ToolDefinition): Promise<LaunchFiles> {
+  const files = run.deps.files;
+  if (!files || td.spec.sharing !== 'perUser') return { environment: [] };
+  const { ctx } = run;
+  const user = await new Identity(ctx.store.pool).getUser(run.ti.metadata.namespace ?? '');
+  if (!user) {
+    await warn(
+      run,
+      'FilesUnavailable',
+      `No user "${run.ti.metadata.namespace}": the tool runs without a home folder synced with files`,
+    );
+    return { environment: [] };
+  }
+  try {
+    const { role, outcome } = await files.roles.ensure(user.uid);
+    if (outcome !== 'cached' && outcome !== 'unchanged')
+      ctx.log.info({ user: user.name, role: role.roleName, outcome }, 'file role made sure of');
+    return {
+      role,
+      userUid: user.uid,
+      environment: filesEnvironment(files.config, role.bucket, role.prefix),
+    };
+  } catch (err) {
+    await warn(run, 'FileRoleUnavailable', `Not launched yet: ${(err as Error).message}; retrying`);
+    throw err;
+  }
+}
+
+async function warn(run: Run, reason: string, message: string): Promise<void> {
+  await run.ctx
+    .recordEvent({
+      involvedObject: {
+        kind: 'ToolInstance',
+        name: run.ti.metadata.name,
+        namespace: run.ti.metadata.namespace,
+        uid: run.ti.metadata.uid,
+      },
+      type: 'Warning',
+      reason,
+      message,
+    })
+    .catch(() => {});
+}
 
 type LaunchCredentials = { environment: Env; condition?: Condition };
 

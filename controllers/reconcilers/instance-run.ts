@@ -6,6 +6,7 @@ import type { Task } from '@aws-sdk/client-ecs';
 import { isApiError, type ToolDefinition, type ToolInstance } from '../../crds/index.ts';
 import type { ObjectKey } from '../../store/index.ts';
 import type { InstanceCredentials } from '../credentials/index.ts';
+import type { Files } from '../files/index.ts';
 import type { ReconcileContext } from '../reconcile.ts';
 import type { ReconcilerConfig } from './config.ts';
 import { isStopping, STOP_REASON_ANNOTATION, TAG, tagValue } from './ecs-task.ts';
@@ -32,6 +33,8 @@ export interface ToolInstanceDeps {
   hooks?: ReconcilerHooks;
   /** Database logins for each launch (controllers/credentials); absent: tools get none. */
   credentials?: InstanceCredentials;
+  /** Users' files (controllers/files): the file role and files environment; absent: files off. */
+  files?: Files;
   /** Observes the seconds from launch to ready (the time-to-ready histogram). */
   onReady?(seconds: number): void;
 }

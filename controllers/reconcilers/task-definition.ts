@@ -5,17 +5,26 @@
 // the default size as the task's cpu/memory (RunTask overrides pick another
 // size), awsvpc on Fargate. The secret and the tool's port reach the gate as
 // RunTask overrides (instance-launch.ts): the definition is shared by launches.
+// With spec.homePath, a task volume `home` is mounted there in the tool and in
+// every sidecar (the tool's HOME, the sidecars' BERTH_HOME), so s3sync keeps it
+// in step with the user's files. A sidecar's healthCheck, toolWaitsFor (the
+// tool's dependsOn), restartOnExit and stopTimeoutSeconds map to their ECS fields.
 // Only the spec goes in, nothing that changes on its own (no timestamps), so the
 // driver's content hash registers a new revision exactly when the spec changed.
 import type {
   ContainerDefinition,
+  ContainerDependency,
+  HealthCheck,
   KeyValuePair,
+  MountPoint,
   RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
-import type { EnvVar, ToolDefinition } from '../../crds/index.ts';
+import type { ContainerHealthCheck, EnvVar, Sidecar, ToolDefinition } from '../../crds/index.ts';
 
 export const TOOL_CONTAINER = 'tool';
 export const GATE_CONTAINER = 'berth-gate';
+/** The task volume holding the user's home folder (spec.homePath). */
+export const HOME_VOLUME = 'home';
 
 /** `berth-<installation>-<tool>`: one family per tool per installation. */
 export function taskDefinitionFamily(installationId: string, tool: string): string {
@@ -48,12 +57,19 @@ export function buildTaskDefinition(
   if (conflict) throw new Error(conflict);
   // The tool publishes no port: only the gate's is reachable from outside the task
   // (on Fargate; under ecs-local every process shares the host's loopback).
+  const home = spec.homePath;
+  const mountPoints: MountPoint[] = home
+    ? [{ sourceVolume: HOME_VOLUME, containerPath: home, readOnly: false }]
+    : [];
+  const dependsOn = toolDependencies(spec.sidecars);
   const tool: ContainerDefinition = {
     name: TOOL_CONTAINER,
     image: spec.image,
     essential: true,
-    environment: toolEnvironment(spec.env, spec.port),
+    environment: withDefault(toolEnvironment(spec.env, spec.port), 'HOME', home),
     stopTimeout: options.toolStopTimeoutSeconds,
+    ...(home ? { mountPoints } : {}),
+    ...(dependsOn.length ? { dependsOn } : {}),
     ...(spec.command ? { entryPoint: spec.command } : {}),
     ...(spec.args ? { command: spec.args } : {}),
   };
@@ -61,10 +77,14 @@ export function buildTaskDefinition(
     name: s.name,
     image: s.image,
     essential: s.essential,
-    environment: toKeyValues(s.env ?? []),
+    environment: withDefault(toKeyValues(s.env ?? []), 'BERTH_HOME', home),
     ...(s.port ? { portMappings: [{ containerPort: s.port, protocol: 'tcp' as const }] } : {}),
     ...(s.command ? { entryPoint: s.command } : {}),
     ...(s.args ? { command: s.args } : {}),
+    ...(home ? { mountPoints } : {}),
+    ...(s.healthCheck ? { healthCheck: ecsHealthCheck(s.healthCheck) } : {}),
+    ...(s.restartOnExit ? { restartPolicy: { enabled: true } } : {}),
+    ...(s.stopTimeoutSeconds !== undefined ? { stopTimeout: s.stopTimeoutSeconds } : {}),
   }));
   return {
     family: taskDefinitionFamily(options.installationId, td.metadata.name),
@@ -74,6 +94,7 @@ export function buildTaskDefinition(
     memory: String(size.memory),
     ephemeralStorage: { sizeInGiB: spec.ephemeralStorageGiB },
     containerDefinitions: [gate(options), tool, ...sidecars],
+    ...(home ? { volumes: [{ name: HOME_VOLUME }] } : {}),
     tags: [{ key: 'berth:tool', value: td.metadata.name }],
   };
 }
@@ -101,6 +122,41 @@ function toolEnvironment(env: EnvVar[], port: number): KeyValuePair[] {
   const list = toKeyValues(env);
   if (!env.some((e) => e.name === 'PORT')) list.push({ name: 'PORT', value: String(port) });
   return list;
+}
+
+/** The tool starts once each sidecar it waits for has started, or is healthy. */
+function toolDependencies(sidecars: Sidecar[]): ContainerDependency[] {
+  return sidecars.flatMap((s) =>
+    s.toolWaitsFor
+      ? [
+          {
+            containerName: s.name,
+            condition: s.toolWaitsFor === 'Healthy' ? ('HEALTHY' as const) : ('START' as const),
+          },
+        ]
+      : [],
+  );
+}
+
+/** The spec's seconds as ECS's health check fields (ECS counts seconds too). */
+function ecsHealthCheck(h: ContainerHealthCheck): HealthCheck {
+  return {
+    command: h.command,
+    interval: h.intervalSeconds,
+    timeout: h.timeoutSeconds,
+    retries: h.retries,
+    startPeriod: h.startPeriodSeconds,
+  };
+}
+
+/** Adds `name=value` unless the spec's env already sets `name` (or there is no value). */
+function withDefault(
+  list: KeyValuePair[],
+  name: string,
+  value: string | undefined,
+): KeyValuePair[] {
+  if (value === undefined || list.some((e) => e.name === name)) return list;
+  return [...list, { name, value }];
 }
 
 function toKeyValues(env: EnvVar[]): KeyValuePair[] {

@@ -1,11 +1,13 @@
 // The demo tool: a tiny web app that stands in for JupyterLab & co. so berth can
 // be tried end to end with no external image. It serves a page saying whose
-// tool it is, a readiness path, and a WebSocket echo (to show the proxy carries
-// WebSockets). Run by ecs-local through examples/demo/images.yaml, or by hand:
+// tool it is, a readiness path, a WebSocket echo (to show the proxy carries
+// WebSockets) and file endpoints under $HOME (files.ts: the home folder s3sync
+// keeps in step with the user's files). Run by ecs-local through examples/demo/images.yaml, or by hand:
 //   HOST=127.0.0.1 PORT=8888 node examples/demo/server.ts
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { WebSocketServer } from 'ws';
+import { handleFiles } from './files.ts';
 
 const port = Number(process.env.PORT ?? 8888);
 const startedAt = new Date();
@@ -72,8 +74,10 @@ document.getElementById('f').onsubmit = (e) => { e.preventDefault(); ws.send(doc
 }
 
 const host = await bindHost();
-const server = createServer((req, res) => {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
+const server = createServer(async (req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname;
+  if (await handleFiles(req, res, url)) return;
   if (path === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
   } else if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
