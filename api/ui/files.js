@@ -159,38 +159,42 @@ export function startFiles(client, session, say) {
       h('td', {}, when ? h('time', { datetime: item.lastModified }, when.toLocaleString()) : ''),
       h(
         'td',
-        { class: 'actions-cell' },
-        isFolder
-          ? null
-          : h(
-              'button',
-              {
-                type: 'button',
-                class: 'secondary',
-                'aria-label': `Download ${name}`,
-                onclick: () => download(path, name),
-              },
-              'Download',
-            ),
+        {},
         h(
-          'button',
-          {
-            type: 'button',
-            class: 'secondary',
-            'aria-label': `Rename ${name}`,
-            onclick: () => rename(path, name, isFolder),
-          },
-          'Rename',
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'danger',
-            'aria-label': `Delete ${name}`,
-            onclick: () => remove(path, name, isFolder),
-          },
-          'Delete',
+          'div',
+          { class: 'row-actions' },
+          isFolder
+            ? null
+            : h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'secondary',
+                  'aria-label': `Download ${name}`,
+                  onclick: () => download(path, name),
+                },
+                'Download',
+              ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              'aria-label': `Rename ${name}`,
+              onclick: () => rename(path, name, isFolder),
+            },
+            'Rename',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'danger',
+              'aria-label': `Delete ${name}`,
+              onclick: () => remove(path, name, isFolder),
+            },
+            'Delete',
+          ),
         ),
       ),
     );
@@ -286,8 +290,11 @@ export function startFiles(client, session, say) {
       cancel,
     );
     uploads.append(li);
+    let settled = false;
     const job = new FileUpload(client, session.user.name, file, `${target}${file.name}`, {
       onProgress(sent, total) {
+        // Parts already in flight may land after a failure; its message stays.
+        if (settled) return;
         const pct = total ? Math.floor((sent / total) * 100) : 100;
         bar.value = pct;
         status.textContent = `${formatBytes(sent)} of ${formatBytes(total)} (${pct}%)`;
@@ -303,6 +310,7 @@ export function startFiles(client, session, say) {
     job
       .start()
       .then(() => {
+        settled = true;
         bar.value = 100;
         status.textContent = job.resumed
           ? `Uploaded (resumed: ${job.partsSent} parts sent)`
@@ -311,6 +319,7 @@ export function startFiles(client, session, say) {
         if (folder === target) load();
       })
       .catch((err) => {
+        settled = true;
         li.dataset.state = err instanceof UploadCancelled ? 'cancelled' : 'failed';
         status.textContent =
           err instanceof UploadCancelled

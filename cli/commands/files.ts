@@ -60,13 +60,19 @@ async function ls(path: string, opts: { output?: string; headers: boolean }) {
     throw new CliError(`unsupported output format "${opts.output}" (json or yaml)`);
   const api = await filesApi();
   checkPath(path, 'folder');
-  let items = await api.list(path);
-  if (items.length === 0 && path !== '' && !path.endsWith('/')) {
-    // `ls NAME` of a file shows that file, as ls does; of nothing, says so.
+  let items: FileItem[];
+  try {
+    items = await api.list(path);
+  } catch (err) {
+    // `ls NAME` of a file shows that file, as ls does.
+    if (!isApiError(err, 'NotFound') || path === '' || path.endsWith('/')) throw err;
     const { parent, name } = splitPath(path);
-    const self = (await api.list(parent)).find((i) => i.name.replace(/\/$/, '') === name);
+    const self = await api
+      .list(parent)
+      .then((all) => all.find((i) => i.type === 'file' && i.name === name))
+      .catch(() => undefined);
     if (!self) throw new CliError(`${REMOTE}${path}: no such file or folder`);
-    if (self.type === 'file') items = [self];
+    items = [self];
   }
   if (opts.output === 'json' || opts.output === 'yaml') {
     const list = { path, items };
