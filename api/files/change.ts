@@ -91,7 +91,7 @@ export async function makeFolder(s3: FilesStore, home: Home, rawPath: string): P
       causes: [{ field: 'path', message: 'a folder is there' }],
     });
   await s3.client.send(
-    new PutObjectCommand({ Bucket: s3.bucket, Key: home.folder(path), Body: '' }),
+    new PutObjectCommand({ Bucket: s3.bucket, Key: home.folder(path), Body: new Uint8Array(0) }),
   );
   return path;
 }

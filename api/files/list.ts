@@ -1,10 +1,11 @@
 // GET …/files?path=&limit=&continue=: one folder of the caller's home, a page at
 // a time. S3 lists with Delimiter "/", so subfolders are its CommonPrefixes (and
-// a folder made on purpose is a zero-byte "name/" marker, itself a prefix). The
-// continue token wraps S3's continuation token with the folder it belongs to; the
-// listing prefix always comes from the caller's home, so no token can reach
-// outside it.
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+// a folder made on purpose is a zero-byte "name/" marker, itself a prefix). Pages
+// follow ListObjects' Marker (see objects.ts for why not v2's token): the continue
+// token holds the folder and the marker, which must lie under that folder's
+// prefix, and the prefix always comes from the caller's home, so no token can
+// reach outside it.
+import { ListObjectsCommand, type ListObjectsCommandOutput } from '@aws-sdk/client-s3';
 import { ApiError } from '../../crds/index.ts';
 import type { Home } from './home.ts';
 import { bareFolder } from './requests.ts';
@@ -35,11 +36,11 @@ function badContinue(): ApiError {
   );
 }
 
-function encodeContinue(folder: string, s3Token: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, f: folder, t: s3Token })).toString('base64url');
+function encodeContinue(folder: string, marker: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, f: folder, m: marker })).toString('base64url');
 }
 
-function decodeContinue(token: string, folder: string): string {
+function decodeContinue(token: string, folder: string, prefix: string): string {
   if (!/^[A-Za-z0-9_-]+$/.test(token)) throw badContinue();
   let raw: unknown;
   try {
@@ -47,10 +48,10 @@ function decodeContinue(token: string, folder: string): string {
   } catch {
     throw badContinue();
   }
-  const r = raw as { v?: unknown; f?: unknown; t?: unknown };
-  if (r?.v !== 1 || r.f !== folder || typeof r.t !== 'string' || !r.t || r.t.length > 2048)
+  const r = raw as { v?: unknown; f?: unknown; m?: unknown };
+  if (r?.v !== 1 || r.f !== folder || typeof r.m !== 'string' || !r.m.startsWith(prefix))
     throw badContinue();
-  return r.t;
+  return r.m;
 }
 
 const stripQuotes = (etag: string | undefined) => etag?.replace(/^"|"$/g, '');
@@ -64,14 +65,14 @@ export async function listFolder(
 ): Promise<FileList> {
   const folder = bareFolder(rawPath);
   const prefix = home.folder(folder);
-  const token = opts.continue ? decodeContinue(opts.continue, folder) : undefined;
-  const out: ListObjectsV2CommandOutput = await s3.client.send(
-    new ListObjectsV2Command({
+  const token = opts.continue ? decodeContinue(opts.continue, folder, prefix) : undefined;
+  const out: ListObjectsCommandOutput = await s3.client.send(
+    new ListObjectsCommand({
       Bucket: s3.bucket,
       Prefix: prefix,
       Delimiter: '/',
       MaxKeys: opts.limit ?? DEFAULT_LIMIT,
-      ...(token ? { ContinuationToken: token } : {}),
+      ...(token ? { Marker: token } : {}),
     }),
   );
   const folders: FileItem[] = [];
@@ -105,11 +106,15 @@ export async function listFolder(
       kind: 'files',
       causes: [{ field: 'path', message: 'no such folder' }],
     });
+  // With a delimiter S3 sends NextMarker; else the greatest key or prefix seen is the marker.
+  const seen = [
+    ...(out.Contents ?? []).map((o) => o.Key ?? ''),
+    ...(out.CommonPrefixes ?? []).map((p) => p.Prefix ?? ''),
+  ].sort();
+  const next = out.IsTruncated ? (out.NextMarker ?? seen.at(-1)) : undefined;
   return {
     path: folder,
     items: [...folders.sort(byName), ...files.sort(byName)],
-    ...(out.IsTruncated && out.NextContinuationToken
-      ? { continue: encodeContinue(folder, out.NextContinuationToken) }
-      : {}),
+    ...(next && next !== token ? { continue: encodeContinue(folder, next) } : {}),
   };
 }

@@ -131,7 +131,11 @@ export async function startUpload(
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error('S3 started a multipart upload without an UploadId');
   await s3.client.send(
-    new PutObjectCommand({ Bucket: s3.bucket, Key: ticketKey(key, uploadId), Body: '' }),
+    new PutObjectCommand({
+      Bucket: s3.bucket,
+      Key: ticketKey(key, uploadId),
+      Body: new Uint8Array(0),
+    }),
   );
   const partSize = partSizeFor(body.size);
   return {

@@ -200,17 +200,15 @@ describe('files: round trips', () => {
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     for (let i = 0; i < names.length; i += 50)
       await Promise.all(
-        names
-          .slice(i, i + 50)
-          .map((n) =>
-            client.send(
-              new PutObjectCommand({
-                Bucket: h.s3.bucket,
-                Key: prefix + n,
-                Body: new Uint8Array(0),
-              }),
-            ),
+        names.slice(i, i + 50).map((n) =>
+          client.send(
+            new PutObjectCommand({
+              Bucket: h.s3.bucket,
+              Key: prefix + n,
+              Body: new Uint8Array(0),
+            }),
           ),
+        ),
       );
     await client.send(
       new PutObjectCommand({ Bucket: h.s3.bucket, Key: `${prefix}zz/x`, Body: 'x' }),
