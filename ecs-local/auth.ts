@@ -38,9 +38,9 @@ export interface SignedRequest {
 }
 
 /** How far X-Amz-Date may be from now, as AWS allows. */
-const MAX_SKEW_MS = 15 * 60_000;
+export const MAX_SKEW_MS = 15 * 60_000;
 
-const AUTH_RE =
+export const AUTH_RE =
   /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_-]+),\s*Signature=([0-9a-f]{64})$/;
 
 /** node:crypto behind the SigV4 signer's hash interface (plain hash, or HMAC with a key); for any client that signs. */
@@ -188,7 +188,7 @@ export async function verifySignature(
 }
 
 /** `20260102T030405Z` -> epoch ms. */
-function parseAmzDate(text: string): number | undefined {
+export function parseAmzDate(text: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as number[];

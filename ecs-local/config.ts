@@ -116,6 +116,19 @@ const networkSchema = z.strictObject({
     ]),
 });
 
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name: 3 to 63 of a-z 0-9 . -');
+
+const s3Schema = z.strictObject({
+  /** Where s3rver keeps its buckets and objects (survives restarts). */
+  directory: z.string().min(1),
+  /** Buckets created at start, each with the origins its CORS allows. */
+  buckets: z
+    .array(z.strictObject({ name: bucketName, corsOrigins: z.array(z.string().url()).default([]) }))
+    .default([]),
+});
+
 const configSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   /** Listen on a non-loopback `host` (anyone who can reach it may try to drive it; SigV4 still applies). */
@@ -168,6 +181,22 @@ const configSchema = z.strictObject({
   faults: faultsSchema.default(faultsSchema.parse({})),
   /** Secrets Manager's secrets from the start (more through PUT /_ecs-local/secrets/<name>). */
   secrets: z.array(secretConfigSchema).default([]),
+  /** S3 on ecs-local's own URL (s3rver in-process, behind IAM checks); off when absent. */
+  s3: s3Schema.optional(),
+  /** How long a task's role session credentials last (a new pair on each fetch). */
+  credentialsTtlMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(12 * 3_600_000)
+    .default(3_600_000),
+  /**
+   * Managed policies IAM knows, usable only as a role's permissions boundary
+   * (`arn:aws:iam::<account>:policy/<name>`); a role naming any other is refused.
+   */
+  managedPolicies: z
+    .array(z.strictObject({ name: z.string().regex(/^[\w+=,.@-]{1,128}$/), document: z.string() }))
+    .default([]),
 });
 
 export type EcsLocalConfig = z.infer<typeof configSchema>;
@@ -300,6 +329,24 @@ export const ecsLocalEnvSchema = z.object({
     description:
       'Task addresses are 127.<octet>.x.y (0: 127.0.1.1, 127.0.1.2, …); distinct values let several run at once.',
   }),
+  s3Directory: setting(z.string().min(1).optional(), {
+    env: 'ECS_LOCAL_S3_DIR',
+    shownDefault: 'off (`berth up`: `<BERTH_DATA_DIR>/s3`)',
+    shownValue: 'a folder path',
+    description:
+      "Turns on S3 at ecs-local's URL (path-style, IAM-checked), keeping its objects in this folder.",
+  }),
+  s3Buckets: setting(commaList(bucketName).default([]), {
+    env: 'ECS_LOCAL_S3_BUCKETS',
+    shownValue: 'bucket names, comma-separated',
+    description: 'Buckets created at start (with ECS_LOCAL_S3_DIR).',
+  }),
+  s3CorsOrigins: setting(commaList(z.string().url()).default([]), {
+    env: 'ECS_LOCAL_S3_CORS_ORIGINS',
+    shownValue: 'origins, comma-separated',
+    description:
+      "Origins every bucket's CORS allows (GET PUT POST DELETE HEAD, any header, ETag exposed).",
+  }),
   stateDir: setting(z.string().min(1).optional(), {
     env: 'ECS_LOCAL_STATE_DIR',
     shownDefault: '`.data/ecs-local` (`berth up`: `<BERTH_DATA_DIR>/ecs-local`)',
@@ -342,5 +389,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): EcsLocalOp
     outputCapBytes: e.outputCapBytes,
     addressOctet: e.addressOctet,
     ...(e.stateDir ? { stateDir: e.stateDir } : {}),
+    ...(e.s3Directory
+      ? {
+          s3: {
+            directory: e.s3Directory,
+            buckets: e.s3Buckets.map((name) => ({ name, corsOrigins: e.s3CorsOrigins })),
+          },
+        }
+      : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { Arns } from './arns.ts';
 import type { Clusters } from './clusters.ts';
 import type { EcsLocalConfig } from './config.ts';
 import type { FaultState } from './faults.ts';
+import type { IamRoles } from './iam-roles.ts';
 import type { TaskDefinitions } from './task-definitions.ts';
 import type { TaskEngine } from './tasks.ts';
 
@@ -18,6 +19,8 @@ export interface EcsContext {
   taskDefinitions: TaskDefinitions;
   engine: TaskEngine;
   faults: FaultState;
+  /** IAM roles (a task role must name one). */
+  iam: IamRoles;
   /** RunTask clientToken -> what it created, keyed by `<cluster>\n<token>`. */
   clientTokens: Map<string, ClientTokenEntry>;
 }

@@ -17,6 +17,8 @@ export const faultsSchema = z.strictObject({
   capacityFailureRate: rate.default(0),
   /** The next N requested tasks come back as capacity failures (deterministic for tests). */
   capacityFailures: z.number().int().min(0).default(0),
+  /** S3 unreachable: every S3 request's connection is dropped without an answer. */
+  s3Outage: z.boolean().default(false),
   /**
    * Every call of an operation answered with this error, as ECS would send it
    * (e.g. `{"RunTask": {"code": "AccessDeniedException", "message": "..."}}`), so

@@ -3,24 +3,30 @@
 // loader (settings/, a leaf it uses as it would a library).
 import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
+import { ConfigError } from '../settings/index.ts';
 import { AddressPool } from './addresses.ts';
-import { Arns } from './arns.ts';
+import { Arns, taskIdFrom } from './arns.ts';
 import { type AccessKeyPair, generateAccessKeyPair } from './auth.ts';
 import { Clusters } from './clusters.ts';
 import { type EcsLocalConfig, type EcsLocalOptions, parseConfig } from './config.ts';
 import type { EcsContext } from './context.ts';
 import { FaultState } from './faults.ts';
+import { parsePolicyDocument } from './iam-policy.ts';
+import { IamRoles, type ManagedPolicies } from './iam-roles.ts';
 import { ImageResolver } from './image-map.ts';
 import { MetadataEndpoint } from './metadata-endpoint.ts';
 import { OrphanGuard } from './orphan-guard.ts';
 import { ProcessRecords } from './process-records.ts';
+import { S3Backend } from './s3-backend.ts';
+import { S3Front } from './s3-front.ts';
 import { SecretsManager } from './secrets-manager.ts';
 import { createEcsServer } from './server.ts';
+import { TaskCredentials } from './task-credentials.ts';
 import { TaskDefinitions } from './task-definitions.ts';
+import type { TaskRecord } from './task-record.ts';
 import { TaskEngine } from './tasks.ts';
 import { Throttle } from './throttle.ts';
 
-export { ConfigError } from '../settings/index.ts';
 export { type AdminRequest, adminFetch } from './admin-client.ts';
 export { type AccessKeyPair, generateAccessKeyPair, Sha256 } from './auth.ts';
 export type { EcsLocalConfig, EcsLocalOptions } from './config.ts';
@@ -34,6 +40,7 @@ export {
   parseConfig,
 } from './config.ts';
 export type { Faults } from './faults.ts';
+export { ConfigError };
 
 export interface EcsLocal {
   /** e.g. http://127.0.0.1:4566 — the SDK `endpoint` for both ECS and EC2. */
@@ -58,6 +65,23 @@ export interface StartOptions extends EcsLocalOptions {
   logger?: Logger;
 }
 
+/** A task's role: RunTask's override, else its task definition's. */
+function taskRoleArn(task: TaskRecord): string | undefined {
+  const role = task.overrides.taskRoleArn ?? task.definition.body.taskRoleArn;
+  return typeof role === 'string' ? role : undefined;
+}
+
+function managedPolicies(config: EcsLocalConfig): ManagedPolicies {
+  const map: ManagedPolicies = new Map();
+  for (const p of config.managedPolicies) {
+    const parsed = parsePolicyDocument(p.document);
+    if (!parsed.ok)
+      throw new ConfigError('ecs-local options', [`managedPolicies.${p.name}: ${parsed.message}`]);
+    map.set(`arn:aws:iam::${config.accountId}:policy/${p.name}`, parsed.doc);
+  }
+  return map;
+}
+
 export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLocal> {
   const { logger: givenLogger, ...rest } = options;
   const config = parseConfig(rest);
@@ -72,9 +96,20 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     const pids = reaped.flatMap((r) => r.killed);
     logger.warn({ pids }, 'killed task processes left running by an earlier ecs-local');
   }
+  const iam = new IamRoles(config.accountId, config.stateDir, managedPolicies(config));
   const guard = new OrphanGuard();
   let baseUrl = '';
+  const taskCredentials = new TaskCredentials({
+    baseUrl: () => baseUrl,
+    isLive: (arn) => {
+      const status = engine.get(taskIdFrom(arn))?.lastStatus;
+      // Containers still run (and drain) until DEPROVISIONING.
+      return status !== undefined && status !== 'DEPROVISIONING' && status !== 'STOPPED';
+    },
+    ttlMs: config.credentialsTtlMs,
+  });
   const engine = new TaskEngine({
+    taskEnv: (task) => taskCredentials.envFor(task.arn, taskRoleArn(task)),
     config,
     arns,
     addresses: new AddressPool(config.addressOctet),
@@ -104,12 +139,31 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     taskDefinitions: new TaskDefinitions(arns),
     engine,
     faults,
+    iam,
     clientTokens: new Map(),
   };
   const throttle = new Throttle(config.throttling);
   const secrets = new SecretsManager(config.region, config.accountId, config.secrets);
   let listeningPort = 0;
+  const s3 = config.s3
+    ? new S3Front({
+        backend: await S3Backend.start(
+          config.s3.directory,
+          config.s3.buckets.map((b) => b.name),
+        ),
+        buckets: config.s3.buckets,
+        admin: credentials,
+        sessions: taskCredentials,
+        iam,
+        faults,
+        accountId: config.accountId,
+        logger,
+      })
+    : undefined;
   const server = createEcsServer({
+    iam,
+    taskCredentials,
+    s3,
     ctx,
     throttle,
     metadata: new MetadataEndpoint(engine),

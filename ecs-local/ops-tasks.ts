@@ -53,6 +53,7 @@ const runTaskSchema = z.looseObject({
         .optional(),
       cpu: z.string().optional(),
       memory: z.string().optional(),
+      taskRoleArn: z.string().optional(),
     })
     .optional(),
   platformVersion: z.string().optional(),
@@ -215,6 +216,7 @@ export const runTask: Handler = (ctx: EcsContext, body) => {
       overrides.memory ?? definition.memory ?? '',
     );
   }
+  checkTaskRole(ctx, overrides.taskRoleArn ?? (definition.body.taskRoleArn as string | undefined));
   let taskTags = tags;
   if (input.propagateTags === 'TASK_DEFINITION') {
     const own = new Set(tags.map((t) => t.key));
@@ -248,6 +250,14 @@ export const runTask: Handler = (ctx: EcsContext, body) => {
     ctx.clientTokens.set(tokenKey, { fingerprint: print, taskIds: tasks.map((t) => t.id) });
   return { tasks: tasks.map((t) => ctx.engine.describe(t, true)), failures };
 };
+
+/** ECS refuses a task role that does not exist (it cannot assume it) before running anything. */
+function checkTaskRole(ctx: EcsContext, roleArn: string | undefined): void {
+  if (roleArn === undefined || ctx.iam.byArn(roleArn)) return;
+  throw clientError(
+    `ECS was unable to assume the role '${roleArn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.`,
+  );
+}
 
 function findTask(ctx: EcsContext, cluster: string, ref: string): TaskRecord | undefined {
   const t = ctx.engine.get(taskIdFrom(ref));

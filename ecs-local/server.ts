@@ -12,6 +12,8 @@ import { type AccessKeyPair, type AuthFailure, verifySignature } from './auth.ts
 import type { EcsContext } from './context.ts';
 import { Ec2Error, ec2ErrorXml, ec2Response, handleEc2 } from './ec2-query.ts';
 import { hostAllowed } from './host-check.ts';
+import { handleIam, iamErrorXml } from './iam-query.ts';
+import { IamError, type IamRoles } from './iam-roles.ts';
 import type { MetadataEndpoint } from './metadata-endpoint.ts';
 import { ECS_TARGET_PREFIX, OPERATIONS } from './operations.ts';
 import {
@@ -22,7 +24,10 @@ import {
   serverError,
   throttled,
 } from './protocol.ts';
+import { signedService } from './s3-auth.ts';
+import type { S3Front } from './s3-front.ts';
 import { SECRETS_TARGET_PREFIX, type SecretsManager } from './secrets-manager.ts';
+import { CREDENTIALS_PREFIX, type TaskCredentials } from './task-credentials.ts';
 import type { Throttle } from './throttle.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -45,6 +50,10 @@ export interface ServerDeps {
   throttle: Throttle;
   metadata: MetadataEndpoint;
   secrets: SecretsManager;
+  iam: IamRoles;
+  taskCredentials: TaskCredentials;
+  /** S3's front, when S3 is on. */
+  s3: S3Front | undefined;
   logger: Logger;
   /** The pair every signed request must be signed with. */
   credentials: AccessKeyPair;
@@ -87,6 +96,16 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   const method = req.method ?? 'GET';
   if (path.startsWith('/v4/') && method === 'GET') {
     if (deps.metadata.handle(path, res)) return;
+  }
+  // A task's credentials: its own token is the authentication (as the ECS agent's).
+  if (path.startsWith(CREDENTIALS_PREFIX) && method === 'GET') {
+    deps.taskCredentials.handle(path, req.headers.authorization, res);
+    return;
+  }
+  // S3 streams its bodies: routed before anything reads one.
+  if (deps.s3 && !path.startsWith(`${ADMIN_PREFIX}/`) && deps.s3.claims(req)) {
+    await deps.s3.handle(req, res);
+    return;
   }
   let raw: Buffer;
   try {
@@ -141,7 +160,19 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     return;
   }
   const contentType = req.headers['content-type'] ?? '';
-  if (method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
+  const formPost = method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded');
+  if (formPost && signedService(req.url ?? '/', req.headers) === 'iam') {
+    const failure = await verify('iam');
+    if (failure) {
+      const [code, status] = EC2_AUTH_ERRORS[failure.kind];
+      sendXmlText(res, status, iamAuthErrorXml(code, failure.message));
+      return;
+    }
+    const answer = handleIam(deps.iam, new URLSearchParams(body));
+    sendXmlText(res, answer.status, answer.xml);
+    return;
+  }
+  if (formPost) {
     const failure = await verify('ec2');
     if (failure) {
       const [code, status] = EC2_AUTH_ERRORS[failure.kind];
@@ -152,6 +183,21 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     return;
   }
   res.writeHead(404, { 'content-type': 'text/plain' }).end('ecs-local: not found\n');
+}
+
+function sendXmlText(res: ServerResponse, status: number, xml: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/xml',
+    'content-length': Buffer.byteLength(xml),
+    'x-amzn-requestid': newRequestId(),
+  });
+  res.end(xml);
+}
+
+function iamAuthErrorXml(code: string, message: string): string {
+  return iamErrorXml(
+    new IamError(code === 'AuthFailure' ? 'InvalidClientTokenId' : code, message, 403),
+  );
 }
 
 function handleSecrets(

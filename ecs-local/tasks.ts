@@ -24,6 +24,8 @@ export interface TaskEngineDeps {
   metadataBaseUrl: () => string;
   /** Told of each container process once it runs, and once its process group is gone. */
   lifetimes?: ContainerLifetimes;
+  /** Environment every container of a task gets on top of ECS's own (task role credentials). */
+  taskEnv?: (task: TaskRecord) => Record<string, string>;
 }
 
 export interface ContainerLifetimes {
@@ -330,6 +332,7 @@ export class TaskEngine {
       BERTH_BIND_HOST: task.eni.ip!,
     });
     if (c.port !== undefined) env.PORT = String(c.port);
+    Object.assign(env, this.deps.taskEnv?.(task));
     return env;
   }
 
