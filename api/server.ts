@@ -23,7 +23,7 @@ import { registerResourceRoutes } from './routes/resources.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { registerSignInRoutes, type SignInDeps } from './sign-in/index.ts';
 import type { StorePort } from './store-port.ts';
-import { registerUiRoutes } from './ui/serve.ts';
+import { filesConnectSources, registerUiRoutes } from './ui/serve.ts';
 import { WatchLimiter } from './watch-limiter.ts';
 
 export interface ApiServerOptions {
@@ -190,7 +190,14 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerDatasetAccessRoutes(app, deps);
   if (signIn) {
     registerSignInRoutes(app, signIn);
-    registerUiRoutes(app, signIn);
+    // The Files page uploads straight to S3: its origin joins the page's connect-src.
+    registerUiRoutes(app, signIn, {
+      connectSources: filesConnectSources({
+        bucket: config.filesBucket,
+        endpoint: config.s3Endpoint,
+        region: config.s3Region,
+      }),
+    });
   }
   return { app, metrics, watches };
 }
