@@ -187,9 +187,13 @@ test('a 50 MB file dropped on the page goes to S3 in parts, with a progress bar 
     await dropFile(page, 'big data.bin', 50 * MB);
     const upload = page.locator('[data-upload="big data.bin"]');
     await upload.getByRole('progressbar', { name: 'Uploading big data.bin' }).waitFor();
-    await page
-      .locator('[data-upload="big data.bin"][data-state="done"]')
-      .waitFor({ timeout: 120_000 });
+    // Done or failed: a failure ends the wait at once, with the page's own words.
+    await page.locator('[data-upload="big data.bin"][data-state]').waitFor({ timeout: 120_000 });
+    assert.equal(
+      await upload.getAttribute('data-state'),
+      'done',
+      (await upload.textContent()) ?? '',
+    );
     await shot(page, '01-uploaded');
     const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
     assert.ok(
@@ -255,8 +259,9 @@ test('an upload stopped part-way continues after a reload with only the missing 
       if (n) sent.push(n);
     });
     await dropFile(page, 'resume.bin', size);
-    const done = page.locator('[data-upload="resume.bin"][data-state="done"]');
+    const done = page.locator('[data-upload="resume.bin"][data-state]');
     await done.waitFor({ timeout: 60_000 });
+    assert.equal(await done.getAttribute('data-state'), 'done', (await done.textContent()) ?? '');
     assert.match((await done.textContent()) ?? '', /resumed: 3 parts sent/);
     assert.deepEqual(
       sent.sort((a, b) => a - b),
