@@ -9,7 +9,9 @@ import { BASE } from './api.js';
 
 const FILES = `${BASE}/files`;
 export const PART_CONCURRENCY = 4;
-const URL_BATCH = 100;
+// Part URLs asked for at once (the API allows 100): few enough to be used well
+// before they expire (15 minutes by default) on a slow connection.
+const URL_BATCH = 16;
 const STORE = 'berth.upload.v1:';
 
 export class UploadCancelled extends Error {

@@ -15,8 +15,11 @@ import { type FilesApi, REMOTE, type UploadPlan } from './files-remote.ts';
 
 /** Parts in flight at once for one multipart upload. */
 export const PART_CONCURRENCY = 4;
-/** The API presigns at most this many parts per request. */
-const PART_URL_BATCH = 100;
+/**
+ * Part URLs asked for at once (the API allows 100): few enough that they are used
+ * well before they expire (15 minutes by default) on a slow connection.
+ */
+const PART_URL_BATCH = 16;
 const ATTEMPTS = 3;
 
 export interface Progress {
@@ -184,7 +187,17 @@ async function uploadParts(
         const start = (part.partNumber - 1) * plan.partSize;
         const length = Math.min(plan.partSize, size - start);
         const body = await readRange(local, start, length);
-        const res = await fetchRetrying(part.url, { method: 'PUT', body }, opts.signal);
+        let res = await fetchRetrying(part.url, { method: 'PUT', body }, opts.signal);
+        if (res.status === 403) {
+          // Most likely the URL expired while earlier parts went: ask for a fresh one, once.
+          await res.body?.cancel();
+          const fresh = await api.post<{ parts: { partNumber: number; url: string }[] }>(
+            '/upload/parts',
+            { path: remote, uploadId: plan.uploadId, partNumbers: [part.partNumber] },
+          );
+          const url = fresh.parts[0]?.url ?? part.url;
+          res = await fetchRetrying(url, { method: 'PUT', body }, opts.signal);
+        }
         if (!res.ok) throw await s3Failure(`${what} (part ${part.partNumber})`, res);
         await res.body?.cancel();
         const etag = res.headers.get('etag');
