@@ -40,6 +40,18 @@ function loadRecord(key) {
   return undefined;
 }
 
+/** How long an unfinished upload is remembered (S3 may drop it sooner). */
+const KEEP_MS = 7 * 86_400_000;
+
+/** Forgets unfinished uploads older than a week: they would only pile up. */
+export function forgetOldUploads(now = Date.now()) {
+  for (const key of Object.keys(localStorage)) {
+    if (!key.startsWith(STORE)) continue;
+    const r = loadRecord(key);
+    if (!r || !(now - (r.startedAt ?? 0) < KEEP_MS)) localStorage.removeItem(key);
+  }
+}
+
 /** A PUT with upload progress (fetch has none); resolves with the response's ETag. */
 function put(url, body, headers, onProgress, xhrs) {
   return new Promise((resolve, reject) => {
@@ -131,6 +143,7 @@ export class FileUpload {
       uploadId: plan.uploadId,
       partSize: plan.partSize,
       partCount: plan.partCount,
+      startedAt: Date.now(),
       etags: {},
     };
     localStorage.setItem(this.key, JSON.stringify(record));

@@ -6,7 +6,7 @@
 // Cancel button. When the installation has no bucket the page says so instead.
 import { BASE } from './api.js';
 import { askName, confirmAction, nameProblem } from './file-dialogs.js';
-import { FileUpload, UploadCancelled } from './file-upload.js';
+import { FileUpload, forgetOldUploads, UploadCancelled } from './file-upload.js';
 import { h } from './format.js';
 
 const FILES = `${BASE}/files`;
@@ -330,6 +330,7 @@ export function startFiles(client, session, say) {
       .finally(() => cancel.remove());
   }
 
+  forgetOldUploads();
   document.getElementById('files-new-folder').addEventListener('click', newFolder);
   document.getElementById('files-upload').addEventListener('click', () => pick.click());
   pick.addEventListener('change', () => {
