@@ -81,6 +81,44 @@ export const apiConfigSchema = z.object({
     env: 'BERTH_LAUNCH_RATE_WINDOW_MS',
     description: 'The window BERTH_LAUNCH_RATE_LIMIT counts launches in.',
   }),
+  filesBucket: setting(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+      .optional(),
+    {
+      env: 'BERTH_FILES_BUCKET',
+      shownDefault: '(none: files are off)',
+      description:
+        "The installation's bucket for users' files (`home/<uid>/`); unset, the files endpoints answer 503 FilesNotConfigured.",
+    },
+  ),
+  s3Endpoint: setting(z.url().optional(), {
+    env: 'BERTH_S3_ENDPOINT',
+    shownDefault: "AWS's",
+    description:
+      "S3 endpoint, path-style (ecs-local's locally, e.g. `http://127.0.0.1:4566`); presigned URLs point at it.",
+  }),
+  s3Region: setting(z.string().min(1).max(64).default('eu-west-2'), {
+    env: 'BERTH_S3_REGION',
+    description: "The bucket's AWS region (presigned URLs are signed for it).",
+  }),
+  s3AccessKeyId: setting(z.string().min(1).max(256).optional(), {
+    env: 'BERTH_S3_ACCESS_KEY_ID',
+    shownDefault: "the SDK's default chain",
+    description:
+      "Key id for S3 (ecs-local's pair locally); with the secret, else the SDK's default chain.",
+  }),
+  s3SecretAccessKey: setting(z.string().min(1).max(256).optional(), {
+    env: 'BERTH_S3_SECRET_ACCESS_KEY',
+    secret: true,
+    description: 'The secret of BERTH_S3_ACCESS_KEY_ID (never logged or echoed).',
+  }),
+  filesPresignTtlMs: setting(durationMs(60_000, 7 * 86_400_000).default(15 * 60_000), {
+    env: 'BERTH_FILES_PRESIGN_TTL_MS',
+    description:
+      'How long a presigned download or upload URL the files endpoints hand out stays valid (S3 allows at most 7 days).',
+  }),
   logLevel: setting(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     {

@@ -3,6 +3,7 @@ import { KINDS } from '../crds/index.ts';
 import { Identity, type Pool, ResourceStore } from '../store/index.ts';
 import { type ApiConfig, loadApiConfig } from './config.ts';
 import { startCredentialRecheck } from './credential-recheck.ts';
+import { createFilesStore } from './files/index.ts';
 import { type ApiServerOptions, buildApiServer } from './server.ts';
 import {
   createSignIn,
@@ -78,12 +79,14 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const signInConfig =
     options.signIn === false ? undefined : loadSignInConfig(options.signIn ?? {});
   const signIn = signInConfig ? createSignIn(signInConfig, options.pool, identity) : undefined;
+  const files = createFilesStore(config);
   server = buildApiServer({
     pool: options.pool,
     store: storePort(store),
     identity,
     config,
     ...(signIn ? { signIn } : {}),
+    ...(files ? { files } : {}),
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   // Open watches whose credential is revoked end within moments (NOTIFY), or at
@@ -110,6 +113,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     stopMaintenance();
     await credentials.close();
     if (ownStore) await store.close();
+    files?.close();
     throw err;
   }
   const address = server.app.server.address();
@@ -133,6 +137,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       const force = setTimeout(() => app.server.closeAllConnections(), 1000);
       await closing;
       clearTimeout(force);
+      files?.close();
     },
   };
 }

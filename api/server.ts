@@ -8,12 +8,14 @@ import { authenticate, WWW_AUTHENTICATE } from './auth.ts';
 import type { ApiConfig } from './config.ts';
 import type { ApiDeps } from './context.ts';
 import { toApiError } from './errors.ts';
+import type { FilesStore } from './files/index.ts';
 import { type ApiMetrics, createMetrics } from './metrics.ts';
 import { DebugRequestLogs } from './request-logs.ts';
 import { registerApprovalRoutes } from './routes/approval.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerDatasetAccessRoutes } from './routes/dataset-access.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
+import { registerFilesRoutes } from './routes/files.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { shown } from './routes/paths.ts';
@@ -21,7 +23,7 @@ import { registerResourceRoutes } from './routes/resources.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { registerSignInRoutes, type SignInDeps } from './sign-in/index.ts';
 import type { StorePort } from './store-port.ts';
-import { registerUiRoutes } from './ui/serve.ts';
+import { filesConnectSources, registerUiRoutes } from './ui/serve.ts';
 import { WatchLimiter } from './watch-limiter.ts';
 
 export interface ApiServerOptions {
@@ -34,6 +36,8 @@ export interface ApiServerOptions {
   signIn?: SignInDeps;
   /** Where log lines go (`berth up` pretty-prints them in a terminal); stdout by default. */
   logStream?: DestinationStream;
+  /** The files bucket (BERTH_FILES_BUCKET); without it the files endpoints answer 503 FilesNotConfigured. */
+  files?: FilesStore;
 }
 
 export interface ApiServer {
@@ -180,12 +184,20 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerIdentityRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerUserRoutes(app, deps);
+  registerFilesRoutes(app, deps, opts.files);
   registerResourceRoutes(app, deps);
   registerApprovalRoutes(app, deps);
   registerDatasetAccessRoutes(app, deps);
   if (signIn) {
     registerSignInRoutes(app, signIn);
-    registerUiRoutes(app, signIn);
+    // The Files page uploads straight to S3: its origin joins the page's connect-src.
+    registerUiRoutes(app, signIn, {
+      connectSources: filesConnectSources({
+        bucket: config.filesBucket,
+        endpoint: config.s3Endpoint,
+        region: config.s3Region,
+      }),
+    });
   }
   return { app, metrics, watches };
 }

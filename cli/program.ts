@@ -9,6 +9,7 @@ import { registerDecide } from './commands/decide.ts';
 import { registerDelete } from './commands/delete.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerFiles } from './commands/files.ts';
 import { registerGet } from './commands/get.ts';
 import { registerLaunch } from './commands/launch.ts';
 import { registerRequest } from './commands/request.ts';
@@ -37,6 +38,7 @@ export function buildCli(): Command {
   registerLaunch(program);
   registerStop(program);
   registerRequest(program);
+  registerFiles(program);
   registerDecide(program);
   registerWhoami(program);
   registerToken(program);

@@ -24,7 +24,12 @@ export class ApiClient {
       throw new Error('signed out');
     }
     const json = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(json.message || `${method} failed (${res.status})`);
+    if (!res.ok) {
+      const err = new Error(json.message || `${method} failed (${res.status})`);
+      err.status = res.status;
+      err.reason = json.reason;
+      throw err;
+    }
     return json;
   }
 

@@ -1,11 +1,13 @@
 // berth's web UI entry point: who is signed in, then the Tools page (the
 // catalogue, "Your tools" and, for admins, every instance) or the Data page
-// (#data, data.js), each kept live by watches over SSE. The pages are one
+// (#data, data.js), each kept live by watches over SSE, or the Files page
+// (#files/FOLDER, files.js). The pages are one
 // document switched by the URL's fragment, so no route is needed on the server.
 
 import { startAdmin } from './admin.js';
 import { ApiClient, showWatches } from './api.js';
 import { startData } from './data.js';
+import { startFiles } from './files.js';
 import { startMine } from './mine.js';
 
 const notice = document.getElementById('notice');
@@ -39,25 +41,33 @@ async function main() {
     startAdmin(client, say);
   }
   let dataStarted = false;
+  let files;
   function showPage() {
     // Other fragments (the skip link's #main) leave the page as it is.
-    if (!['', '#tools', '#data'].includes(location.hash)) return;
-    const data = location.hash === '#data';
-    document.getElementById('page-tools').hidden = data;
-    document.getElementById('page-data').hidden = !data;
-    for (const [id, current] of [
-      ['nav-tools', !data],
-      ['nav-data', data],
-    ]) {
-      const link = document.getElementById(id);
-      if (current) link.setAttribute('aria-current', 'page');
+    const hash = location.hash;
+    const page = ['', '#tools'].includes(hash)
+      ? 'tools'
+      : hash === '#data'
+        ? 'data'
+        : /^#files(\/|$)/.test(hash)
+          ? 'files'
+          : undefined;
+    if (!page) return;
+    for (const name of ['tools', 'data', 'files']) {
+      document.getElementById(`page-${name}`).hidden = page !== name;
+      const link = document.getElementById(`nav-${name}`);
+      if (page === name) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
-    document.title = data ? 'Data · berth' : 'berth';
-    showWatches(data ? 'data' : 'tools');
-    if (data && !dataStarted) {
+    document.title = { tools: 'berth', data: 'Data · berth', files: 'Files · berth' }[page];
+    showWatches(page);
+    if (page === 'data' && !dataStarted) {
       dataStarted = true;
       startData(client, session, say);
+    }
+    if (page === 'files') {
+      files ??= startFiles(client, session, say);
+      files.show(hash);
     }
   }
   window.addEventListener('hashchange', showPage);

@@ -2,7 +2,9 @@
 // the sign-in page) and its static modules under `/ui/`. The UI talks only to the
 // public API (fetch, and server-sent events for watches). Pages carry a strict CSP
 // (no inline script or style) and, with the development sign-in, its banner,
-// written into the HTML on the server so it shows even without JavaScript.
+// written into the HTML on the server so it shows even without JavaScript. The
+// Files page uploads straight to S3, so the page's connect-src also names the
+// files endpoint's origins (`connectSources`).
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -30,7 +32,26 @@ function loadAssets(dir: string): Map<string, Asset> {
   return assets;
 }
 
-export function registerUiRoutes(app: FastifyInstance, signIn: SignInDeps): void {
+/** The S3 origins the Files page's uploads go to, for connect-src. */
+export function filesConnectSources(files: {
+  bucket?: string;
+  endpoint?: string;
+  region: string;
+}): string[] {
+  if (!files.bucket) return [];
+  if (files.endpoint) return [new URL(files.endpoint).origin];
+  // The SDK presigns virtual-hosted URLs for AWS; path-style is the fallback.
+  return [
+    `https://${files.bucket}.s3.${files.region}.amazonaws.com`,
+    `https://s3.${files.region}.amazonaws.com`,
+  ];
+}
+
+export function registerUiRoutes(
+  app: FastifyInstance,
+  signIn: SignInDeps,
+  opts: { connectSources?: string[] } = {},
+): void {
   const dir = import.meta.dirname;
   const assets = loadAssets(dir);
   const dev = signIn.config.mode === 'dev';
@@ -52,7 +73,16 @@ export function registerUiRoutes(app: FastifyInstance, signIn: SignInDeps): void
         .header('location', '/auth/sign-in?next=%2F')
         .header('cache-control', 'no-store')
         .send();
-    return securityHeaders(reply).type(TYPES['.html']!).send(index);
+    securityHeaders(reply);
+    const extra = opts.connectSources ?? [];
+    if (extra.length) {
+      const csp = String(reply.getHeader('content-security-policy'));
+      reply.header(
+        'content-security-policy',
+        csp.replace("connect-src 'self'", `connect-src 'self' ${extra.join(' ')}`),
+      );
+    }
+    return reply.type(TYPES['.html']!).send(index);
   });
 
   app.get('/ui/:file', { config: open }, async (req, reply) => {

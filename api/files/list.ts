@@ -1,0 +1,120 @@
+// GET …/files?path=&limit=&continue=: one folder of the caller's home, a page at
+// a time. S3 lists with Delimiter "/", so subfolders are its CommonPrefixes (and
+// a folder made on purpose is a zero-byte "name/" marker, itself a prefix). Pages
+// follow ListObjects' Marker (see objects.ts for why not v2's token): the continue
+// token holds the folder and the marker, which must lie under that folder's
+// prefix, and the prefix always comes from the caller's home, so no token can
+// reach outside it.
+import { ListObjectsCommand, type ListObjectsCommandOutput } from '@aws-sdk/client-s3';
+import { ApiError } from '../../crds/index.ts';
+import type { Home } from './home.ts';
+import { bareFolder } from './requests.ts';
+import type { FilesStore } from './s3.ts';
+
+export interface FileItem {
+  name: string;
+  path: string;
+  type: 'file' | 'folder';
+  size?: number;
+  lastModified?: string;
+  etag?: string;
+}
+
+export interface FileList {
+  path: string;
+  items: FileItem[];
+  continue?: string;
+}
+
+const DEFAULT_LIMIT = 1000;
+
+function badContinue(): ApiError {
+  return new ApiError(
+    'BadRequest',
+    'invalid continue token: not one this folder\'s listing returned; start again without "continue"',
+    { causes: [{ field: 'continue', message: "not a token this folder's listing returned" }] },
+  );
+}
+
+function encodeContinue(folder: string, marker: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, f: folder, m: marker })).toString('base64url');
+}
+
+function decodeContinue(token: string, folder: string, prefix: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw badContinue();
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw badContinue();
+  }
+  const r = raw as { v?: unknown; f?: unknown; m?: unknown };
+  if (r?.v !== 1 || r.f !== folder || typeof r.m !== 'string' || !r.m.startsWith(prefix))
+    throw badContinue();
+  return r.m;
+}
+
+const stripQuotes = (etag: string | undefined) => etag?.replace(/^"|"$/g, '');
+const byName = (a: FileItem, b: FileItem) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+export async function listFolder(
+  s3: FilesStore,
+  home: Home,
+  rawPath: string,
+  opts: { limit?: number; continue?: string },
+): Promise<FileList> {
+  const folder = bareFolder(rawPath);
+  const prefix = home.folder(folder);
+  const token = opts.continue ? decodeContinue(opts.continue, folder, prefix) : undefined;
+  const out: ListObjectsCommandOutput = await s3.client.send(
+    new ListObjectsCommand({
+      Bucket: s3.bucket,
+      Prefix: prefix,
+      Delimiter: '/',
+      MaxKeys: opts.limit ?? DEFAULT_LIMIT,
+      ...(token ? { Marker: token } : {}),
+    }),
+  );
+  const folders: FileItem[] = [];
+  const files: FileItem[] = [];
+  let marker = false;
+  for (const p of out.CommonPrefixes ?? []) {
+    // Never trust the store to have kept to the prefix.
+    if (!p.Prefix?.startsWith(prefix) || p.Prefix === prefix) continue;
+    const path = home.pathOf(p.Prefix).slice(0, -1);
+    folders.push({ name: path.slice(folder ? folder.length + 1 : 0), path, type: 'folder' });
+  }
+  for (const o of out.Contents ?? []) {
+    if (!o.Key?.startsWith(prefix)) continue;
+    if (o.Key === prefix) {
+      marker = true; // the folder's own marker
+      continue;
+    }
+    const path = home.pathOf(o.Key);
+    files.push({
+      name: path.slice(folder ? folder.length + 1 : 0),
+      path,
+      type: 'file',
+      size: o.Size ?? 0,
+      ...(o.LastModified ? { lastModified: o.LastModified.toISOString() } : {}),
+      ...(o.ETag ? { etag: stripQuotes(o.ETag)! } : {}),
+    });
+  }
+  // A folder that is neither made on purpose nor holds anything does not exist.
+  if (folder && !token && !marker && folders.length === 0 && files.length === 0)
+    throw new ApiError('NotFound', `folder ${JSON.stringify(folder)} does not exist`, {
+      kind: 'files',
+      causes: [{ field: 'path', message: 'no such folder' }],
+    });
+  // With a delimiter S3 sends NextMarker; else the greatest key or prefix seen is the marker.
+  const seen = [
+    ...(out.Contents ?? []).map((o) => o.Key ?? ''),
+    ...(out.CommonPrefixes ?? []).map((p) => p.Prefix ?? ''),
+  ].sort();
+  const next = out.IsTruncated ? (out.NextMarker ?? seen.at(-1)) : undefined;
+  return {
+    path: folder,
+    items: [...folders.sort(byName), ...files.sort(byName)],
+    ...(next && next !== token ? { continue: encodeContinue(folder, next) } : {}),
+  };
+}
