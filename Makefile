@@ -17,7 +17,7 @@ endif
 NODE := node --disable-warning=ExperimentalWarning
 DEPS := node_modules/.package-lock.json
 
-.PHONY: help setup run test check typecheck lint format bench bench-credentials crds settings-docs clean chromium jupyter
+.PHONY: help setup run test check typecheck lint format bench bench-credentials bench-s3sync crds settings-docs clean chromium jupyter
 
 help:
 	@echo "make run     run berth locally (embedded PostgreSQL, no AWS account)"
@@ -25,6 +25,7 @@ help:
 	@echo "make check   typecheck, lint and format check"
 	@echo "make bench   run the benchmarks"
 	@echo "make bench-credentials   what database credentials add to a launch; roles after 1,000 cycles"
+	@echo "make bench-s3sync   the s3sync sidecar against the AWS SDK's own loops"
 	@echo "make crds    regenerate crds/generated/ (JSON Schema per kind)"
 	@echo "make settings-docs  regenerate the README tables of settings from the schemas"
 
@@ -61,6 +62,9 @@ bench: setup
 
 bench-credentials: setup
 	$(NODE) bench/credentials/launch.ts
+
+bench-s3sync: setup
+	$(NODE) bench/s3sync/sync.ts
 
 crds: setup
 	$(NODE) crds/generate.ts
