@@ -9,12 +9,15 @@
 //    (p50, p99), against a bare PutObject of the same bytes.
 // 3. at rest watching 10,000 files: the sidecar's CPU over BENCH_REST_MS (target
 //    < 1 % of a core) and its RSS.
+// 4. a sparse 5 GiB file (BENCH_SPARSE_GIB; 0 skips it): the sidecar's multipart
+//    upload (time, peak RSS) against lib-storage `Upload` of the same file. Over
+//    S3's 5 GB single-PUT limit, so it must go in parts; about 5 min each here.
 //   node bench/s3sync/sync.ts
 //   BENCH_SMALL_FILES=200 BENCH_BIG_MIB=128 BENCH_REST_MS=20000 node bench/s3sync/sync.ts
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -39,6 +42,7 @@ const REST_FILES = Number(process.env.BENCH_REST_FILES ?? 10_000);
 const REST_MS = Number(process.env.BENCH_REST_MS ?? 60_000);
 /** Requests the baseline loops keep in flight. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const SPARSE_GIB = Number(process.env.BENCH_SPARSE_GIB ?? 5);
 
 const work = await mkdtemp(join(tmpdir(), 'berth-bench-s3sync-'));
 const s3rver = new S3rver({
@@ -282,11 +286,54 @@ async function atRest(): Promise<void> {
   }
 }
 
+async function sparseUpload(): Promise<void> {
+  const home = await freshHome();
+  const size = SPARSE_GIB * 1024 ** 3;
+  const file = await open(join(home, 'sparse.bin'), 'w');
+  await file.truncate(size);
+  await file.write(Buffer.from('the end'), 0, 7, size - 7);
+  await file.close();
+  const base = await uploadBaseline(
+    { files: ['sparse.bin'], bytes: size, write: async () => {} },
+    home,
+    freshPrefix(),
+  );
+  const prefix = freshPrefix();
+  const start = performance.now();
+  const sidecar = await startSidecar(s3, home, prefix);
+  let peak = 0;
+  try {
+    await until(
+      async () => {
+        peak = Math.max(peak, rssMiB(sidecar.child.pid!));
+        try {
+          const h = await client.send(
+            new HeadObjectCommand({ Bucket: s3.bucket, Key: `${prefix}sparse.bin` }),
+          );
+          return h.ContentLength === size;
+        } catch {
+          return false;
+        }
+      },
+      'the sparse upload',
+      3_600_000,
+      1000,
+    );
+  } finally {
+    await sidecar.stop();
+  }
+  const side = performance.now() - start;
+  console.log(
+    `sparse ${SPARSE_GIB} GiB upload: SDK Upload ${(base / 1000).toFixed(1)} s (${mbps(size, base)}), s3sync ${(side / 1000).toFixed(1)} s (${mbps(size, side)}, peak RSS ${peak.toFixed(0)} MiB): ${(base / side).toFixed(2)} x`,
+  );
+}
+
 try {
   await initialSync(`${SMALL_FILES} x ${SMALL_BYTES} B`, smallFiles());
   await initialSync(`1 x ${BIG_MIB} MiB`, bigFile());
   await editLatency();
   await atRest();
+  if (SPARSE_GIB > 0) await sparseUpload();
 } finally {
   await s3rver.close();
   await rm(work, { recursive: true, force: true });

@@ -72,6 +72,8 @@ export type ProxyMode = 'open' | 'refuse' | 'silent';
 export async function startCutProxy(port: number) {
   let mode: ProxyMode = 'open';
   let bytesUp = 0;
+  // The request lines seen towards S3 (plain HTTP), so a test can tell how a file went up.
+  const requestLines: string[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
@@ -86,6 +88,10 @@ export async function startCutProxy(port: number) {
     client.on('close', () => upstream.destroy());
     client.on('data', (c: Buffer) => {
       bytesUp += c.length;
+      const line = /^(GET|PUT|POST|DELETE|HEAD) (\S+) HTTP\/1\.1\r\n/.exec(
+        c.subarray(0, 2048).toString('latin1'),
+      );
+      if (line && requestLines.length < 100_000) requestLines.push(`${line[1]} ${line[2]}`);
     });
     client.pipe(upstream).pipe(client);
   });
@@ -94,6 +100,8 @@ export async function startCutProxy(port: number) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     /** Bytes sent towards S3 so far. */
     bytesUp: () => bytesUp,
+    /** "METHOD path?query" of each request sent towards S3 so far. */
+    requestLines: () => [...requestLines],
     set(next: ProxyMode) {
       mode = next;
       if (next !== 'open') for (const s of sockets) s.destroy();
