@@ -61,8 +61,10 @@ describe('ToolDefinition examples', () => {
     });
   }
 
-  // The demo tool is berth's own small app; the rest mirror Data Workspace's tools.
-  for (const { file, doc } of toolDefinitions.filter((e) => e.doc.metadata.name !== 'demo')) {
+  // The demo tools (demo, demo-files) are berth's own small app; the rest mirror Data Workspace's tools.
+  for (const { file, doc } of toolDefinitions.filter(
+    (e) => !['demo', 'demo-files'].includes(e.doc.metadata.name),
+  )) {
     test(`${file} offers the Data Workspace sizes`, () => {
       const td: ToolDefinition = toolDefinitionSchema.parse(doc);
       assert.deepEqual(td.spec.sizes, {

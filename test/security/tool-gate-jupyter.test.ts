@@ -69,8 +69,9 @@ before(async () => {
   token = (await new Identity(env.db.pool).createToken({ user: 'alice' })).token;
   const manifest = parse(readFileSync(join(examples, 'jupyterlab.yaml'), 'utf8')) as ToolDefinition;
   // The example's args are the Docker Stacks image's (this image's entrypoint has its
-  // own), and its default size is more than a test needs.
-  const { args: _args, ...spec } = manifest.spec;
+  // own), and its default size is more than a test needs. Files are off here (they
+  // are tested in test/files), so without its s3sync sidecar and home volume.
+  const { args: _args, sidecars: _sidecars, homePath: _homePath, ...spec } = manifest.spec;
   await env.store.create('ToolDefinition', {
     ...manifest,
     spec: { ...spec, image: IMAGE, defaultSize: 'small' },

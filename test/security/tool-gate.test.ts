@@ -323,6 +323,7 @@ test("every example tool's task definition has the gate in front, with the right
         pgadmin: /PGADMIN_LISTEN_ADDRESS=127\.0\.0\.1/,
         rstudio: /www-address=127\.0\.0\.1/,
         demo: new RegExp(`PORT=${td.spec.port}`),
+        'demo-files': new RegExp(`PORT=${td.spec.port}`),
       };
       assert.ok(loopback[name], `${file}: an example tool this test knows (${name})`);
       assert.match(words, loopback[name]!, `${file}: the tool binds the task's loopback`);
