@@ -148,7 +148,7 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     assert.match(ok(wide).stdout.split('\n')[0]!, /PORT\s+CAPACITY/);
     const list = JSON.parse(ok(chunked).stdout);
     assert.equal(list.kind, 'List');
-    assert.equal(list.items.length, 5, 'pagination with --chunk-size 2 returns every object');
+    assert.equal(list.items.length, 6, 'pagination with --chunk-size 2 returns every object');
   });
 
   test('unknown kind suggests the nearest; a missing object is a clean error', async () => {
