@@ -35,12 +35,11 @@ export type { EcsLocalConfig, EcsLocalOptions } from './config.ts';
 export {
   DEFAULT_PROXY_SECURITY_GROUP,
   DEFAULT_TOOLS_SECURITY_GROUP,
-  ecsLocalEnvSchema,
   type IpPermission,
   isLoopbackHost,
-  optionsFromEnv,
   parseConfig,
 } from './config.ts';
+export { ecsLocalEnvSchema, optionsFromEnv } from './env-settings.ts';
 export type { Faults } from './faults.ts';
 export { ConfigError };
 

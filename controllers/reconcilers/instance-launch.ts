@@ -28,18 +28,15 @@
 // AccessDenied or QuotaExceeded and a Warning Event, and no RunTask; it stays so
 // until a person asks again (a new generation), like any other ended attempt.
 import type { Failure, Task } from '@aws-sdk/client-ecs';
-import { type Condition, setCondition, type ToolDefinition } from '../../crds/index.ts';
-import {
-  deriveToolSecret,
-  Identity,
-  LaunchRefused,
-  launchCheckAtStart,
-} from '../../store/index.ts';
-import { type FileRole, filesEnvironment, mayBeRoleProblem } from '../files/index.ts';
+import type { ToolDefinition } from '../../crds/index.ts';
+import { deriveToolSecret, LaunchRefused, launchCheckAtStart } from '../../store/index.ts';
+import { mayBeRoleProblem } from '../files/index.ts';
 import { type ReconcileResult, RetryLater, requeueAfter, terminal } from '../reconcile.ts';
 import { isStopping, TAG, tagValue, taskId } from './ecs-task.ts';
 import { findLiveTaskOf, getToolDefinition, type Run } from './instance-run.ts';
 import { transition } from './instance-transition.ts';
+import { type LaunchCredentials, prepareCredentials, useCredentials } from './launch-database.ts';
+import { type LaunchFiles, prepareFiles } from './launch-files.ts';
 import { GATE_CONTAINER, gatePortConflict, TOOL_CONTAINER } from './task-definition.ts';
 import { ensureTaskDefinition } from './tooldefinition.ts';
 
@@ -333,114 +330,6 @@ function gateEnvironment(run: Run, td: ToolDefinition, attempt: number) {
 }
 
 type Env = { name: string; value: string }[];
-
-/** A launch's files: the user's role and the containers' files environment (empty: files off). */
-type LaunchFiles = { role?: FileRole; userUid?: string; environment: Env };
-
-/**
- * Files for a per-user tool when files are on: the user's uid (the users row of
- * the namespace), their file role made sure of, the files environment. A shared
- * tool, or files off: nothing. A namespace with no users row has no home: the
- * tool launches without files, and a Warning Event says so. A role that cannot
- * be made sure of throws (FileRoleUnavailable) after a Warning Event.
- */
-async function prepareFiles(run: Run, td: ToolDefinition): Promise<LaunchFiles> {
-  const files = run.deps.files;
-  if (!files || td.spec.sharing !== 'perUser') return { environment: [] };
-  const { ctx } = run;
-  const user = await new Identity(ctx.store.pool).getUser(run.ti.metadata.namespace ?? '');
-  if (!user) {
-    await warn(
-      run,
-      'FilesUnavailable',
-      `No user "${run.ti.metadata.namespace}": the tool runs without a home folder synced with files`,
-    );
-    return { environment: [] };
-  }
-  try {
-    const { role, outcome } = await files.roles.ensure(user.uid);
-    if (outcome !== 'cached' && outcome !== 'unchanged')
-      ctx.log.info({ user: user.name, role: role.roleName, outcome }, 'file role made sure of');
-    return {
-      role,
-      userUid: user.uid,
-      environment: filesEnvironment(files.config, role.bucket, role.prefix),
-    };
-  } catch (err) {
-    await warn(run, 'FileRoleUnavailable', `Not launched yet: ${(err as Error).message}; retrying`);
-    throw err;
-  }
-}
-
-async function warn(run: Run, reason: string, message: string): Promise<void> {
-  await run.ctx
-    .recordEvent({
-      involvedObject: {
-        kind: 'ToolInstance',
-        name: run.ti.metadata.name,
-        namespace: run.ti.metadata.namespace,
-        uid: run.ti.metadata.uid,
-      },
-      type: 'Warning',
-      reason,
-      message,
-    })
-    .catch(() => {});
-}
-
-type LaunchCredentials = { environment: Env; condition?: Condition };
-
-/** The launch's database logins (controllers/credentials) and the Credentials condition. */
-async function prepareCredentials(
-  run: Run,
-  td: ToolDefinition,
-  attempt: number,
-): Promise<LaunchCredentials> {
-  const creds = run.deps.credentials;
-  if (!creds) return { environment: [] };
-  return await creds.forLaunch(run.ctx, run.ti, td, attempt);
-}
-
-/**
- * The logins as tool environment. A Database that fails does not stop the
- * launch: the Credentials condition and a Warning Event say so. The condition is
- * set on `run.ti` here and written by the launch's next status write
- * (recordLaunched, or noCapacity), not by a write of its own: this is on the path
- * from the user's write to RunTask.
- */
-function useCredentials(run: Run, { environment, condition }: LaunchCredentials): Env {
-  if (!condition) return environment;
-  const gen = run.ti.metadata.generation;
-  const status = run.ti.status ?? { conditions: [] };
-  run.ti = {
-    ...run.ti,
-    status: {
-      ...status,
-      conditions: setCondition(
-        status.conditions,
-        { ...condition, observedGeneration: gen },
-        run.ctx.now(),
-      ),
-    },
-  };
-  if (condition.status === 'False') {
-    const input = {
-      involvedObject: {
-        kind: 'ToolInstance',
-        name: run.ti.metadata.name,
-        namespace: run.ti.metadata.namespace,
-        uid: run.ti.metadata.uid,
-      },
-      type: 'Warning' as const,
-      reason:
-        condition.reason === 'KeyMissing' ? 'CredentialsKeyMissing' : 'CredentialsUnavailable',
-      message: condition.message ?? 'No database credentials',
-    };
-    if (run.ctx.recordEventLater) run.ctx.recordEventLater(input);
-    else void run.ctx.recordEvent(input).catch(() => {});
-  }
-  return environment;
-}
 
 /**
  * What the tool is told about itself. Not secret, but like the gate's tool
