@@ -66,6 +66,8 @@ test('a sidecar bumps the marker after its uploads and does not list after its o
   const sc = await w.start({ ...AT_DEFAULTS, S3SYNC_MARKER_INTERVAL_MS: '200' });
   try {
     await healthy(sc);
+    // Its full listing is a minute away: from here on, only a marker check could list.
+    const listed = listings();
     const before = await markerWriter();
     for (let i = 0; i < 5; i++) await writeFile(join(w.home, `own-${i}.txt`), `own ${i}`);
     await waitFor(
@@ -85,8 +87,7 @@ test('a sidecar bumps the marker after its uploads and does not list after its o
       30_000,
       'the marker at rest',
     );
-    // Then 25 checks at 200 ms see only its own bumps.
-    const listed = listings();
+    // Then 25 more checks at 200 ms: none of its own bumps led to a listing.
     const heads = () => w.proxy.requestLines().filter((l) => l.startsWith('HEAD ')).length;
     const headsBefore = heads();
     await waitFor(() => heads() - headsBefore >= 25, 30_000, '25 checks of the marker', 100);
