@@ -45,9 +45,10 @@ const marker = new ChangeMarker({
   bucket: config.bucket,
   prefix: config.prefix,
   coalesceMs: 500,
-  onBumpFailed: (err) => {
+  onBumpFailed: (err, first) => {
     metrics.errors.inc({ operation: 'marker' });
-    log.warn({ err: errText(err) }, 'change marker not bumped; will retry');
+    // Once per outage: it is retried every 2 s.
+    if (first) log.warn({ err: errText(err) }, 'change marker not bumped; will retry');
   },
 });
 const syncer = new Syncer({

@@ -22,8 +22,8 @@ export interface ChangeMarkerDeps {
   prefix: string;
   /** At most one PUT this often while busy. */
   coalesceMs: number;
-  /** A bump failed (it is tried again). */
-  onBumpFailed: (err: unknown) => void;
+  /** A bump failed (it is tried again); `first` when the one before had succeeded. */
+  onBumpFailed: (err: unknown, first: boolean) => void;
 }
 
 export class ChangeMarker {
@@ -39,6 +39,7 @@ export class ChangeMarker {
   private timer: NodeJS.Timeout | undefined;
   private lastPutAt = 0;
   private closed = false;
+  private failing = false;
   private readonly d: ChangeMarkerDeps;
 
   constructor(d: ChangeMarkerDeps) {
@@ -87,8 +88,10 @@ export class ChangeMarker {
     this.lastPutAt = Date.now();
     try {
       await this.serial(() => this.put());
+      this.failing = false;
     } catch (err) {
-      this.d.onBumpFailed(err);
+      this.d.onBumpFailed(err, !this.failing);
+      this.failing = true;
       this.dirty = true;
       if (!this.closed && !this.timer)
         this.timer = setTimeout(() => void this.bumpNow(), Math.max(this.d.coalesceMs, 2000));
