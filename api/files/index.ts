@@ -4,6 +4,7 @@
 export { deletePath, makeFolder, movePath } from './change.ts';
 export { type Home, homeOf } from './home.ts';
 export { type FileItem, type FileList, listFolder } from './list.ts';
+export { bumpMarker } from './marker.ts';
 export {
   abortBody,
   completeBody,

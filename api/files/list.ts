@@ -8,6 +8,7 @@
 import { ListObjectsCommand, type ListObjectsCommandOutput } from '@aws-sdk/client-s3';
 import { ApiError } from '../../crds/index.ts';
 import type { Home } from './home.ts';
+import { inSidecarFolder } from './marker.ts';
 import { bareFolder } from './requests.ts';
 import type { FilesStore } from './s3.ts';
 
@@ -82,6 +83,7 @@ export async function listFolder(
     // Never trust the store to have kept to the prefix.
     if (!p.Prefix?.startsWith(prefix) || p.Prefix === prefix) continue;
     const path = home.pathOf(p.Prefix).slice(0, -1);
+    if (inSidecarFolder(path)) continue; // s3sync's own, never a user's
     folders.push({ name: path.slice(folder ? folder.length + 1 : 0), path, type: 'folder' });
   }
   for (const o of out.Contents ?? []) {
@@ -91,6 +93,7 @@ export async function listFolder(
       continue;
     }
     const path = home.pathOf(o.Key);
+    if (inSidecarFolder(path)) continue;
     files.push({
       name: path.slice(folder ? folder.length + 1 : 0),
       path,

@@ -3,7 +3,13 @@
 // no control characters, NFC, fits a key), sizes, upload ids, part numbers.
 // Anything else is a 400 that names the field and says what was expected.
 import { z } from 'zod';
-import { ApiError, fieldPath, filePath, folderPath } from '../../crds/index.ts';
+import {
+  ApiError,
+  filePath as anyFilePath,
+  folderPath as anyFolderPath,
+  fieldPath,
+} from '../../crds/index.ts';
+import { inSidecarFolder, SIDECAR_FOLDER } from './marker.ts';
 
 /** S3's largest object: 5 TiB. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
@@ -11,6 +17,14 @@ export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 export const MAX_PARTS = 10_000;
 /** Part URLs one call may ask for. */
 export const MAX_PART_URLS = 100;
+
+// `.s3sync` holds the s3sync sidecar's change marker: not a user's to read or write.
+const notSidecars = [
+  (p: string) => !inSidecarFolder(p),
+  { message: `must not be in "${SIDECAR_FOLDER}" (the s3sync sidecar's own folder)` },
+] as const;
+const filePath = anyFilePath.refine(...notSidecars);
+const folderPath = anyFolderPath.refine(...notSidecars);
 
 const once = z.string({ error: 'must be given once, as a string' });
 const bool = once.regex(/^(true|false)$/, 'must be true or false').transform((s) => s === 'true');

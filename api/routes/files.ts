@@ -15,6 +15,7 @@ import { type ApiDeps, principalOf, withTimeout } from '../context.ts';
 import {
   abortBody,
   abortUpload,
+  bumpMarker,
   completeBody,
   completeUpload,
   deletePath,
@@ -61,6 +62,8 @@ interface Ctx {
   s3: FilesStore;
   home: Home;
   audit(action: AuditAction, path: string, detail: Record<string, unknown>): Promise<void>;
+  /** Bumps the home's change marker so running tools list it now (best effort). */
+  changed(): Promise<void>;
 }
 
 interface FilesMetrics {
@@ -126,6 +129,7 @@ export function registerFilesRoutes(
           req,
           s3,
           home,
+          changed: () => bumpMarker(s3, home, req.log),
           audit: (action, path, detail) =>
             recordAuditAfter(
               deps.pool,
@@ -166,6 +170,7 @@ export function registerFilesRoutes(
     DELETE: async (c) => {
       const q = parseFilesInput(deleteQuery, c.req.query, 'delete files');
       const done = await deletePath(c.s3, c.home, q.path, q.recursive ?? false);
+      await c.changed();
       await c.audit('file.deleted', q.path.replace(/\/$/, ''), {
         path: q.path.replace(/\/$/, ''),
         type: done.type,
@@ -207,6 +212,7 @@ export function registerFilesRoutes(
     POST: async (c) => {
       const body = parseFilesInput(completeBody, bodyOf(c.req, deps), 'complete upload');
       const done = await completeUpload(c.s3, c.home, body);
+      await c.changed();
       await c.audit('file.uploaded', done.path, {
         path: done.path,
         size: done.size,
@@ -228,6 +234,7 @@ export function registerFilesRoutes(
     POST: async (c) => {
       const body = parseFilesInput(folderBody, bodyOf(c.req, deps), 'new folder');
       const path = await makeFolder(c.s3, c.home, body.path);
+      await c.changed();
       await c.audit('folder.created', path, { path });
       return { path };
     },
@@ -237,6 +244,7 @@ export function registerFilesRoutes(
     POST: async (c) => {
       const body = parseFilesInput(moveBody, bodyOf(c.req, deps), 'move');
       const done = await movePath(c.s3, c.home, body);
+      await c.changed();
       const from = body.from.replace(/\/$/, '');
       const to = body.to.replace(/\/$/, '');
       await c.audit('file.moved', from, { from, to, type: done.type, objects: done.moved });

@@ -63,9 +63,15 @@ export const s3syncConfigSchema = z.object({
     env: 'BERTH_BIND_HOST',
     description: 'The address `/healthz` and `/metrics` listen on.',
   }),
-  pollIntervalMs: setting(durationMs(100, 3_600_000).default(10_000), {
+  pollIntervalMs: setting(durationMs(100, 3_600_000).default(60_000), {
     env: 'S3SYNC_POLL_INTERVAL_MS',
-    description: 'How often the prefix is listed to find changes made in S3.',
+    description:
+      'How often the prefix is listed in full whatever the change marker says (it catches writers that do not bump it, such as code writing to S3 directly).',
+  }),
+  markerIntervalMs: setting(durationMs(100, 3_600_000).default(2000), {
+    env: 'S3SYNC_MARKER_INTERVAL_MS',
+    description:
+      'How often the change marker (`<prefix>.s3sync/changed`, bumped by every berth writer) is checked with one HEAD; when another writer moved it, the prefix is listed at once.',
   }),
   debounceMs: setting(durationMs(0, 60_000).default(300), {
     env: 'S3SYNC_DEBOUNCE_MS',

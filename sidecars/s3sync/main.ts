@@ -10,6 +10,7 @@ import { loadHealthcheckConfig, loadS3syncConfig, type S3syncConfig } from './co
 import { drain } from './drain.ts';
 import { excluder } from './excludes.ts';
 import { checkHealth, startHealthServer } from './health.ts';
+import { ChangeMarker } from './marker.ts';
 import { s3syncMetrics } from './metrics.ts';
 import { s3Client } from './s3.ts';
 import { errText, Syncer } from './sync.ts';
@@ -38,14 +39,27 @@ const homeReal = await realpath(config.home);
 const state = new SyncState(homeReal);
 const { found } = await state.load();
 const metrics = s3syncMetrics();
+const client = s3Client(config);
+const marker = new ChangeMarker({
+  client,
+  bucket: config.bucket,
+  prefix: config.prefix,
+  coalesceMs: 500,
+  onBumpFailed: (err, first) => {
+    metrics.errors.inc({ operation: 'marker' });
+    // Once per outage: it is retried every 2 s.
+    if (first) log.warn({ err: errText(err) }, 'change marker not bumped; will retry');
+  },
+});
 const syncer = new Syncer({
   config,
   homeReal,
-  client: s3Client(config),
+  client,
   state,
   isExcluded: excluder(config.exclude, config.syncLocalOnly ? undefined : config.localOnlyFolder),
   metrics,
   log,
+  marker,
 });
 
 let ready = false;
@@ -102,9 +116,12 @@ const stopPolling = () => {
 };
 const schedulePoll = () => {
   if (!polling) return;
-  pollTimer = setTimeout(() => {
-    void syncer.poll().finally(schedulePoll);
-  }, config.pollIntervalMs);
+  pollTimer = setTimeout(
+    () => {
+      void syncer.tick().finally(schedulePoll);
+    },
+    Math.min(config.markerIntervalMs, config.pollIntervalMs),
+  );
 };
 
 let draining = false;
@@ -112,6 +129,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     draining = true;
     void drain(syncer, state, stopPolling, watching, config.drainTimeoutMs).then(async (r) => {
+      // Other tools learn of the last uploads now rather than at their next full
+      // listing; bounded, so a silent S3 cannot hold the exit past ECS's stop timeout.
+      await Promise.race([
+        marker.flush().catch(() => {}),
+        new Promise((r) => setTimeout(r, 2000).unref()),
+      ]);
       if (r.left.length > 0)
         log.error(
           { count: r.left.length, paths: r.left.slice(0, 100), ms: r.ms },

@@ -45,6 +45,8 @@ export interface Head {
   /** The local mtime the uploader kept in `x-amz-meta-mtime`, if any. */
   mtimeMs?: number;
   lastModified?: Date;
+  /** `x-amz-meta-writer`: who wrote the change marker (marker.ts). */
+  writer?: string;
 }
 
 export async function headObject(
@@ -60,6 +62,7 @@ export async function headObject(
       etag: bareEtag(h.ETag),
       mtimeMs: Number.isFinite(meta) && h.Metadata?.mtime ? meta : undefined,
       lastModified: h.LastModified,
+      ...(h.Metadata?.writer ? { writer: h.Metadata.writer } : {}),
     };
   } catch (err) {
     if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404) return undefined;

@@ -1,5 +1,6 @@
 // The syncer: brings one path into step (decide with plan.ts, then act), the
-// initial pass, the poll of S3, and the debounce of local changes.
+// initial pass, the poll of S3 (the change marker often, a full listing when it
+// moved or is due), and the debounce of local changes.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rmdir, unlink } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { conflictName } from './conflicts.ts';
 import { downloadFile } from './downloader.ts';
 import type { IsExcluded } from './excludes.ts';
 import { type LocalEntry, type LocalLook, lookLocal, scanTree } from './local-scan.ts';
+import type { ChangeMarker } from './marker.ts';
 import type { S3syncMetrics } from './metrics.ts';
 import { keyFromRel } from './paths.ts';
 import { type Action, plan, type RemoteObject } from './plan.ts';
@@ -28,6 +30,8 @@ export interface SyncerDeps {
   isExcluded: IsExcluded;
   metrics: S3syncMetrics;
   log: Logger;
+  /** Bumped after this sidecar changed S3; checked by tick(). */
+  marker: ChangeMarker;
 }
 
 const md5File = (path: string) =>
@@ -48,6 +52,12 @@ export class Syncer {
   /** The poll in progress (for /healthz), and the last complete listing. */
   pollStartedAt: number | undefined;
   lastPollOk: number | undefined;
+  /** The marker's HEAD in progress (for /healthz), and the last that answered. */
+  markerStartedAt: number | undefined;
+  lastMarkerOk: number | undefined;
+  /** When the last full listing started (a full listing is due every pollIntervalMs). */
+  private lastListAt: number | undefined;
+  private markerFailing = false;
 
   private readonly d: SyncerDeps;
 
@@ -144,6 +154,7 @@ export class Syncer {
       }
       case 'deleteRemote':
         await deleteObject(this.d.client, bucket, key);
+        this.d.marker.touch();
         this.forget(rel);
         this.d.metrics.files.inc({ op: 'delete_remote' });
         this.d.log.info({ path: rel }, 'deleted in S3 (deleted locally)');
@@ -178,6 +189,7 @@ export class Syncer {
     const { bucket } = this.d.config;
     if (local.folder) {
       this.record(rel, 0, 0, await putFolder(this.d.client, bucket, key));
+      this.d.marker.touch();
       return;
     }
     const etag = await uploadFile(this.d.client, {
@@ -192,6 +204,7 @@ export class Syncer {
     });
     // Recorded as it was before reading: if it changed meanwhile, it differs and goes again.
     this.record(rel, local.size, local.mtimeMs, etag);
+    this.d.marker.touch();
     this.d.metrics.files.inc({ op: 'upload' });
     this.d.metrics.bytes.inc({ op: 'upload' }, local.size);
     this.d.log.info({ path: rel, size: local.size }, 'uploaded');
@@ -254,6 +267,8 @@ export class Syncer {
   async initialSync(): Promise<void> {
     for (;;) {
       try {
+        // The marker as it was before the listing: a bump after it means list again.
+        await this.checkMarker();
         const listedAt = Date.now();
         const remote = await this.list();
         const local = await scanTree(this.d.homeReal, this.d.isExcluded, (rel) =>
@@ -278,6 +293,7 @@ export class Syncer {
 
   private async list(): Promise<Map<string, RemoteObject>> {
     this.pollStartedAt = Date.now();
+    this.lastListAt = this.pollStartedAt;
     try {
       const out = await listRemote(
         this.d.client,
@@ -293,6 +309,40 @@ export class Syncer {
     } finally {
       this.pollStartedAt = undefined;
     }
+  }
+
+  /**
+   * Whether another writer moved the marker. A failed HEAD says no (the next one
+   * that answers compares with the last seen) and is logged once per outage.
+   */
+  private async checkMarker(): Promise<boolean> {
+    this.markerStartedAt = Date.now();
+    try {
+      const moved = await this.d.marker.changed();
+      this.lastMarkerOk = Date.now();
+      if (this.markerFailing) this.d.log.info('change marker answers again');
+      this.markerFailing = false;
+      return moved;
+    } catch (err) {
+      this.d.metrics.errors.inc({ operation: 'marker' });
+      if (!this.markerFailing)
+        this.d.log.warn({ err: errText(err) }, 'change marker check failed; will retry');
+      this.markerFailing = true;
+      return false;
+    } finally {
+      this.markerStartedAt = undefined;
+    }
+  }
+
+  /**
+   * Every S3SYNC_MARKER_INTERVAL_MS: one HEAD of the change marker, and a full
+   * listing when another writer moved it or one is due (S3SYNC_POLL_INTERVAL_MS).
+   */
+  async tick(): Promise<void> {
+    const moved = await this.checkMarker();
+    const due =
+      this.lastListAt === undefined || Date.now() - this.lastListAt >= this.d.config.pollIntervalMs;
+    if (moved || due) await this.poll();
   }
 
   /** One poll: paths whose S3 side differs from the state are queued with what the listing said. */
@@ -423,6 +473,8 @@ export class Syncer {
     const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
     if (this.pollStartedAt !== undefined && now - this.pollStartedAt > limit)
       return `listing S3 has not finished in ${secs(now - this.pollStartedAt)}`;
+    if (this.markerStartedAt !== undefined && now - this.markerStartedAt > limit)
+      return `checking S3's change marker has not finished in ${secs(now - this.markerStartedAt)}`;
     for (const [rel, f] of this.queue.inFlight)
       if (now - f.lastProgress > limit)
         return `sync of ${rel} made no progress for ${secs(now - f.lastProgress)}`;
@@ -431,6 +483,11 @@ export class Syncer {
       now - this.lastPollOk > limit + this.d.config.pollIntervalMs
     )
       return `no successful listing of S3 for ${secs(now - this.lastPollOk)}`;
+    if (
+      this.lastMarkerOk !== undefined &&
+      now - this.lastMarkerOk > limit + this.d.config.markerIntervalMs
+    )
+      return `no successful check of S3's change marker for ${secs(now - this.lastMarkerOk)}`;
     return undefined;
   }
 }

@@ -84,7 +84,7 @@ test('a silent S3 (accepts, never answers): /healthz 503 with the reason, and he
     );
     assert.match(
       String(h.body.reason),
-      /listing S3 has not finished|no progress|no successful listing/,
+      /listing S3 has not finished|checking S3's change marker has not finished|no progress|no successful (listing|check)/,
     );
     assert.equal(await healthcheck(sc), 1);
   } finally {

@@ -31,7 +31,13 @@ const count = (metrics: string, line: string) =>
   );
 
 test('a folder of 10,000 small files is synced; at rest the sidecar uses little CPU', async () => {
-  const sc: Sidecar = await w.start({ S3SYNC_POLL_INTERVAL_MS: '10000', S3SYNC_CONCURRENCY: '8' });
+  // The intervals at their defaults, as in a task: a HEAD of the change marker every
+  // 2 s, a full listing of the 10,000 keys every 60 s.
+  const sc: Sidecar = await w.start({
+    S3SYNC_POLL_INTERVAL_MS: '60000',
+    S3SYNC_MARKER_INTERVAL_MS: '2000',
+    S3SYNC_CONCURRENCY: '8',
+  });
   await healthy(sc);
   await mkdir(join(w.home, 'many'));
   const t0 = Date.now();
@@ -54,14 +60,16 @@ test('a folder of 10,000 small files is synced; at rest the sidecar uses little 
   );
   const a = usage(sc.child.pid as number);
   const since = Date.now();
-  await waitFor(() => Date.now() - since >= 30_000, 60_000, '30 s at rest', 1000);
+  // A minute: it holds one full listing (or two), so their cost is in the figure.
+  await waitFor(() => Date.now() - since >= 60_000, 120_000, '60 s at rest', 1000);
   const b = usage(sc.child.pid as number);
   const share = (b.cpu - a.cpu) / ((Date.now() - since) / 1000);
   console.log(
-    `s3sync: 10,000 files synced in ${took} ms; at rest ${(share * 100).toFixed(2)} % of a core (a listing of 10,000 keys every 10 s), RSS ${b.rssMiB.toFixed(0)} MiB`,
+    `s3sync: 10,000 files synced in ${took} ms; at rest ${(share * 100).toFixed(2)} % of a core (the marker every 2 s, a listing of 10,000 keys every 60 s), RSS ${b.rssMiB.toFixed(0)} MiB`,
   );
-  // The issue's target is < 1 % of a core; slack for a loaded shared machine.
-  assert.ok(share < 0.05, `${(share * 100).toFixed(2)} % of a core at rest`);
+  // The issue's target is < 1 % of a core: ~0.9 % measured on a loaded 2-core
+  // machine, ~2 % when the 10,000 keys were listed every 10 s; slack for load.
+  assert.ok(share < 0.015, `${(share * 100).toFixed(2)} % of a core at rest`);
   assert.equal(await sc.stop(), 0);
 });
 
