@@ -1,7 +1,8 @@
 // The local side of one path, and the whole tree at start. Symlinks are never
 // followed: a symlink is not a file to sync and never a folder to descend into,
 // and a path with a symlinked folder above it is not under home at all.
-import type { Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { IsExcluded } from './excludes.ts';
@@ -85,3 +86,13 @@ export async function scanTree(
   }
   return out;
 }
+
+/** A local file's MD5 in hex (an S3 single-part ETag), read as a stream. */
+export const md5File = (path: string) =>
+  new Promise<string>((resolve, reject) => {
+    const h = createHash('md5');
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });

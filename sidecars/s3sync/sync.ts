@@ -1,8 +1,6 @@
 // The syncer: brings one path into step (decide with plan.ts, then act), the
-// initial pass, the poll of S3 (the change marker often, a full listing when it
-// moved or is due), and the debounce of local changes.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+// initial pass, and the poll of S3 (the change marker often, a full listing when
+// it moved or is due); local changes come through local-changes.ts.
 import { mkdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +9,8 @@ import type { S3syncConfig } from './config.ts';
 import { conflictName } from './conflicts.ts';
 import { downloadFile } from './downloader.ts';
 import type { IsExcluded } from './excludes.ts';
-import { type LocalEntry, type LocalLook, lookLocal, scanTree } from './local-scan.ts';
+import { LocalChanges } from './local-changes.ts';
+import { type LocalEntry, type LocalLook, lookLocal, md5File, scanTree } from './local-scan.ts';
 import type { ChangeMarker } from './marker.ts';
 import type { S3syncMetrics } from './metrics.ts';
 import { keyFromRel } from './paths.ts';
@@ -19,6 +18,7 @@ import { type Action, plan, type RemoteObject } from './plan.ts';
 import { type Job, WorkQueue } from './queue.ts';
 import { listRemote } from './remote-list.ts';
 import { deleteObject, headObject, putFolder } from './s3.ts';
+import { stuckReason } from './stuck.ts';
 import type { SyncState } from './sync-state.ts';
 import { uploadFile } from './uploader.ts';
 
@@ -34,20 +34,11 @@ export interface SyncerDeps {
   marker: ChangeMarker;
 }
 
-const md5File = (path: string) =>
-  new Promise<string>((resolve, reject) => {
-    const h = createHash('md5');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-
 export class Syncer {
   readonly queue: WorkQueue;
   /** When each path's state entry last changed: a listing started before that is stale for it. */
   private readonly touched = new Map<string, number>();
-  private readonly debounce = new Map<string, { timer: NodeJS.Timeout; seen: string }>();
+  private readonly locals: LocalChanges;
   private readonly loggedOnce = new Set<string>();
   /** The poll in progress (for /healthz), and the last complete listing. */
   pollStartedAt: number | undefined;
@@ -74,6 +65,14 @@ export class Syncer {
         );
       },
     );
+    this.locals = new LocalChanges({
+      homeReal: d.homeReal,
+      isExcluded: d.isExcluded,
+      debounceMs: d.config.debounceMs,
+      state: d.state,
+      queue: this.queue,
+      once: (what, rel) => this.once(what, rel),
+    });
   }
 
   private once(what: string, rel: string, fields: Record<string, unknown> = {}): void {
@@ -367,128 +366,29 @@ export class Syncer {
         this.queue.add(rel, { local: false, hint: { remote: undefined, listedAt } });
   }
 
-  /** A watcher event: wait for the path to be quiet (same size and mtime) for the debounce, then queue it. */
+  /** A watcher event (local-changes.ts debounces it, then queues it). */
   localChange(relNoSlash: string): void {
-    if (this.d.isExcluded(relNoSlash)) return;
-    void this.settleLocal(relNoSlash);
-  }
-
-  private async settleLocal(rel: string): Promise<void> {
-    const look = await lookLocal(this.d.homeReal, rel);
-    const dirLook = look.kind === 'absent' ? await lookLocal(this.d.homeReal, `${rel}/`) : look;
-    const seen = JSON.stringify(dirLook);
-    const was = this.debounce.get(rel);
-    if (was) clearTimeout(was.timer);
-    const timer = setTimeout(() => void this.fire(rel, seen), this.d.config.debounceMs);
-    this.debounce.set(rel, { timer, seen });
-  }
-
-  private async fire(rel: string, seen: string): Promise<void> {
-    const file = await lookLocal(this.d.homeReal, rel);
-    const look = file.kind === 'absent' ? await lookLocal(this.d.homeReal, `${rel}/`) : file;
-    if (JSON.stringify(look) !== seen) {
-      // Still being written: wait for it to be quiet.
-      const timer = setTimeout(
-        () => void this.fire(rel, JSON.stringify(look)),
-        this.d.config.debounceMs,
-      );
-      this.debounce.set(rel, { timer, seen: JSON.stringify(look) });
-      return;
-    }
-    this.debounce.delete(rel);
-    this.enqueueLocal(rel, look);
-  }
-
-  private enqueueLocal(rel: string, look: LocalLook): void {
-    if (look.kind === 'symlink') {
-      this.once('symlink not followed', rel);
-      return;
-    }
-    if (look.kind === 'entry' && look.entry.folder) {
-      this.queue.add(`${rel}/`, { local: true });
-      // A folder moved in arrives as one event: its contents are queued from a scan.
-      void scanTree(
-        this.d.homeReal,
-        this.d.isExcluded,
-        (r) => this.once('symlink not followed', r),
-        `${rel}/`,
-      ).then((found) => {
-        for (const r of found.keys()) if (!this.d.state.get(r)) this.queue.add(r, { local: true });
-      });
-      return;
-    }
-    if (look.kind === 'absent') {
-      // Gone: the file, or a folder and everything the state knows under it.
-      if (this.d.state.get(rel) || !this.d.state.get(`${rel}/`))
-        this.queue.add(rel, { local: true });
-      for (const r of this.d.state.entries.keys())
-        if (r.startsWith(`${rel}/`)) this.queue.add(r, { local: true });
-      if (this.d.state.get(`${rel}/`)) this.queue.add(`${rel}/`, { local: true });
-      return;
-    }
-    this.queue.add(rel, { local: true });
+    this.locals.change(relNoSlash);
   }
 
   /** The drain: every debounced change queued now. */
-  async flushDebounced(): Promise<void> {
-    const rels = [...this.debounce.keys()];
-    for (const { timer } of this.debounce.values()) clearTimeout(timer);
-    this.debounce.clear();
-    await Promise.all(
-      rels.map(async (rel) => {
-        const file = await lookLocal(this.d.homeReal, rel);
-        this.enqueueLocal(
-          rel,
-          file.kind === 'absent' ? await lookLocal(this.d.homeReal, `${rel}/`) : file,
-        );
-      }),
-    );
+  flushDebounced(): Promise<void> {
+    return this.locals.flush();
   }
 
   /** How many local changes wait for their debounce. */
   debouncing(): number {
-    return this.debounce.size;
+    return this.locals.pending();
   }
 
-  /**
-   * The drain's sweep: one scan of the tree queues every path that differs from
-   * the state, so a change whose watcher event had not arrived is sent too.
-   */
-  async queueLocalDifferences(): Promise<void> {
-    const local = await scanTree(this.d.homeReal, this.d.isExcluded, (rel) =>
-      this.once('symlink not followed', rel),
-    );
-    for (const [rel, l] of local) {
-      const base = this.d.state.get(rel);
-      if (!base || base.size !== l.size || base.mtimeMs !== l.mtimeMs)
-        this.queue.add(rel, { local: true });
-    }
-    for (const rel of this.d.state.entries.keys())
-      if (!local.has(rel)) this.queue.add(rel, { local: true });
+  /** The drain's sweep: every path that differs from the state, queued. */
+  queueLocalDifferences(): Promise<void> {
+    return this.locals.queueDifferences();
   }
 
-  /** Why the sync is stuck, if it is: a listing or a transfer with no progress for too long. */
+  /** Why the sync is stuck, if it is (stuck.ts). */
   stuckReason(now: number): string | undefined {
-    const limit = this.d.config.stuckAfterMs;
-    const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
-    if (this.pollStartedAt !== undefined && now - this.pollStartedAt > limit)
-      return `listing S3 has not finished in ${secs(now - this.pollStartedAt)}`;
-    if (this.markerStartedAt !== undefined && now - this.markerStartedAt > limit)
-      return `checking S3's change marker has not finished in ${secs(now - this.markerStartedAt)}`;
-    for (const [rel, f] of this.queue.inFlight)
-      if (now - f.lastProgress > limit)
-        return `sync of ${rel} made no progress for ${secs(now - f.lastProgress)}`;
-    if (
-      this.lastPollOk !== undefined &&
-      now - this.lastPollOk > limit + this.d.config.pollIntervalMs
-    )
-      return `no successful listing of S3 for ${secs(now - this.lastPollOk)}`;
-    if (
-      this.lastMarkerOk !== undefined &&
-      now - this.lastMarkerOk > limit + this.d.config.markerIntervalMs
-    )
-      return `no successful check of S3's change marker for ${secs(now - this.lastMarkerOk)}`;
-    return undefined;
+    return stuckReason(this, this.d.config, now);
   }
 }
 
