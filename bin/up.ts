@@ -341,6 +341,10 @@ export async function runUp(): Promise<void> {
   console.log(
     'Try: bin/berth apply -f examples/ && bin/berth launch demo && bin/berth wait ti/demo --for=condition=Ready',
   );
+  if (ecsLocal)
+    console.log(
+      'Your files: bin/berth launch demo-files (its home is your files); bin/berth files ls',
+    );
   if (api.signIn?.mode === 'dev')
     console.log(
       `Web UI: ${publicOrigin(api.signIn)}/ (development sign-in as ${api.signIn.devUsers.map((u) => u.name).join(', ')}; served through the proxy)`,

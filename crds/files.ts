@@ -27,11 +27,17 @@ export const FILE_PATH_MAX_BYTES =
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+// Escapes of ".", "/" and "\\": a layer that decodes them would see another path.
+// Other escapes stay allowed: names such as "minutes%20v2.pdf" come from saved URLs.
+const PATH_ESCAPE = /%(2e|2f|5c)/i;
+
 function pathIssue(path: string, folder: boolean): string | undefined {
   if (path === '') return folder ? undefined : 'must name a file';
   if (path.startsWith('/')) return 'must be relative to your home folder (no leading "/")';
   if (CONTROL.test(path)) return 'must not contain control characters';
   if (path.includes('\\')) return 'must use "/" between folders, not "\\"';
+  if (PATH_ESCAPE.test(path))
+    return 'must not contain "%2e", "%2f" or "%5c" (send the path as it is, not URL-encoded)';
   if (Buffer.byteLength(path, 'utf8') > FILE_PATH_MAX_BYTES)
     return `must be at most ${FILE_PATH_MAX_BYTES} bytes in UTF-8 (S3 keys are at most ${S3_KEY_MAX_BYTES} with the home prefix)`;
   const body = folder && path.endsWith('/') ? path.slice(0, -1) : path;

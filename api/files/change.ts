@@ -146,6 +146,15 @@ export async function movePath(
   const fromPrefix = home.folder(from);
   const objects = await allUnder(s3, fromPrefix);
   if (objects.length === 0) throw notFound(from, 'from');
+  const toPrefix = home.folder(to);
+  const moves = objects.map((o) => ({ from: o, to: toPrefix + o.key.slice(fromPrefix.length) }));
+  const tooLong = moves.find(
+    (m) => Buffer.byteLength(home.pathOf(m.to), 'utf8') > FILE_PATH_MAX_BYTES,
+  );
+  if (tooLong)
+    throw refuse(
+      `moving there would make a path longer than ${FILE_PATH_MAX_BYTES} bytes (${JSON.stringify(home.pathOf(tooLong.to).slice(0, 64))}...)`,
+    );
   if (await headFile(s3, home.key(to)))
     throw new ApiError('AlreadyExists', `a file ${JSON.stringify(to)} already exists`, {
       kind: 'files',
@@ -156,15 +165,6 @@ export async function movePath(
       'AlreadyExists',
       `folder ${JSON.stringify(to)} already exists; folders are not merged`,
       { kind: 'files', causes: [{ field: 'to', message: 'a folder is there' }] },
-    );
-  const toPrefix = home.folder(to);
-  const moves = objects.map((o) => ({ from: o, to: toPrefix + o.key.slice(fromPrefix.length) }));
-  const tooLong = moves.find(
-    (m) => Buffer.byteLength(home.pathOf(m.to), 'utf8') > FILE_PATH_MAX_BYTES,
-  );
-  if (tooLong)
-    throw refuse(
-      `moving there would make a path longer than ${FILE_PATH_MAX_BYTES} bytes (${JSON.stringify(home.pathOf(tooLong.to).slice(0, 64))}...)`,
     );
   if (moves.some((m) => m.from.size > COPY_MAX_BYTES)) throw tooBigToMove();
   for (const m of moves) await moveObject(s3, m.from, m.to);

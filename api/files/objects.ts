@@ -8,6 +8,7 @@ import {
   type HeadObjectCommandOutput,
   ListObjectsCommand,
 } from '@aws-sdk/client-s3';
+import { S3_KEY_MAX_BYTES } from '../../crds/index.ts';
 import { type FilesStore, isNotFound } from './s3.ts';
 
 export async function headFile(
@@ -24,6 +25,8 @@ export async function headFile(
 
 /** Whether any object (a marker or a file) is under `prefix` (which ends with "/"). */
 export async function folderExists(s3: FilesStore, prefix: string): Promise<boolean> {
+  // No key fits under a prefix of 1,024 bytes or more.
+  if (Buffer.byteLength(prefix, 'utf8') >= S3_KEY_MAX_BYTES) return false;
   const out = await s3.client.send(
     new ListObjectsCommand({ Bucket: s3.bucket, Prefix: prefix, MaxKeys: 1 }),
   );

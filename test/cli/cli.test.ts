@@ -133,7 +133,7 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     byAlias.forEach((r, i) => {
       assert.equal(ages(ok(r).stdout), ages(table.stdout), aliases[i]);
     });
-    assert.match(ok(names).stdout, /^tooldefinition\/demo\ntooldefinition\/jupyterlab\n/);
+    assert.match(ok(names).stdout, /^tooldefinition\/demo\ntooldefinition\/demo-files\ntooldefinition\/jupyterlab\n/);
     const json = JSON.parse(ok(jsonRun).stdout);
     assert.equal(json.kind, 'ToolDefinition');
     assert.equal(json.spec.port, 8888);
@@ -141,7 +141,7 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
       ok(yamlRun).stdout,
       /^apiVersion: berth\/v1alpha1\nkind: ToolDefinition\nmetadata:\n {2}annotations:/,
     );
-    assert.equal(ok(labelled).stdout, 'tooldefinition/demo\n');
+    assert.equal(ok(labelled).stdout, 'tooldefinition/demo\ntooldefinition/demo-files\n');
     assert.match(ok(wide).stdout.split('\n')[0]!, /PORT\s+CAPACITY/);
     const list = JSON.parse(ok(chunked).stdout);
     assert.equal(list.kind, 'List');

@@ -1,4 +1,4 @@
-// The demo tool with its s3sync sidecar (examples/demo/demo-files.yaml) under
+// The demo tool with its s3sync sidecar (examples/demo-files.yaml) under
 // ecs-local, launched by the controllers with files on: a file a process in the
 // tool writes reaches S3 within ~2 s, a file put in S3 reaches the tool's home,
 // and a relaunched tool (a new task, an empty volume) starts with the files.
@@ -63,7 +63,7 @@ before(async () => {
   await admin.send(
     new PutObjectCommand({ Bucket: BUCKET, Key: `${homePrefix(uid)}before.txt`, Body: 'early' }),
   );
-  const demo = parse(readFileSync(join(examples, 'demo', 'demo-files.yaml'), 'utf8'));
+  const demo = parse(readFileSync(join(examples, 'demo-files.yaml'), 'utf8'));
   await env.manager.store.create('ToolDefinition', demo);
   await createInstance(env.manager.store, 'alice', 'demo-files', 'demo-files');
 });

@@ -1,15 +1,58 @@
 // Shared by the files tests: the API over a fresh database with its files bucket
-// in a real S3 (a raw s3rver here: S3 behaviour, not IAM), tokens for an admin,
-// alice and bob, and helpers that move bytes through the presigned URLs with
-// plain fetch, as the web UI and the CLI do.
+// in a real S3 (ecs-local's endpoint, which verifies every signature and presigned
+// URL before its in-process s3rver; or a raw s3rver), tokens for an admin, alice
+// and bob, and helpers that move bytes through the presigned URLs with plain
+// fetch, as the web UI and the CLI do.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { ApiConfig } from '../../../api/index.ts';
+import { type EcsLocal, startEcsLocal } from '../../../ecs-local/index.ts';
 import { startS3rver, type TestS3 } from '../../support/s3rver.ts';
 import { BASE, type Harness, type Json, type Sent, send, startHarness } from '../support.ts';
 
 export const FILES = `${BASE}/files`;
 
+export const BUCKET = 'berth-files';
+export const UI_ORIGIN = 'http://localhost:8000';
+
 export interface FilesHarness extends Harness {
   s3: TestS3;
+  /** Set when S3 is ecs-local's (faults, its admin endpoint). */
+  ecsLocal?: EcsLocal;
+}
+
+/** ecs-local with S3 on (its data in a fresh folder), shaped as a TestS3. */
+export async function startEcsLocalS3(): Promise<TestS3 & { ecsLocal: EcsLocal }> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-files-s3-'));
+  const ecsLocal = await startEcsLocal({
+    port: 0,
+    throttling: false,
+    addressOctet: 100 + Math.floor(Math.random() * 150),
+    s3: { directory: join(dir, 's3'), buckets: [{ name: BUCKET, corsOrigins: [UI_ORIGIN] }] },
+  });
+  const region = 'eu-west-2';
+  return {
+    ecsLocal,
+    url: ecsLocal.url,
+    bucket: BUCKET,
+    credentials: ecsLocal.credentials,
+    region,
+    client: () =>
+      new S3Client({
+        endpoint: ecsLocal.url,
+        forcePathStyle: true,
+        region,
+        credentials: ecsLocal.credentials,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+    async close() {
+      await ecsLocal.close(500);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** S3 settings for the API, pointing at `s3`. */
@@ -28,12 +71,17 @@ export function filesConfig(s3: {
   };
 }
 
-export async function startFilesHarness(config: Partial<ApiConfig> = {}): Promise<FilesHarness> {
-  const s3 = await startS3rver();
+/** The API with files on, over ecs-local's S3 (default) or a raw s3rver. */
+export async function startFilesHarness(
+  config: Partial<ApiConfig> = {},
+  s3Kind: 'ecs-local' | 's3rver' = 'ecs-local',
+): Promise<FilesHarness> {
+  const s3 = s3Kind === 'ecs-local' ? await startEcsLocalS3() : await startS3rver();
   const h = await startHarness({ ...filesConfig(s3), ...config });
   return {
     ...h,
     s3,
+    ...('ecsLocal' in s3 ? { ecsLocal: s3.ecsLocal as EcsLocal } : {}),
     async close() {
       await h.close();
       await s3.close();
