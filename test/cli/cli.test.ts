@@ -133,7 +133,10 @@ describe('berth CLI against a real API', { concurrency: false }, () => {
     byAlias.forEach((r, i) => {
       assert.equal(ages(ok(r).stdout), ages(table.stdout), aliases[i]);
     });
-    assert.match(ok(names).stdout, /^tooldefinition\/demo\ntooldefinition\/demo-files\ntooldefinition\/jupyterlab\n/);
+    assert.match(
+      ok(names).stdout,
+      /^tooldefinition\/demo\ntooldefinition\/demo-files\ntooldefinition\/jupyterlab\n/,
+    );
     const json = JSON.parse(ok(jsonRun).stdout);
     assert.equal(json.kind, 'ToolDefinition');
     assert.equal(json.spec.port, 8888);
