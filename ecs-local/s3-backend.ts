@@ -7,7 +7,8 @@
 // file, renamed into place once the body has fully arrived, so an upload cut
 // off half-way never leaves a partial object visible), and the multipart
 // operations it lacks (AbortMultipartUpload, ListParts) plus the check that an
-// upload ID belongs to the key it is used with.
+// upload ID belongs to the key it is used with. It also lends its files to the
+// front's own ListObjectsV2 (s3-list.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ListSource } from './s3-list.ts';
 
 interface StoredObject {
   bucket: string;
@@ -25,6 +27,9 @@ interface StoredObject {
 }
 
 interface FilesystemStore {
+  getBucket(bucket: string): Promise<unknown>;
+  getBucketPath(bucket: string): string;
+  getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putMetadata(
     bucket: string,
@@ -54,7 +59,7 @@ export interface UploadPart {
 
 export const UPLOAD_ID_RE = /^[0-9a-f]{32}$/;
 
-export class S3Backend {
+export class S3Backend implements ListSource {
   readonly #app: S3rverApp;
   readonly #handler: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -74,6 +79,28 @@ export class S3Backend {
   /** Hands a checked request (auth stripped, path canonical) to s3rver. */
   forward(req: IncomingMessage, res: ServerResponse): void {
     this.#handler(req, res);
+  }
+
+  async bucketPath(bucket: string): Promise<string | undefined> {
+    if (!(await this.#app.store.getBucket(bucket))) return undefined;
+    return this.#app.store.getBucketPath(bucket);
+  }
+
+  async describe(
+    bucket: string,
+    key: string,
+  ): Promise<{ size: number; etag: string; lastModified: Date } | undefined> {
+    try {
+      const meta = await this.#app.store.getMetadata(bucket, key);
+      return {
+        size: Number(meta['content-length']),
+        etag: String(meta.etag),
+        lastModified: new Date(String(meta['last-modified'])),
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   #uploadDir(bucket: string, uploadId: string): string {

@@ -3,7 +3,8 @@
 // (s3-actions.ts) and, for a task's session credentials, checked against its
 // role's policies (policy-evaluation.ts) before it reaches s3rver (s3-backend.ts)
 // with its authentication stripped and its path rewritten to the key that was
-// checked. Bodies and answers stream through, never buffered (but a
+// checked (ListObjectsV2 and GetObject's response-* overrides are answered here:
+// s3-list.ts, s3-response-overrides.ts). Bodies and answers stream through, never buffered (but a
 // DeleteObjects body, which must be read to know what it deletes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -22,6 +23,8 @@ import {
   signedService,
 } from './s3-auth.ts';
 import type { S3Backend } from './s3-backend.ts';
+import { isListV2, listObjectsV2, listV2Xml, parseListV2 } from './s3-list.ts';
+import { applyOnSuccess, takeResponseOverrides } from './s3-response-overrides.ts';
 import { listPartsXml, parseDeleteKeys, S3Error, sendS3Error, sendXml } from './s3-xml.ts';
 import type { TaskCredentials } from './task-credentials.ts';
 
@@ -168,6 +171,15 @@ export class S3Front {
     }
     this.#authorize(auth.principal, request);
 
+    if (method === 'GET' && key === '' && isListV2(query)) {
+      const options = parseListV2(query);
+      const page = await listObjectsV2(this.#deps.backend, bucket, options);
+      sendXml(res, 200, listV2Xml(bucket, options, page));
+      return;
+    }
+    if ((method === 'GET' || method === 'HEAD') && key !== '') {
+      applyOnSuccess(res, takeResponseOverrides(forwarded));
+    }
     const uploadId = query.uploadId;
     if (uploadId !== undefined) {
       if (!(await this.#deps.backend.uploadMatches(bucket, key, uploadId))) {

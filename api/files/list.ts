@@ -1,11 +1,12 @@
 // GET …/files?path=&limit=&continue=: one folder of the caller's home, a page at
 // a time. S3 lists with Delimiter "/", so subfolders are its CommonPrefixes (and
 // a folder made on purpose is a zero-byte "name/" marker, itself a prefix). Pages
-// follow ListObjects' Marker (see objects.ts for why not v2's token): the continue
-// token holds the folder and the marker, which must lie under that folder's
-// prefix, and the prefix always comes from the caller's home, so no token can
-// reach outside it.
-import { ListObjectsCommand, type ListObjectsCommandOutput } from '@aws-sdk/client-s3';
+// follow ListObjectsV2's continuation token: the continue token holds the folder,
+// S3's token and the last key or prefix the page had, which must lie under that
+// folder's prefix (so a token is good only for the home and folder it came from);
+// the listing prefix always comes from the caller's home, so no token can reach
+// outside it.
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { ApiError } from '../../crds/index.ts';
 import type { Home } from './home.ts';
 import { inSidecarFolder } from './marker.ts';
@@ -37,11 +38,20 @@ function badContinue(): ApiError {
   );
 }
 
-function encodeContinue(folder: string, marker: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, f: folder, m: marker })).toString('base64url');
+interface ContinueToken {
+  /** S3's continuation token. */
+  t: string;
+  /** The last key or prefix of the page, under the folder's prefix. */
+  m: string;
 }
 
-function decodeContinue(token: string, folder: string, prefix: string): string {
+function encodeContinue(folder: string, next: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 2, f: folder, m: next.m, t: next.t })).toString(
+    'base64url',
+  );
+}
+
+function decodeContinue(token: string, folder: string, prefix: string): ContinueToken {
   if (!/^[A-Za-z0-9_-]+$/.test(token)) throw badContinue();
   let raw: unknown;
   try {
@@ -49,10 +59,17 @@ function decodeContinue(token: string, folder: string, prefix: string): string {
   } catch {
     throw badContinue();
   }
-  const r = raw as { v?: unknown; f?: unknown; m?: unknown };
-  if (r?.v !== 1 || r.f !== folder || typeof r.m !== 'string' || !r.m.startsWith(prefix))
+  const r = raw as { v?: unknown; f?: unknown; m?: unknown; t?: unknown };
+  if (
+    r?.v !== 2 ||
+    r.f !== folder ||
+    typeof r.m !== 'string' ||
+    !r.m.startsWith(prefix) ||
+    typeof r.t !== 'string' ||
+    r.t === ''
+  )
     throw badContinue();
-  return r.m;
+  return { m: r.m, t: r.t };
 }
 
 const stripQuotes = (etag: string | undefined) => etag?.replace(/^"|"$/g, '');
@@ -67,13 +84,13 @@ export async function listFolder(
   const folder = bareFolder(rawPath);
   const prefix = home.folder(folder);
   const token = opts.continue ? decodeContinue(opts.continue, folder, prefix) : undefined;
-  const out: ListObjectsCommandOutput = await s3.client.send(
-    new ListObjectsCommand({
+  const out: ListObjectsV2CommandOutput = await s3.client.send(
+    new ListObjectsV2Command({
       Bucket: s3.bucket,
       Prefix: prefix,
       Delimiter: '/',
       MaxKeys: opts.limit ?? DEFAULT_LIMIT,
-      ...(token ? { Marker: token } : {}),
+      ...(token ? { ContinuationToken: token.t } : {}),
     }),
   );
   const folders: FileItem[] = [];
@@ -109,15 +126,20 @@ export async function listFolder(
       kind: 'files',
       causes: [{ field: 'path', message: 'no such folder' }],
     });
-  // With a delimiter S3 sends NextMarker; else the greatest key or prefix seen is the marker.
   const seen = [
     ...(out.Contents ?? []).map((o) => o.Key ?? ''),
     ...(out.CommonPrefixes ?? []).map((p) => p.Prefix ?? ''),
-  ].sort();
-  const next = out.IsTruncated ? (out.NextMarker ?? seen.at(-1)) : undefined;
+  ]
+    .filter((k) => k.startsWith(prefix))
+    .sort();
+  const last = seen.at(-1);
+  const next =
+    out.IsTruncated && out.NextContinuationToken && last
+      ? { t: out.NextContinuationToken, m: last }
+      : undefined;
   return {
     path: folder,
     items: [...folders.sort(byName), ...files.sort(byName)],
-    ...(next && next !== token ? { continue: encodeContinue(folder, next) } : {}),
+    ...(next && next.t !== token?.t ? { continue: encodeContinue(folder, next) } : {}),
   };
 }

@@ -101,7 +101,12 @@ describe('files wall: homes', () => {
     }
     // A token made up to start inside alice's prefix is refused too.
     const forged = Buffer.from(
-      JSON.stringify({ v: 1, f: 'many', m: `home/${aliceUid}/many/f1.txt` }),
+      JSON.stringify({
+        v: 2,
+        f: 'many',
+        m: `home/${aliceUid}/many/f1.txt`,
+        t: Buffer.from(`Khome/${aliceUid}/many/f1.txt`).toString('base64url'),
+      }),
     ).toString('base64url');
     const r = await list(h, h.bob, q({ path: 'many', continue: forged }));
     assert.equal(r.status, 400, r.text);
