@@ -15,23 +15,7 @@ export interface TestS3 {
   region: string;
   /** An SDK client as berth's own are configured against a local endpoint. */
   client(): S3Client;
-  /**
-   * Writes objects straight into s3rver's store, without HTTP: for tests that
-   * need thousands of objects to exist (10,000 PUTs take minutes on a loaded
-   * machine) and test something else, such as listing them. Raw s3rver only.
-   */
-  seed?(objects: { key: string; body: string | Uint8Array }[]): Promise<void>;
   close(): Promise<void>;
-}
-
-/** The part of s3rver's FilesystemStore that seed() uses (not in @types/s3rver). */
-interface S3rverStore {
-  putObject(object: {
-    bucket: string;
-    key: string;
-    content: Buffer;
-    metadata: Record<string, string>;
-  }): Promise<unknown>;
 }
 
 const corsXml = (origins: string[]) => `<CORSConfiguration>
@@ -79,16 +63,6 @@ export async function startS3rver(
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       }),
-    async seed(objects) {
-      const store = (server as unknown as { store: S3rverStore }).store;
-      for (const o of objects)
-        await store.putObject({
-          bucket,
-          key: o.key,
-          content: Buffer.from(o.body),
-          metadata: { 'content-type': 'binary/octet-stream' },
-        });
-    },
     async close() {
       await server.close();
       await rm(directory, { recursive: true, force: true });
