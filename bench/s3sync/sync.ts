@@ -1,4 +1,4 @@
-// The s3sync sidecar against the AWS SDK's own loops, on the same s3rver in the
+// The s3sync sidecar against the AWS SDK's own loops, on the same S3 (ecs-local's) in the
 // same run (figures only mean something as ratios on a shared machine):
 // 1. initial sync of 1,000 small files and of one 1 GiB file, both ways: the
 //    sidecar starting on a full home and an empty prefix (upload) against
@@ -29,7 +29,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import S3rver from 's3rver';
+import { pino } from 'pino';
+import { startEcsLocal } from '../../ecs-local/index.ts';
 import { pct } from '../controllers/diagnostics.lib.ts';
 import { cpuSeconds, processTree } from '../proxy/cpu.lib.ts';
 import { type S3Target, startSidecar, until } from './sidecar.lib.ts';
@@ -45,21 +46,18 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SPARSE_GIB = Number(process.env.BENCH_SPARSE_GIB ?? 5);
 
 const work = await mkdtemp(join(tmpdir(), 'berth-bench-s3sync-'));
-const s3rver = new S3rver({
+// ecs-local's S3 (s3rver behind its signature and policy checks), as under make run.
+const ecsLocal = await startEcsLocal({
   port: 0,
-  address: '127.0.0.1',
-  silent: true,
-  directory: join(work, 's3'),
-  vhostBuckets: false,
-  allowMismatchedSignatures: true,
-  configureBuckets: [{ name: 'bench', configs: [] }],
+  throttling: false,
+  s3: { directory: join(work, 's3'), buckets: [{ name: 'bench' }] },
+  logger: pino({ level: 'warn' }),
 });
-const server = (await s3rver.run()) as unknown as { port: number };
 const s3: S3Target = {
-  url: `http://127.0.0.1:${server.port}`,
+  url: ecsLocal.url,
   bucket: 'bench',
   region: 'eu-west-2',
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  credentials: ecsLocal.credentials,
 };
 const client = new S3Client({
   endpoint: s3.url,
@@ -335,6 +333,6 @@ try {
   await atRest();
   if (SPARSE_GIB > 0) await sparseUpload();
 } finally {
-  await s3rver.close();
+  await ecsLocal.close();
   await rm(work, { recursive: true, force: true });
 }
