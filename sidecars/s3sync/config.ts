@@ -86,7 +86,7 @@ export const s3syncConfigSchema = z.object({
         'Files this size or larger are uploaded in parts (the part size grows so there are at most 10,000).',
     },
   ),
-  concurrency: setting(integer(1, 64).default(4), {
+  concurrency: setting(integer(1, 64).default(8), {
     env: 'S3SYNC_CONCURRENCY',
     description: 'How many files are moved at once (and parts of one multipart upload in flight).',
   }),
