@@ -72,3 +72,20 @@ export function folderKey(uid: string, folder: string): string {
   if (folder === '') return homePrefix(uid);
   return homePrefix(uid) + (folder.endsWith('/') ? folder : `${folder}/`);
 }
+
+/** One entry of a files listing (the API's answer, the CLI's and the web UI's input). */
+export interface FileItem {
+  name: string;
+  path: string;
+  type: 'file' | 'folder';
+  size?: number;
+  lastModified?: string;
+  etag?: string;
+}
+
+/** A page of a folder's listing: folders first, then files, by name. */
+export interface FileList {
+  path: string;
+  items: FileItem[];
+  continue?: string;
+}

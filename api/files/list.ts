@@ -7,26 +7,13 @@
 // the listing prefix always comes from the caller's home, so no token can reach
 // outside it.
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import { ApiError } from '../../crds/index.ts';
+import { ApiError, type FileItem, type FileList } from '../../crds/index.ts';
 import type { Home } from './home.ts';
 import { inSidecarFolder } from './marker.ts';
 import { bareFolder } from './requests.ts';
 import type { FilesStore } from './s3.ts';
 
-export interface FileItem {
-  name: string;
-  path: string;
-  type: 'file' | 'folder';
-  size?: number;
-  lastModified?: string;
-  etag?: string;
-}
-
-export interface FileList {
-  path: string;
-  items: FileItem[];
-  continue?: string;
-}
+export type { FileItem, FileList };
 
 const DEFAULT_LIMIT = 1000;
 

@@ -1,27 +1,18 @@
 // The API's files endpoints as `berth files` uses them, and the `home:PATH`
 // notation: a remote path is checked with crds' path rules before any request,
 // so a bad one fails naming the path instead of reaching the server.
-import { filePath, folderPath, isApiError } from '../../crds/index.ts';
+import {
+  type FileItem,
+  type FileList,
+  filePath,
+  folderPath,
+  isApiError,
+} from '../../crds/index.ts';
 import { API_PREFIX, type ApiClient } from '../client.ts';
 import { CliError } from '../errors.ts';
 
 export const FILES = `${API_PREFIX}/files`;
 export const REMOTE = 'home:';
-
-export interface FileItem {
-  name: string;
-  path: string;
-  type: 'file' | 'folder';
-  size?: number;
-  lastModified?: string;
-  etag?: string;
-}
-
-export interface FileList {
-  path: string;
-  items: FileItem[];
-  continue?: string;
-}
 
 export type UploadPlan =
   | { kind: 'single'; url: string; headers?: Record<string, string>; expiresAt: string }

@@ -5,14 +5,13 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { isApiError } from '../../crds/index.ts';
+import { type FileItem, isApiError } from '../../crds/index.ts';
 import { Context } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { renderTable } from '../printers.ts';
 import { action } from '../run.ts';
 import {
   checkPath,
-  type FileItem,
   FilesApi,
   isRemote,
   joinRemote,
