@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { startApi } from '../../api/index.ts';
 import { homePrefix, type ToolInstance } from '../../crds/index.ts';
 import { deriveToolSecret, TOOL_SECRET_HEADER } from '../../store/index.ts';
-import { filesConfig, upload } from '../api/files/support.ts';
+import { filesConfig, list, upload } from '../api/files/support.ts';
 import type { Harness } from '../api/support.ts';
 import { BUCKET, type FilesEnv, startFilesEnv } from '../controllers/files/support.ts';
 import {
@@ -117,7 +117,7 @@ test("a file put in S3 reaches the tool's home", async () => {
   assert.deepEqual(list.files, ['before.txt', 'from-s3.txt', 'reports/q3.csv']);
 });
 
-test("a 50 MB file uploaded through the files endpoints, as the Files page does, is in the running tool's home within about 15 s", async () => {
+test("what the tool wrote is on the Files page; a 50 MB file uploaded through the files endpoints, as the Files page does, is in the running tool's home within about 15 s", async () => {
   const ti = await getInstance(env.manager.store, 'alice', 'demo-files');
   const api = await startApi({
     pool: env.db.pool,
@@ -134,6 +134,13 @@ test("a 50 MB file uploaded through the files endpoints, as the Files page does,
   });
   try {
     const token = (await api.identity.createToken({ user: 'alice' })).token;
+    // What the tool wrote (the first test) is in the Files page's listing.
+    const listed = await list({ url: api.url } as Harness, token, 'path=reports');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      (listed.body.items as { name: string }[]).map((i) => i.name),
+      ['q3.csv'],
+    );
     const bytes = new Uint8Array(50_000_000);
     for (let i = 0; i < bytes.length; i += 4096) bytes.set(randomBytes(16), i);
     const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
