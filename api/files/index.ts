@@ -3,7 +3,7 @@
 // path inside the caller's own home.
 export { deletePath, makeFolder, movePath } from './change.ts';
 export { type Home, homeOf } from './home.ts';
-export { type FileItem, type FileList, listFolder } from './list.ts';
+export { listFolder } from './list.ts';
 export { bumpMarker } from './marker.ts';
 export {
   abortBody,

@@ -13,8 +13,6 @@ import { inSidecarFolder } from './marker.ts';
 import { bareFolder } from './requests.ts';
 import type { FilesStore } from './s3.ts';
 
-export type { FileItem, FileList };
-
 const DEFAULT_LIMIT = 1000;
 
 function badContinue(): ApiError {
