@@ -47,7 +47,8 @@ export function age(timestamp: unknown, now = Date.now()): string {
   if (typeof timestamp !== 'string') return '<unknown>';
   const t = Date.parse(timestamp);
   if (Number.isNaN(t)) return '<unknown>';
-  return humanDuration(now - t);
+  // A time ahead (an instance's scheduled stop) reads "in 5m", not a negative age.
+  return t > now ? `in ${humanDuration(t - now)}` : humanDuration(now - t);
 }
 
 /** The columns `get` prints for a kind: NAME, then its printer columns (wide adds priority 1). */

@@ -133,6 +133,19 @@ const idlePolicy = z.strictObject({
   idleAfter: duration.default('1h'),
   /** CPU use (percent of the task's CPU) below which the task counts as idle. */
   cpuThreshold: z.number().min(0).max(100).default(5),
+  /** How long before an idle or maxLifetime stop the user is warned (Event, web UI banner). */
+  warnBefore: duration
+    .default('10m')
+    .describe('How long before an idle or maxLifetime stop the user is warned'),
+  /**
+   * Request paths (prefixes) that are a tool's own polling, not a person's use:
+   * requests to them do not count as activity (e.g. JupyterLab's `/api/kernels`).
+   */
+  ignoredPaths: z
+    .array(z.string().regex(/^\//, 'must start with "/"').max(2048))
+    .max(50)
+    .default([])
+    .describe("Request path prefixes that do not count as activity (a tool's own polling)"),
 });
 
 const accessRule = z.strictObject({

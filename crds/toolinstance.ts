@@ -43,7 +43,23 @@ const toolInstanceStatus = z.strictObject({
   endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   startedAt: timestamp.optional(),
   readyAt: timestamp.optional(),
+  /** Last user traffic through the proxy (or "keep it running"), written in batches. */
   lastActivityAt: timestamp.optional(),
+  /**
+   * Since when the instance has been idle (no user traffic and CPU under the
+   * tool's cpuThreshold), as the culler last saw it; absent while in use.
+   */
+  idleSince: timestamp.optional(),
+  /** Set by the culler ahead of a stop it has scheduled; cleared when the stop is off. */
+  stopWarning: z
+    .strictObject({
+      reason: z.enum(['Idle', 'MaxLifetime']),
+      /** When the culler will stop the instance unless it is used (Idle) first. */
+      stopAt: timestamp,
+      warnedAt: timestamp,
+      message: z.string().max(1024),
+    })
+    .optional(),
   /** Why the instance stopped, CamelCase: `Idle`, `MaxLifetime`, `UserRequested`, `TaskStopped`. */
   stopReason: z.string().max(1024).optional(),
   message: z
@@ -85,5 +101,7 @@ export const toolInstanceKind: KindInfo = {
     { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     { name: 'ENDPOINT', type: 'string', jsonPath: '.status.endpoint', priority: 1 },
     { name: 'LAST ACTIVITY', type: 'date', jsonPath: '.status.lastActivityAt', priority: 1 },
+    { name: 'IDLE', type: 'date', jsonPath: '.status.idleSince', priority: 1 },
+    { name: 'STOPS', type: 'date', jsonPath: '.status.stopWarning.stopAt', priority: 1 },
   ],
 };

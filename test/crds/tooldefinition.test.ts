@@ -88,7 +88,12 @@ describe('ToolDefinition defaults', () => {
     assert.deepEqual(td.spec.env, []);
     assert.deepEqual(td.spec.readiness, { path: '/', timeoutSeconds: 5, periodSeconds: 1 });
     assert.equal(td.spec.spawnTimeout, '10m');
-    assert.deepEqual(td.spec.idle, { idleAfter: '1h', cpuThreshold: 5 });
+    assert.deepEqual(td.spec.idle, {
+      idleAfter: '1h',
+      cpuThreshold: 5,
+      warnBefore: '10m',
+      ignoredPaths: [],
+    });
     assert.equal(td.spec.maxLifetime, undefined);
     assert.equal(td.spec.sharing, 'perUser');
     assert.equal(td.spec.access, undefined);
@@ -108,7 +113,12 @@ describe('ToolDefinition defaults', () => {
       }),
     );
     assert.deepEqual(td.spec.readiness, { path: '/api', timeoutSeconds: 5, periodSeconds: 1 });
-    assert.deepEqual(td.spec.idle, { idleAfter: '1h', cpuThreshold: 10 });
+    assert.deepEqual(td.spec.idle, {
+      idleAfter: '1h',
+      cpuThreshold: 10,
+      warnBefore: '10m',
+      ignoredPaths: [],
+    });
     assert.deepEqual(td.spec.access, { users: [], groups: ['analysts'] });
     assert.equal(td.spec.sidecars[0]!.essential, false);
   });
