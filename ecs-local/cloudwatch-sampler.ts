@@ -92,11 +92,12 @@ export class TaskMetricsSampler {
     const { periodMs, now } = this.options;
     const at = now();
     const next = (Math.floor(at / periodMs) + 1) * periodMs;
-    this.timer = setTimeout(() => this.tick(), next - at);
+    this.timer = setTimeout(() => this.tick(next), next - at);
     this.timer.unref();
   }
 
-  private tick(): void {
+  /** `boundary`: the period boundary this reading is for (the timer may fire a little off it). */
+  private tick(boundary: number): void {
     this.timer = undefined;
     if (this.closed) return;
     const at = this.options.now();
@@ -107,13 +108,18 @@ export class TaskMetricsSampler {
       const live = task.containers.filter((c) => c.process?.running);
       if (live.length === 0) continue;
       anyRunning = true;
-      this.sample(task, live, at);
+      this.sample(task, live, at, boundary);
     }
     this.prune(at);
     if (anyRunning) this.schedule();
   }
 
-  private sample(task: TaskRecord, live: TaskRecord['containers'], at: number): void {
+  private sample(
+    task: TaskRecord,
+    live: TaskRecord['containers'],
+    at: number,
+    boundary: number,
+  ): void {
     const k = key(task.cluster.name, task.definition.family, task.id);
     let s = this.series.get(k);
     if (!s) {
@@ -158,7 +164,9 @@ export class TaskMetricsSampler {
     }
     if (elapsedMs > 0) {
       s.samples.push({
-        t: Math.floor(s.readAt / periodMs) * periodMs,
+        // The period that ends at this boundary (Node's timers may fire a millisecond
+        // before Date.now() reaches it, so the clock is not floored here).
+        t: boundary - periodMs,
         cpu: (cpuNs / (elapsedMs * 1e6)) * 1024,
         memMiB: memBytes / (1024 * 1024),
       });
