@@ -54,6 +54,7 @@ export class TaskMetricsSampler {
   private readonly series = new Map<string, Tracked>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private prunedAt = 0;
 
   constructor(options: SamplerOptions) {
     this.options = {
@@ -73,7 +74,9 @@ export class TaskMetricsSampler {
 
   /** The series of one task, by Container Insights' three dimensions. */
   find(cluster: string, family: string, taskId: string): TaskSeries | undefined {
-    this.prune(this.options.now());
+    // Pruned here too, as the timer may have stopped; at most once a second (a query asks 500 times).
+    const at = this.options.now();
+    if (at - this.prunedAt >= 1000) this.prune(at);
     return this.series.get(key(cluster, family, taskId));
   }
 
@@ -176,6 +179,7 @@ export class TaskMetricsSampler {
   }
 
   private prune(at: number): void {
+    this.prunedAt = at;
     const { maxSamples, retentionMs, stoppedKeepMs } = this.options;
     for (const [k, s] of this.series) {
       if (!s.running && at - s.seenAt > stoppedKeepMs) {

@@ -90,10 +90,13 @@ async function readBatch(
       if (!q || times.length === 0 || !(q.cpuUnits > 0)) continue;
       const list = out.get(q.key) ?? [];
       for (let i = 0; i < times.length && i < values.length; i++) {
+        const at = times[i]!.getTime();
+        // CloudWatch rounds StartTime down to the period: keep to the window asked for.
+        if (at < sinceMs || at > nowMs) continue;
         // CpuUtilized is in CPU units (1024 a vCPU): as a percent of the task's own.
-        list.push([times[i]!.getTime(), (values[i]! / q.cpuUnits) * 100]);
+        list.push([at, (values[i]! / q.cpuUnits) * 100]);
       }
-      out.set(q.key, list);
+      if (list.length > 0) out.set(q.key, list);
     }
     nextToken = page.NextToken;
   } while (nextToken);

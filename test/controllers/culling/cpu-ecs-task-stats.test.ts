@@ -137,7 +137,7 @@ test('600 instances go in two GetMetricData calls (500 + 100); unknown tasks are
 
 test('NextToken is followed: small pages give the same samples as one', async () => {
   // A window already sampled, so both reads see the same datapoints.
-  const since = settledAt;
+  const since = Math.ceil(settledAt / 1000) * 1000; // on a period boundary: 3 datapoints each
   const until = since + 3000;
   const whole = await waitFor('the window to be sampled', async () => {
     const a = await source(client()).read([busy, idle], since, until, 1000);
