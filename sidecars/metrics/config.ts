@@ -20,7 +20,7 @@ export const metricsConfigSchema = z.object({
     shownDefault: "`0.0.0.0` (ecs-local sets the task's address)",
     description: 'The address `/metrics` and `/healthz` listen on.',
   }),
-  metadataUri: setting(z.url({ error: 'expected an http:// URL' }), {
+  metadataUri: setting(z.url(), {
     env: 'ECS_CONTAINER_METADATA_URI_V4',
     shownDefault: 'none (required; set by the ECS agent or ecs-local)',
     description:
