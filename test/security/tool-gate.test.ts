@@ -307,8 +307,16 @@ test("every example tool's task definition has the gate in front, with the right
         [GATE_PORT],
         `${file}: the gate publishes the gate port`,
       );
-      const published = containers.flatMap((c) => c.portMappings ?? []);
-      assert.equal(published.length, 1, `${file}: only the gate publishes a port`);
+      // Besides the gate, only the metrics sidecar publishes a port (8889): it serves
+      // the task's usage figures for Prometheus, never a request to the tool.
+      const published = containers.flatMap((c) =>
+        (c.portMappings ?? []).map((p) => `${c.name}:${c.image}:${p.containerPort}`),
+      );
+      assert.deepEqual(
+        published.filter((p) => p !== 'metrics:berth/metrics:latest:8889'),
+        [`berth-gate:berth/gate:latest:${GATE_PORT}`],
+        `${file}: only the gate (and the metrics sidecar) publish a port`,
+      );
       assert.notEqual(td.spec.port, GATE_PORT, file);
       // Loopback: each tool says so in its own words; the demo binds HOST, which is
       // the task's address under ecs-local (and is unset on Fargate).
