@@ -18,7 +18,7 @@ import {
 import { ecsLocalEnvSchema } from '../ecs-local/index.ts';
 import { proxyConfigSchema } from '../proxy/index.ts';
 import { fillSettingsBlocks, settingRows, settingsTable } from '../settings/index.ts';
-import { gateConfigSchema, s3syncConfigSchema } from '../sidecars/index.ts';
+import { gateConfigSchema, metricsConfigSchema, s3syncConfigSchema } from '../sidecars/index.ts';
 import { upConfigSchema } from './up.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -84,6 +84,11 @@ export const COMPONENTS: Record<string, Component> = {
     readBy: 'the s3sync sidecar in a task with files (`sidecars/s3sync`)',
     readme: 'sidecars/s3sync/README.md',
   },
+  metrics: {
+    schema: metricsConfigSchema,
+    readBy: 'the metrics sidecar in a task (`sidecars/metrics`)',
+    readme: 'sidecars/metrics/README.md',
+  },
   cli: { schema: cliEnvSchema, readBy: '`berth` (the CLI)', readme: 'cli/README.md' },
   up: { schema: upConfigSchema, readBy: '`berth up` (`make run`)', readme: 'README.md' },
 };
@@ -100,6 +105,7 @@ export const SETTINGS_READMES = [
   'cli/README.md',
   'sidecars/gate/README.md',
   'sidecars/s3sync/README.md',
+  'sidecars/metrics/README.md',
 ];
 
 /** One row per component: its variables and where each is explained. */

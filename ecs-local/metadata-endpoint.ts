@@ -2,7 +2,13 @@
 // ECS_CONTAINER_METADATA_URI_V4: `<uri>`, `<uri>/task`, `<uri>/stats`,
 // `<uri>/task/stats`. Stats are Docker-API-shaped with real figures from /proc.
 import type { ServerResponse } from 'node:http';
-import { onlineCpus, systemCpuNs, treeUsage } from './proc-stats.ts';
+import {
+  loopbackCounters,
+  onlineCpus,
+  processTable,
+  systemCpuNs,
+  treeUsage,
+} from './proc-stats.ts';
 import { cpuUnits, memoryMiB } from './task-definitions.ts';
 import type { ContainerRecord, TaskRecord } from './task-record.ts';
 import type { TaskEngine } from './tasks.ts';
@@ -36,10 +42,11 @@ export class MetadataEndpoint {
     const wantsTask = m[2] !== undefined;
     const wantsStats = m[3] !== undefined;
     if (wantsTask && wantsStats) {
+      const table = processTable(); // one walk of /proc for every container
       send(
         res,
         200,
-        Object.fromEntries(task.containers.map((c) => [c.runtimeId, this.stats(task, c)])),
+        Object.fromEntries(task.containers.map((c) => [c.runtimeId, this.stats(task, c, table)])),
       );
     } else if (wantsTask) {
       send(res, 200, this.taskMetadata(task));
@@ -123,10 +130,15 @@ export class MetadataEndpoint {
     };
   }
 
-  private stats(task: TaskRecord, c: ContainerRecord): Record<string, unknown> | null {
+  private stats(
+    task: TaskRecord,
+    c: ContainerRecord,
+    table?: ReturnType<typeof processTable>,
+  ): Record<string, unknown> | null {
     const proc = c.process;
     if (!proc?.running) return null; // Docker answers null for a container with no stats
-    const usage = treeUsage(proc.pid);
+    const usage = treeUsage(proc.pid, table);
+    const loopback = loopbackCounters();
     const now = new Date().toISOString();
     const systemNs = systemCpuNs();
     const cpus = onlineCpus();
@@ -156,7 +168,18 @@ export class MetadataEndpoint {
         limit: memLimitMiB === undefined ? 0 : memLimitMiB * 1024 * 1024,
         stats: { rss: usage.memoryBytes, cache: 0, processes: usage.processes },
       },
-      networks: {},
+      // Docker's per-device list; /proc/<pid>/io is not per device, so one entry
+      // (device 0:0) per direction, lowercase as Docker writes them on cgroup v2.
+      blkio_stats: {
+        io_service_bytes_recursive: [
+          { major: 0, minor: 0, op: 'read', value: usage.readBytes },
+          { major: 0, minor: 0, op: 'write', value: usage.writeBytes },
+        ],
+      },
+      // A local process shares ecs-local's network namespace: one task's own bytes
+      // cannot be told apart without root, so this is the host's loopback interface,
+      // named for what it is (every task's traffic on it), never passed off as eth1.
+      networks: loopback ? { 'host-lo': loopback } : {},
     };
   }
 }

@@ -8,6 +8,12 @@ export {
   startGate,
 } from './gate/index.ts';
 export {
+  loadMetricsConfig,
+  type MetricsConfig,
+  metricsConfigSchema,
+  startMetricsServer,
+} from './metrics/index.ts';
+export {
   DEFAULT_EXCLUDES,
   loadS3syncConfig,
   type S3syncConfig,

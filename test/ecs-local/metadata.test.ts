@@ -4,11 +4,25 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { EcsLocal } from '../../ecs-local/index.ts';
-import { ecsClient, runOne, start, waitFor, waitForStatus } from './helpers.ts';
+import { ecsClient, runOne, start, TEST_IMAGES, waitFor, waitForStatus } from './helpers.ts';
+
+// Writes 4 MiB to a file of its own on disk, syncs it, removes it, then idles.
+const WRITER = `
+const fs = require('node:fs');
+const path = require('node:path').join(require('node:os').tmpdir(), 'ecs-local-writer-' + process.pid);
+const fd = fs.openSync(path, 'w');
+fs.writeSync(fd, Buffer.alloc(4 * 1024 * 1024, 7));
+fs.fsyncSync(fd);
+fs.closeSync(fd);
+fs.unlinkSync(path);
+setInterval(() => {}, 1e9);
+`;
 
 let ecsLocal: EcsLocal;
 before(async () => {
-  ecsLocal = await start();
+  ecsLocal = await start({
+    imageMap: { ...TEST_IMAGES, 'test/writer:1': { command: [process.execPath, '-e', WRITER] } },
+  });
 });
 after(() => ecsLocal.close());
 
@@ -16,6 +30,8 @@ interface Stats {
   cpu_stats: { cpu_usage: { total_usage: number }; online_cpus: number; system_cpu_usage: number };
   precpu_stats: { cpu_usage: { total_usage: number } };
   memory_stats: { usage: number; limit: number };
+  blkio_stats: { io_service_bytes_recursive: { op: string; value: number }[] };
+  networks: Record<string, { rx_bytes: number; tx_bytes: number }>;
 }
 
 test('the metadata endpoint shows a busy container using more CPU than an idle one', async () => {
@@ -86,4 +102,47 @@ test('the metadata endpoint shows a busy container using more CPU than an idle o
 
   const unknown = await fetch(`${ecsLocal.url}/v4/nope`);
   assert.equal(unknown.status, 404);
+});
+
+test("a container's storage writes and the host's loopback counters are in its stats", async () => {
+  const ecs = ecsClient(ecsLocal);
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: 'writer',
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: '1024',
+      memory: '2048',
+      containerDefinitions: [
+        { name: 'writer', image: 'test/writer:1' },
+        { name: 'idle', image: 'test/idle:1', essential: false, memory: 128 },
+      ],
+    }),
+  );
+  const t = await runOne(ecs, 'writer');
+  const running = await waitForStatus(ecs, t.taskArn!, 'RUNNING');
+  const writer = running.containers!.find((c) => c.name === 'writer')!;
+  const idle = running.containers!.find((c) => c.name === 'idle')!;
+  const base = `${ecsLocal.url}/v4/${writer.runtimeId}`;
+  const taskMeta = (await (await fetch(`${base}/task`)).json()) as {
+    Limits: unknown;
+    Containers: { Name: string; Limits: { Memory?: number } }[];
+  };
+  assert.deepEqual(taskMeta.Limits, { CPU: 1, Memory: 2048 });
+  assert.equal(taskMeta.Containers.find((c) => c.Name === 'idle')?.Limits.Memory, 128);
+
+  const written = (s: Stats) =>
+    s.blkio_stats.io_service_bytes_recursive.find((e) => e.op === 'write')?.value ?? 0;
+  const all = await waitFor('the 4 MiB written', async () => {
+    const r = (await (await fetch(`${base}/task/stats`)).json()) as Record<string, Stats>;
+    return written(r[writer.runtimeId!]!) >= 4 * 1024 * 1024 ? r : undefined;
+  });
+  assert.ok(
+    written(all[idle.runtimeId!]!) < 1024 * 1024,
+    `the idle container wrote ${written(all[idle.runtimeId!]!)} bytes`,
+  );
+  // The only interface a local process has to itself is the host's loopback, named so.
+  const net = all[writer.runtimeId!]!.networks;
+  assert.deepEqual(Object.keys(net), ['host-lo']);
+  assert.ok(net['host-lo']!.rx_bytes > 0 && net['host-lo']!.tx_bytes > 0);
 });

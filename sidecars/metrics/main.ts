@@ -1,0 +1,45 @@
+// The metrics sidecar: `node sidecars/metrics/main.ts` (image berth/metrics:latest),
+// or `main.ts healthcheck` (the ECS health check: exit 0 when /healthz answers 200).
+// One JSON line when listening and one per metadata outage (start and end); a bad
+// setting is one line naming it and exit 2; SIGTERM closes it and exits 0.
+import { ConfigError } from '../../settings/index.ts';
+import { loadHealthcheckConfig, loadMetricsConfig } from './config.ts';
+
+function line(msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(
+    `${JSON.stringify({ time: new Date().toISOString(), component: 'metrics', msg, ...fields })}\n`,
+  );
+}
+
+function settings<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`berth metrics: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+if (process.argv[2] === 'healthcheck') {
+  const c = settings(() => loadHealthcheckConfig());
+  const { checkHealth } = await import('./health.ts');
+  process.exit((await checkHealth(c.host, c.port)) ? 0 : 1);
+}
+
+const config = settings(() => loadMetricsConfig());
+// Loaded only here, so the health check (run every interval) stays cheap.
+const { startMetricsServer } = await import('./server.ts');
+const server = await startMetricsServer({
+  ...config,
+  onOutage: (reason) =>
+    reason
+      ? line('task metadata endpoint unavailable; /metrics answers 503', { reason })
+      : line('task metadata endpoint readable again'),
+});
+line('metrics listening', { host: config.host, port: server.port, tool: config.tool });
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void server.close().then(() => process.exit(0));
+  });
+}
