@@ -17,6 +17,8 @@ export interface PrometheusScrapeConfigOptions {
   scrapeIntervalMs: number;
   /** How often Prometheus asks the API for targets. */
   refreshIntervalMs: number;
+  /** Prometheus's own `host:port`: a `prometheus` job scrapes it too (its own health, kept in its tsdb). */
+  selfScrape?: string;
 }
 
 /** A Prometheus duration (`1500ms`, `15s`): whole milliseconds always parse. */
@@ -65,6 +67,9 @@ export function prometheusScrapeConfig(o: PrometheusScrapeConfigOptions): string
           { action: 'labeldrop', regex: `exported_(${DISCOVERED_LABELS.join('|')})` },
         ],
       },
+      ...(o.selfScrape
+        ? [{ job_name: 'prometheus', static_configs: [{ targets: [o.selfScrape] }] }]
+        : []),
     ],
   };
   return stringify(config);
