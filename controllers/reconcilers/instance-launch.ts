@@ -212,10 +212,15 @@ async function runTaskWith(
             environment: [...toolEnvironment(run, td, sizeName), ...database, ...files.environment],
           },
           // Overrides, not the task definition: the definition is shared by every launch.
-          { name: GATE_CONTAINER, environment: gateEnvironment(run, td, attempt) },
-          ...(files.environment.length
-            ? td.spec.sidecars.map((s) => ({ name: s.name, environment: files.environment }))
-            : []),
+          {
+            name: GATE_CONTAINER,
+            environment: [...identityEnvironment(run, td), ...gateEnvironment(run, td, attempt)],
+          },
+          // Every sidecar knows whose task it is in (the metrics sidecar's labels).
+          ...td.spec.sidecars.map((s) => ({
+            name: s.name,
+            environment: [...identityEnvironment(run, td), ...files.environment],
+          })),
         ],
         // Every container's AWS credentials: the user's home prefix only.
         ...(files.role ? { taskRoleArn: files.role.roleArn } : {}),
@@ -331,25 +336,32 @@ function gateEnvironment(run: Run, td: ToolDefinition, attempt: number) {
 
 type Env = { name: string; value: string }[];
 
+/** Whose task this is: every container of it is told (tool, gate, sidecars). */
+function identityEnvironment(run: Run, td: ToolDefinition): Env {
+  const ns = run.ti.metadata.namespace ?? '';
+  return [
+    { name: 'BERTH_USER', value: ns },
+    { name: 'BERTH_NAMESPACE', value: ns },
+    { name: 'BERTH_INSTANCE', value: run.ti.metadata.name },
+    { name: 'BERTH_TOOL', value: td.metadata.name },
+  ];
+}
+
 /**
  * What the tool is told about itself. Not secret, but like the gate's tool
  * secret and the database passwords next to them, these travel in RunTask's
  * container overrides: whoever may ecs:DescribeTasks can read them.
  */
 function toolEnvironment(run: Run, td: ToolDefinition, size: string) {
-  const ns = run.ti.metadata.namespace ?? '';
   const publicUrl = run.deps.config.publicUrl({
     tool: td.metadata.name,
-    namespace: ns,
+    namespace: run.ti.metadata.namespace ?? '',
     name: run.ti.metadata.name,
     shared: td.spec.sharing === 'shared',
   });
   return [
     { name: 'BERTH_PUBLIC_URL', value: publicUrl },
-    { name: 'BERTH_USER', value: ns },
-    { name: 'BERTH_NAMESPACE', value: ns },
-    { name: 'BERTH_INSTANCE', value: run.ti.metadata.name },
-    { name: 'BERTH_TOOL', value: td.metadata.name },
+    ...identityEnvironment(run, td),
     { name: 'BERTH_SIZE', value: size },
   ];
 }
