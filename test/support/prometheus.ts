@@ -77,7 +77,7 @@ export function prometheusBinary(): string {
   throw new Error(
     given
       ? `PROMETHEUS_PATH=${given} is not an executable file`
-      : 'no prometheus binary on PATH: `make test` installs it (Debian\'s prometheus, via `make prometheus` as root), or set PROMETHEUS_PATH',
+      : "no prometheus binary on PATH: `make test` installs it (Debian's prometheus, via `make prometheus` as root), or set PROMETHEUS_PATH",
   );
 }
 
