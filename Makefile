@@ -17,7 +17,7 @@ endif
 NODE := node --disable-warning=ExperimentalWarning
 DEPS := node_modules/.package-lock.json
 
-.PHONY: help setup run test check typecheck lint format bench bench-credentials bench-s3sync crds settings-docs clean chromium jupyter
+.PHONY: help setup run test check typecheck lint format bench bench-credentials bench-s3sync crds settings-docs clean chromium jupyter prometheus
 
 help:
 	@echo "make run     run berth locally (embedded PostgreSQL, no AWS account)"
@@ -42,7 +42,7 @@ setup: $(TOOLCHAIN_STAMP) $(DEPS)
 run: setup
 	$(NODE) bin/berth.ts up
 
-test: setup chromium jupyter
+test: setup chromium jupyter prometheus
 	@$(NODE) test/run.ts; code=$$?; \
 	  echo "Browser test screenshots: $(CURDIR)/test-results/screenshots/"; exit $$code
 
@@ -85,6 +85,14 @@ jupyter:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  (apt-get update -qq && apt-get install -y -qq jupyter-notebook >/dev/null) || echo "jupyter: install failed; the Jupyter test will say so"; \
 	else echo "jupyter: not installed and cannot install it; as root: apt-get install jupyter-notebook"; fi
+
+# A real Prometheus (Debian's prometheus) for the discovery and culler tests, and
+# for `make run` when present; PROMETHEUS_PATH points at any other binary.
+prometheus:
+	@if [ -n "$$PROMETHEUS_PATH" ] || command -v prometheus >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) || echo "prometheus: install failed; the Prometheus tests will say so"; \
+	else echo "prometheus: not installed and cannot install it; as root: apt-get install prometheus (or set PROMETHEUS_PATH)"; fi
 
 clean:
 	rm -rf .data test-results

@@ -119,6 +119,21 @@ export const apiConfigSchema = z.object({
     description:
       'How long a presigned download or upload URL the files endpoints hand out stays valid (S3 allows at most 7 days).',
   }),
+  prometheusSdToken: setting(
+    z
+      .string()
+      .min(32, 'expected at least 32 characters (e.g. `openssl rand -hex 32`)')
+      .max(1024)
+      .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
+      .optional(),
+    {
+      env: 'BERTH_PROMETHEUS_SD_TOKEN',
+      secret: true,
+      shownDefault: '(none: discovery is off)',
+      description:
+        "Bearer token Prometheus presents to `GET /apis/berth/v1alpha1/prometheus-targets` (HTTP service discovery of the tools' metrics sidecars); unset, that path answers 404. Never logged or echoed.",
+    },
+  ),
   logLevel: setting(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     {

@@ -14,6 +14,12 @@ import {
 import { storePort } from './store-port.ts';
 
 export { type ApiConfig, apiConfigSchema, ConfigError, loadApiConfig } from './config.ts';
+export {
+  DISCOVERED_LABELS,
+  type PrometheusScrapeConfigOptions,
+  prometheusScrapeConfig,
+} from './prometheus-config.ts';
+export { PROMETHEUS_TARGETS_PATH } from './routes/prometheus-targets.ts';
 export { type ApiServer, type ApiServerOptions, buildApiServer } from './server.ts';
 export {
   loadSignInConfig,

@@ -19,6 +19,7 @@ import { registerFilesRoutes } from './routes/files.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { shown } from './routes/paths.ts';
+import { registerPrometheusTargetsRoutes } from './routes/prometheus-targets.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { registerSignInRoutes, type SignInDeps } from './sign-in/index.ts';
@@ -188,6 +189,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerResourceRoutes(app, deps);
   registerApprovalRoutes(app, deps);
   registerDatasetAccessRoutes(app, deps);
+  registerPrometheusTargetsRoutes(app, deps);
   if (signIn) {
     registerSignInRoutes(app, signIn);
     // The Files page uploads straight to S3: its origin joins the page's connect-src.

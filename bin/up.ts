@@ -49,6 +49,13 @@ import {
   localToolSecretKey,
 } from './local-defaults.ts';
 import { LOCAL_FILES_BUCKET, localFilesEnv, localS3Options, uiOrigins } from './local-files.ts';
+import {
+  findPrometheus,
+  type LocalPrometheus,
+  localSdToken,
+  prometheusDir,
+  startLocalPrometheus,
+} from './local-prometheus.ts';
 import { createLogger, loadLogSettings, logStream } from './log.ts';
 import { onShutdown } from './shutdown.ts';
 import { type SupervisedPostgres, startSupervisedPostgres } from './supervised-postgres.ts';
@@ -71,6 +78,11 @@ export const upConfigSchema = z.object({
   ECS_LOCAL_PORT: setting(integer(0, 65535).default(ECS_LOCAL_DEFAULT_PORT), {
     env: 'ECS_LOCAL_PORT',
     description: "ecs-local's port, when `berth up` starts it (BERTH_ECS_ENDPOINT not set).",
+  }),
+  BERTH_PROMETHEUS_PORT: setting(integer(1, 65535).default(9095), {
+    env: 'BERTH_PROMETHEUS_PORT',
+    description:
+      'Port of the Prometheus `berth up` starts when a `prometheus` binary is found (PROMETHEUS_PATH, else PATH) and BERTH_PROMETHEUS_URL is not set.',
   }),
   ECS_LOCAL_IMAGE_MAP: setting(
     z
@@ -175,9 +187,11 @@ export async function runUp(): Promise<void> {
   let controllers: ControllerStack | undefined;
   let store: ResourceStore | undefined;
   let proxy: RunningProxy | undefined;
+  let prometheus: LocalPrometheus | undefined;
   // Users of a part stop before it: PostgreSQL last, so nothing meets a closed database.
   const stop = async () => {
     await proxy?.close();
+    await prometheus?.stop();
     await api?.close();
     await controllers?.close();
     await ecsLocal?.close();
@@ -206,6 +220,22 @@ export async function runUp(): Promise<void> {
       BERTH_CREDENTIALS_KEY:
         process.env.BERTH_CREDENTIALS_KEY || localCredentialsKey(env.data.BERTH_DATA_DIR),
     };
+    // Prometheus for the metrics sidecars, when installed and none is named: the
+    // controllers read sidecar tools' CPU from it, the API serves it discovery.
+    const prometheusBinary = process.env.BERTH_PROMETHEUS_URL
+      ? undefined
+      : findPrometheus(process.env);
+    const sdToken = prometheusBinary
+      ? process.env.BERTH_PROMETHEUS_SD_TOKEN ||
+        localSdToken(prometheusDir(env.data.BERTH_DATA_DIR))
+      : undefined;
+    if (prometheusBinary) {
+      controllerEnv.BERTH_PROMETHEUS_URL = `http://127.0.0.1:${env.data.BERTH_PROMETHEUS_PORT}`;
+    } else if (!process.env.BERTH_PROMETHEUS_URL) {
+      log.info(
+        'no prometheus binary (`make prometheus` installs it, or set PROMETHEUS_PATH): the CPU of tools with a metrics sidecar comes from ECS task stats',
+      );
+    }
     if (db) {
       const admin = localDatasetsAdmin(env.data.BERTH_DATA_DIR);
       const tables = await ensureLocalDatasets(url, admin);
@@ -306,6 +336,7 @@ export async function runUp(): Promise<void> {
         store,
         signIn: devSignInDefaults(process.env),
         logStream: stream,
+        ...(sdToken ? { config: { prometheusSdToken: sdToken } } : {}),
       });
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -314,6 +345,20 @@ export async function runUp(): Promise<void> {
       throw err;
     }
     await ensureCliAccess(api);
+    if (prometheusBinary && sdToken) {
+      prometheus = await startLocalPrometheus({
+        binary: prometheusBinary,
+        dataDir: env.data.BERTH_DATA_DIR,
+        port: env.data.BERTH_PROMETHEUS_PORT,
+        apiUrl: api.url,
+        sdToken,
+        log: log.child({ component: 'prometheus' }),
+      }).catch((err: Error) => {
+        throw new Error(
+          `${err.message}\n(is port ${env.data.BERTH_PROMETHEUS_PORT} in use? set BERTH_PROMETHEUS_PORT)`,
+        );
+      });
+    }
     // The proxy in front (BERTH_PROXY_PORT, 8000): tool hosts, and berth's own host forwarded to the API.
     try {
       proxy = await startProxy({
@@ -337,6 +382,8 @@ export async function runUp(): Promise<void> {
     `berth proxy: ${proxy.url} (tools at http://<tool>--<user>.${proxy.config.toolDomain ?? proxy.config.baseDomain}:${proxy.port}/)`,
   );
   if (ecsLocal) console.log(`ecs-local: ${ecsLocal.url}`);
+  if (prometheus)
+    console.log(`Prometheus: ${prometheus.url} (scrapes the tools' metrics sidecars)`);
   if (controllers.metrics) console.log(`controller metrics: ${controllers.metrics.url}/metrics`);
   console.log(
     'Try: bin/berth apply -f examples/ && bin/berth launch demo && bin/berth wait ti/demo --for=condition=Ready',

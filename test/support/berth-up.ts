@@ -17,7 +17,7 @@
 //                                                // unclean exit, starts and stops it once more so
 //                                                // its PostgreSQL goes too), removes the temp dir
 //
-// Also: berth.dataDir, berth.configPath, berth.ports ({ pg, ecsLocal, api, proxy }: free
+// Also: berth.dataDir, berth.configPath, berth.ports ({ pg, ecsLocal, api, proxy, prometheus }: free
 // ports chosen once, kept across restarts; the controller metrics port is 0, any free one),
 // berth.addressOctet, berth.pid.
 //
@@ -47,6 +47,8 @@ export interface BerthUpPorts {
   ecsLocal: number;
   api: number;
   proxy: number;
+  /** The Prometheus berth up starts when the binary is installed. */
+  prometheus: number;
 }
 
 export interface BerthUpExit {
@@ -111,6 +113,7 @@ export async function startBerthUp(options: BerthUpOptions = {}): Promise<BerthU
     ecsLocal: await freePort(),
     api: await freePort(),
     proxy: await freePort(),
+    prometheus: await freePort(),
   };
   const addressOctet = 100 + Math.floor(Math.random() * 150);
   const env: NodeJS.ProcessEnv = {
@@ -121,6 +124,7 @@ export async function startBerthUp(options: BerthUpOptions = {}): Promise<BerthU
     ECS_LOCAL_ADDRESS_OCTET: String(addressOctet),
     BERTH_API_PORT: String(ports.api),
     BERTH_PROXY_PORT: String(ports.proxy),
+    BERTH_PROMETHEUS_PORT: String(ports.prometheus),
     BERTH_CONTROLLER_METRICS_PORT: '0',
     BERTH_CONFIG: configPath,
     ...options.env,
@@ -133,6 +137,8 @@ export async function startBerthUp(options: BerthUpOptions = {}): Promise<BerthU
     'DATABASE_URL',
     'BERTH_ECS_ENDPOINT',
     'BERTH_TOOL_SECRET_KEY',
+    'BERTH_PROMETHEUS_URL',
+    'BERTH_PROMETHEUS_SD_TOKEN',
   ]) {
     if (!options.env?.[name]) delete env[name];
   }
