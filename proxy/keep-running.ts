@@ -53,20 +53,15 @@ export async function keepRunning(
 
 /** `30 min`, `8 h`, `1 h 30 min`, `45 s`, `2 d`: a duration as the pages say it. */
 export function humanDuration(ms: number): string {
-  const parts: string[] = [];
-  let rest = Math.max(0, Math.round(ms / 1000));
-  for (const [unit, size] of [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['min', 60],
-    ['s', 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(`${n} ${unit}`);
-    rest -= n * size;
-    if (parts.length === 2) break;
-  }
-  return parts.length ? parts.join(' ') : '0 s';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const hours = Math.floor(m / 60);
+  const mins = m % 60;
+  if (hours < 24) return mins ? `${hours} h ${mins} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
 }
 
 function durationMs(text: string | undefined): number | undefined {
