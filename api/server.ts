@@ -18,6 +18,7 @@ import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerFilesRoutes } from './routes/files.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
+import { registerKeepRunningRoutes } from './routes/keep-running.ts';
 import { shown } from './routes/paths.ts';
 import { registerPrometheusTargetsRoutes } from './routes/prometheus-targets.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
@@ -188,6 +189,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerFilesRoutes(app, deps, opts.files);
   registerResourceRoutes(app, deps);
   registerApprovalRoutes(app, deps);
+  registerKeepRunningRoutes(app, deps);
   registerDatasetAccessRoutes(app, deps);
   registerPrometheusTargetsRoutes(app, deps);
   if (signIn) {

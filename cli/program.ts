@@ -11,6 +11,7 @@ import { registerDescribe } from './commands/describe.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerFiles } from './commands/files.ts';
 import { registerGet } from './commands/get.ts';
+import { registerKeepRunning } from './commands/keep-running.ts';
 import { registerLaunch } from './commands/launch.ts';
 import { registerRequest } from './commands/request.ts';
 import { registerStop } from './commands/stop.ts';
@@ -37,6 +38,7 @@ export function buildCli(): Command {
   registerWait(program);
   registerLaunch(program);
   registerStop(program);
+  registerKeepRunning(program);
   registerRequest(program);
   registerFiles(program);
   registerDecide(program);

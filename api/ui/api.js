@@ -65,7 +65,7 @@ let shownPage = 'tools';
 export function showWatches(page) {
   shownPage = page;
   for (const c of collections) {
-    if (c.page === page) c.resume();
+    if (c.page === page || c.page === '*') c.resume();
     else c.pause();
   }
 }
@@ -74,13 +74,14 @@ export function showWatches(page) {
  * A live collection: list, then watch from the list's resourceVersion over SSE.
  * On a closed stream (410 Gone, server restart) it lists again after a pause.
  * `onChange(map)` is called with every change; returns a stop function. It
- * watches only while its `page` is shown (showWatches).
+ * watches only while its `page` is shown (showWatches); page '*' watches on
+ * every page (the stop-warning banner).
  */
 export function liveCollection(client, path, onChange, page = 'tools') {
   const items = new Map();
   let source;
   let stopped = false;
-  let paused = page !== shownPage;
+  let paused = page !== shownPage && page !== '*';
   let retry;
   const key = (o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 

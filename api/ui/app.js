@@ -1,7 +1,8 @@
 // berth's web UI entry point: who is signed in, then the Tools page (the
 // catalogue, "Your tools" and, for admins, every instance) or the Data page
 // (#data, data.js), each kept live by watches over SSE, or the Files page
-// (#files/FOLDER, files.js). The pages are one
+// (#files/FOLDER, files.js), under a banner of the user's tools that are about
+// to be stopped (stop-warnings.js). The pages are one
 // document switched by the URL's fragment, so no route is needed on the server.
 
 import { startAdmin } from './admin.js';
@@ -9,6 +10,7 @@ import { ApiClient, showWatches } from './api.js';
 import { startData } from './data.js';
 import { startFiles } from './files.js';
 import { startMine } from './mine.js';
+import { startStopWarnings } from './stop-warnings.js';
 
 const notice = document.getElementById('notice');
 
@@ -35,7 +37,9 @@ async function main() {
     });
     location.assign('/auth/signed-out');
   });
-  startMine(client, session, say);
+  // The banner of coming stops is on every page; "Your tools" shares its instances.
+  const warnings = startStopWarnings(client, session, say);
+  startMine(client, session, say, warnings);
   if (user.admin) {
     document.getElementById('admin').hidden = false;
     startAdmin(client, say);

@@ -1,12 +1,15 @@
 // The person's own view: the tools they may use (description, sizes, Launch with
 // a size remembered per tool) and "Your tools" (live phase, progress while
-// starting, the reason of a failed launch, Open, Stop, Restart).
+// starting, the reason of a failed launch, the culler's warning with Keep it
+// running, why the culler stopped it, Open, Stop, Restart). The instances come
+// from the stop-warning banner's live collection (stop-warnings.js), one watch.
 import { BASE, liveCollection } from './api.js';
 import { describeSize, h, PHASE_WORDS } from './format.js';
+import { culledSentence, warningSentence } from './stop-warnings.js';
 
 const SIZE_KEY = (tool) => `berth.size.${tool}`;
 
-export function startMine(client, session, say) {
+export function startMine(client, session, say, warnings) {
   const user = session.user.name;
   const nsPath = `${BASE}/namespaces/${encodeURIComponent(user)}`;
   let definitions = new Map();
@@ -185,6 +188,26 @@ export function startMine(client, session, say) {
             phase === 'Failed' || (running && phase === 'Stopped')
               ? h('p', { class: 'reason' }, ti.status?.message || 'The tool failed to start.')
               : null,
+            culledSentence(ti, def) ? h('p', { class: 'culled' }, culledSentence(ti, def)) : null,
+            ti.status?.stopWarning
+              ? h(
+                  'p',
+                  { class: 'stop-warning' },
+                  warningSentence(ti, def),
+                  ti.status.stopWarning.reason === 'Idle'
+                    ? h(
+                        'button',
+                        {
+                          type: 'button',
+                          class: 'secondary',
+                          'aria-label': `Keep ${name} running`,
+                          onclick: () => warnings.keepRunning(name),
+                        },
+                        'Keep it running',
+                      )
+                    : null,
+                )
+              : null,
             starting ? progress(ti) : null,
             h(
               'div',
@@ -243,7 +266,7 @@ export function startMine(client, session, say) {
     renderCatalogue();
     renderInstances();
   });
-  liveCollection(client, `${nsPath}/toolinstances`, (m) => {
+  warnings.onInstances((m) => {
     instances = m;
     for (const name of restarting) {
       const ti = m.get(`${user}/${name}`);
