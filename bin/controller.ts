@@ -10,6 +10,7 @@ import {
   type BucketSpec,
   ConfigError,
   type ControllerConfig,
+  createCuller,
   createEcsDriver,
   createSecretReader,
   createToolControllers,
@@ -58,12 +59,14 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
   // Databases' admin credentials in Secrets Manager: read as the ECS calls are signed.
   const readSecret = createSecretReader(env);
   const tools = createToolControllers({ env, readSecret });
+  // One pass at a time across replicas (an advisory lock): every Ready instance, batched.
+  const culler = createCuller({ intervalMs: config.cullIntervalMs, sources: {}, registry });
   try {
     controllers = await startControllers({
       pool: o.pool,
       driver,
       reconcilers: tools.reconcilers,
-      runnables: tools.runnables,
+      runnables: [...tools.runnables, culler],
       config,
       registry,
       log: o.log,

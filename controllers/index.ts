@@ -10,6 +10,13 @@ export {
   loadCredentialsConfig,
   scramVerifier,
 } from './credentials/index.ts';
+export {
+  type Culler,
+  type CullerSources,
+  type CullPassResult,
+  createCuller,
+  cullerMetrics,
+} from './culling/index.ts';
 export * from './ecs/index.ts';
 export {
   createFiles,
