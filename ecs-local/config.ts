@@ -176,6 +176,11 @@ const configSchema = z.strictObject({
   volumesDir: z.string().min(1).optional(),
   /** Replaces every health check's interval (ECS: at least 5 s), so tests need not wait. */
   healthCheckIntervalMs: z.number().int().min(10).optional(),
+  /**
+   * How often each running task's CPU and memory are sampled from /proc for
+   * CloudWatch's Container Insights metrics (its per-minute task metrics).
+   */
+  metricsPeriodMs: z.number().int().min(100).max(3_600_000).default(60_000),
   /** Replaces every restart policy's restartAttemptPeriod (ECS: at least 60 s), so tests need not wait. */
   restartAttemptPeriodMs: z.number().int().min(0).optional(),
   network: networkSchema.default(networkSchema.parse({})),

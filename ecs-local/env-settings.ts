@@ -158,6 +158,11 @@ export const ecsLocalEnvSchema = z.object({
     description:
       'Replaces every restart policy restartAttemptPeriod (how long a container must run before it may be restarted; ECS: 60 s to 1800 s).',
   }),
+  metricsPeriodMs: setting(durationMs(100, 3_600_000).default(defaults.metricsPeriodMs), {
+    env: 'ECS_LOCAL_METRICS_PERIOD_MS',
+    description:
+      "How often each running task's CPU and memory are sampled from /proc for CloudWatch GetMetricData (ECS/ContainerInsights CpuUtilized, MemoryUtilized; Container Insights: 60 s).",
+  }),
 });
 
 /** Options from ECS_LOCAL_* variables (see README); throws ConfigError naming each bad variable. */
@@ -192,6 +197,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): EcsLocalOp
     defaultStopTimeoutSeconds: e.defaultStopTimeoutMs / 1000,
     outputCapBytes: e.outputCapBytes,
     addressOctet: e.addressOctet,
+    metricsPeriodMs: e.metricsPeriodMs,
     ...(e.stateDir ? { stateDir: e.stateDir } : {}),
     ...(e.volumesDir ? { volumesDir: e.volumesDir } : {}),
     ...(e.healthCheckIntervalMs === undefined

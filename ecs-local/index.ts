@@ -8,6 +8,7 @@ import { ConfigError } from '../settings/index.ts';
 import { AddressPool } from './addresses.ts';
 import { Arns, taskIdFrom } from './arns.ts';
 import { type AccessKeyPair, generateAccessKeyPair } from './auth.ts';
+import { TaskMetricsSampler } from './cloudwatch-sampler.ts';
 import { Clusters } from './clusters.ts';
 import { type EcsLocalConfig, type EcsLocalOptions, parseConfig } from './config.ts';
 import type { EcsContext } from './context.ts';
@@ -103,6 +104,11 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
   );
   const iam = new IamRoles(config.accountId, config.stateDir, managedPolicies(config));
   const guard = new OrphanGuard();
+  // Reads the engine's tasks only when its timer fires; told (wake) when a container starts.
+  const metrics = new TaskMetricsSampler({
+    tasks: { all: () => engine.all() },
+    periodMs: config.metricsPeriodMs,
+  });
   let baseUrl = '';
   const taskCredentials = new TaskCredentials({
     baseUrl: () => baseUrl,
@@ -125,6 +131,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     lifetimes: {
       started: (p, task, container) => {
         guard.watch(p.pid);
+        metrics.wake();
         records?.add({
           pid: p.pid,
           runtimeId: container.runtimeId,
@@ -174,6 +181,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     throttle,
     metadata: new MetadataEndpoint(engine),
     secrets,
+    metrics,
     logger,
     credentials,
     port: () => listeningPort,
@@ -184,6 +192,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
       server.listen(config.port, config.host, () => resolve());
     });
   } catch (err) {
+    metrics.close();
     await guard.close();
     volumes.close([]);
     throw err;
@@ -211,6 +220,7 @@ export async function startEcsLocal(options: StartOptions = {}): Promise<EcsLoca
     })),
     close: (graceMs = 2000) => {
       closing ??= (async () => {
+        metrics.close();
         await engine.close(graceMs);
         await guard.close();
         server.closeAllConnections();

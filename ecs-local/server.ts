@@ -1,5 +1,5 @@
 // The HTTP server: one port for ECS (AWS JSON 1.1, dispatched on X-Amz-Target),
-// EC2 (Query protocol, form-encoded), the task metadata endpoint (/v4/...) and
+// CloudWatch's GetMetricData (AWS JSON 1.0), EC2 (Query protocol, form-encoded), the task metadata endpoint (/v4/...) and
 // ecs-local's admin endpoint (/_ecs-local/...). Every request must name this
 // server in Host; every ECS, EC2 and admin request (but the health check) must be
 // SigV4-signed with ecs-local's key pair. The metadata endpoint stays unsigned,
@@ -9,6 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ADMIN_PREFIX, handleAdmin } from './admin.ts';
 import { type AccessKeyPair, type AuthFailure, verifySignature } from './auth.ts';
+import {
+  CLOUDWATCH_SIGNING_SERVICE,
+  CLOUDWATCH_TARGET_PREFIX,
+  handleCloudWatch,
+  sendCloudWatchAuthError,
+} from './cloudwatch.ts';
+import type { TaskMetricsSampler } from './cloudwatch-sampler.ts';
 import type { EcsContext } from './context.ts';
 import { Ec2Error, ec2ErrorXml, ec2Response, handleEc2 } from './ec2-query.ts';
 import { hostAllowed } from './host-check.ts';
@@ -50,6 +57,8 @@ export interface ServerDeps {
   throttle: Throttle;
   metadata: MetadataEndpoint;
   secrets: SecretsManager;
+  /** Container Insights' task metrics, for CloudWatch's GetMetricData. */
+  metrics: TaskMetricsSampler;
   iam: IamRoles;
   taskCredentials: TaskCredentials;
   /** S3's front, when S3 is on. */
@@ -154,6 +163,17 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       return;
     }
     handleSecrets(deps.secrets, target.slice(SECRETS_TARGET_PREFIX.length + 1), body, res);
+    return;
+  }
+  if (
+    method === 'POST' &&
+    typeof target === 'string' &&
+    target.startsWith(`${CLOUDWATCH_TARGET_PREFIX}.`)
+  ) {
+    const failure = await verify(CLOUDWATCH_SIGNING_SERVICE);
+    if (failure) sendCloudWatchAuthError(res, failure);
+    else
+      handleCloudWatch(deps.metrics, target.slice(CLOUDWATCH_TARGET_PREFIX.length + 1), body, res);
     return;
   }
   if (method === 'POST' && typeof target === 'string') {

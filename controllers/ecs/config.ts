@@ -104,6 +104,15 @@ export const ecsConfigSchema = z.object({
         "Secrets Manager endpoint override, where Databases' admin credentials may live (ecs-local answers it too).",
     },
   ),
+  cloudwatchEndpoint: setting(
+    z.url({ error: 'must be a URL such as http://127.0.0.1:4566' }).optional(),
+    {
+      env: 'BERTH_CLOUDWATCH_ENDPOINT',
+      shownDefault: '`BERTH_ECS_ENDPOINT`',
+      description:
+        "CloudWatch endpoint override, where the culler reads ECS task stats (Container Insights' CpuUtilized) of tools without a metrics sidecar (ecs-local answers it too).",
+    },
+  ),
   assignPublicIp: setting(
     z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }).default('DISABLED'),
     {
@@ -167,6 +176,8 @@ export interface EcsDriverConfig {
   ec2Endpoint?: string;
   /** Secrets Manager endpoint override; defaults to `endpoint`. */
   secretsManagerEndpoint?: string;
+  /** CloudWatch endpoint override (Container Insights' task metrics); defaults to `endpoint`. */
+  cloudwatchEndpoint?: string;
   /** Static credentials (ecs-local's key pair); absent: the SDK's default chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** The proxy's security group, which the tools' groups should admit on the tool ports. */
@@ -210,6 +221,7 @@ export function loadEcsConfig(
     region,
     ec2Endpoint: e.ec2Endpoint ?? e.endpoint,
     secretsManagerEndpoint: e.secretsManagerEndpoint ?? e.endpoint,
+    cloudwatchEndpoint: e.cloudwatchEndpoint ?? e.endpoint,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
   };
 }

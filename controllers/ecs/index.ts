@@ -1,4 +1,5 @@
 // The ECS driver's public surface; the rest of controllers/ imports only this file.
+export { createCloudWatchClient } from './clients.ts';
 export type { AssignPublicIp, CapacityProvider, EcsDriverConfig } from './config.ts';
 export { ecsConfigSchema, installationStartedBy, loadEcsConfig } from './config.ts';
 export type { DescribeResult } from './describe-coalescer.ts';
