@@ -11,9 +11,12 @@ export {
   scramVerifier,
 } from './credentials/index.ts';
 export {
+  type CpuQuery,
+  type CpuSource,
   type Culler,
   type CullerSources,
   type CullPassResult,
+  createCpuSources,
   createCuller,
   cullerMetrics,
 } from './culling/index.ts';

@@ -12,3 +12,4 @@ export {
 } from './culler.ts';
 export { type CullPolicy, type DecideInput, type Decision, decide } from './decide.ts';
 export { cullerMetrics } from './metrics.ts';
+export { type CpuSourcesOptions, createCpuSources } from './sources.ts';
