@@ -18,6 +18,7 @@ import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerFilesRoutes } from './routes/files.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
+import { registerKeepRunningRoutes } from './routes/keep-running.ts';
 import { shown } from './routes/paths.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
 import { registerUserRoutes } from './routes/users.ts';
@@ -187,6 +188,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerFilesRoutes(app, deps, opts.files);
   registerResourceRoutes(app, deps);
   registerApprovalRoutes(app, deps);
+  registerKeepRunningRoutes(app, deps);
   registerDatasetAccessRoutes(app, deps);
   if (signIn) {
     registerSignInRoutes(app, signIn);

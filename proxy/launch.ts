@@ -164,6 +164,7 @@ export async function launchStatus(
     ...(reason ? { reason } : {}),
     conditions: ti?.status?.conditions ?? [],
     events,
+    ...(ti?.status?.stopWarning ? { stopWarning: ti.status.stopWarning } : {}),
   };
 }
 

@@ -43,12 +43,22 @@ export interface RouteTableOptions {
   onChange?: (routable: number) => void;
 }
 
+const NONE: readonly string[] = [];
+
+/** True when the request target (path and query) is under one of the prefixes. */
+export function isIgnoredPath(target: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (target.startsWith(p)) return true;
+  return false;
+}
+
 const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 
 export class RouteTable {
   readonly #opts: RouteTableOptions;
   readonly #routes = new Map<string, Route>();
   readonly definitions = new Map<string, ToolDefinition>();
+  /** Each definition's spec.idle.ignoredPaths: requests under them are not activity. */
+  readonly #ignoredPaths = new Map<string, readonly string[]>();
   readonly #abort = new AbortController();
   #instancesLoaded = false;
   #definitionsLoaded = false;
@@ -120,6 +130,11 @@ export class RouteTable {
 
   get(hostname: string): Route | undefined {
     return this.#routes.get(hostname);
+  }
+
+  /** The path prefixes of tool `toolRef` whose requests are its own polling, not use. */
+  ignoredPaths(toolRef: string): readonly string[] {
+    return this.#ignoredPaths.get(toolRef) ?? NONE;
   }
 
   get size(): number {
@@ -267,13 +282,23 @@ export class RouteTable {
   #replaceDefinitions(items: BerthObject[]): void {
     this.#version++;
     this.definitions.clear();
-    for (const o of items) this.definitions.set(o.metadata.name, o as unknown as ToolDefinition);
+    this.#ignoredPaths.clear();
+    for (const o of items) this.#setDefinition(o as unknown as ToolDefinition);
   }
 
   #definitionEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: BerthObject): void {
     this.#version++;
-    if (type === 'DELETED') this.definitions.delete(o.metadata.name);
-    else this.definitions.set(o.metadata.name, o as unknown as ToolDefinition);
+    if (type === 'DELETED') {
+      this.definitions.delete(o.metadata.name);
+      this.#ignoredPaths.delete(o.metadata.name);
+    } else this.#setDefinition(o as unknown as ToolDefinition);
+  }
+
+  #setDefinition(def: ToolDefinition): void {
+    this.definitions.set(def.metadata.name, def);
+    const ignored = def.spec.idle?.ignoredPaths ?? [];
+    if (ignored.length > 0) this.#ignoredPaths.set(def.metadata.name, ignored);
+    else this.#ignoredPaths.delete(def.metadata.name);
   }
 }
 

@@ -26,7 +26,8 @@ import { isSameSiteNavigation, launchIntentCookie } from './launch-gate.ts';
 import { serveAsset } from './pages/assets.ts';
 import { sendError } from './pages/errors.ts';
 import { pathOnly, requestPath, wantsHtml } from './request-target.ts';
-import { serveLaunchPost, serveStatus, serveVisit } from './tool-pages.ts';
+import { isIgnoredPath } from './route-table.ts';
+import { serveKeepRunning, serveLaunchPost, serveStatus, serveVisit } from './tool-pages.ts';
 import type { Upstream } from './upstream.ts';
 import { crossOriginMessage, mayWriteFrom } from './urls.ts';
 import { rejectUpgrade } from './websocket.ts';
@@ -42,6 +43,8 @@ type ToolHost = Extract<ParsedHost, { kind: 'tool' }>;
  */
 interface Decision {
   upstream: Upstream;
+  /** The tool's spec.idle.ignoredPaths (a definition change voids the decision). */
+  ignoredPaths: readonly string[];
   namespace: string;
   instance: string;
   hostname: string;
@@ -150,7 +153,8 @@ export class ProxyServer {
       d.until <= now
     )
       return false;
-    this.#ctx.activity.touch(d.namespace, d.instance, d.hostname, now);
+    if (d.ignoredPaths.length === 0 || !isIgnoredPath(url, d.ignoredPaths))
+      this.#ctx.activity.touch(d.namespace, d.instance, d.hostname, now);
     const list = upstreamRequestHeaders(
       req.rawHeaders,
       this.#toolFwd,
@@ -166,6 +170,7 @@ export class ProxyServer {
     host: ToolHost,
     principal: RequestPrincipal,
     upstream: Upstream,
+    ignoredPaths: readonly string[],
   ): void {
     // Decisions end where the credential's background re-check begins (see auth.ts).
     const until = principal.recheckFrom;
@@ -189,6 +194,7 @@ export class ProxyServer {
     if (!byCredential.has(credential)) this.#decisionCount++;
     byCredential.set(credential, {
       upstream,
+      ignoredPaths,
       namespace: host.namespace,
       instance: host.instance,
       hostname: host.hostname,
@@ -310,7 +316,10 @@ export class ProxyServer {
     }
     const upstream = route?.upstream;
     if (berthPath === undefined && upstream && !upstream.closed) {
-      ctx.activity.touch(host.namespace, host.instance, host.hostname);
+      // A tool's own polling (spec.idle.ignoredPaths) is not a person's use.
+      const ignoredPaths = ctx.routes.ignoredPaths(toolRef);
+      if (!isIgnoredPath(path, ignoredPaths))
+        ctx.activity.touch(host.namespace, host.instance, host.hostname);
       const headers = upstreamRequestHeaders(
         req.rawHeaders,
         this.#toolFwd,
@@ -318,7 +327,7 @@ export class ProxyServer {
       );
       forward(req, res, upstream, path, headers, this.#uncountedSink);
       // Only origin-form targets: the fast path forwards req.url as it is.
-      if (req.url === path) this.#remember(req, host, principal, upstream);
+      if (req.url === path) this.#remember(req, host, principal, upstream, ignoredPaths);
       return;
     }
     if (!route && !def) {
@@ -326,6 +335,8 @@ export class ProxyServer {
       return;
     }
     if (berthPath === '/_berth/status') return serveStatus(ctx, res, host, route, principal);
+    if (berthPath === '/_berth/keep-running')
+      return serveKeepRunning(ctx, req, res, host, principal);
     if (berthPath === '/_berth/launch')
       return serveLaunchPost(ctx, req, res, host, route, def, principal);
     if (berthPath !== undefined) {

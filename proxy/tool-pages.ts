@@ -1,12 +1,17 @@
 // What a tool host answers itself while its tool is not routable: the status the
 // starting page polls (/_berth/status, rate-limited), the Launch / Try again form
 // (POST /_berth/launch: Origin checked before, the launch token here), and a
-// visit: launched when launch-gate.ts says the visit may, else the Launch page.
+// visit: launched when launch-gate.ts says the visit may, else the Launch page;
+// and "Keep it running" (POST /_berth/keep-running: Origin checked before, the
+// launch token here). A tool the culler stopped is not launched by a visit: the
+// Launch page says why it stopped (a tab left open must not restart it).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isApiError } from '../crds/index.ts';
 import { type RequestPrincipal, readCookie } from './auth.ts';
 import type { ProxyContext } from './context.ts';
 import { readForm } from './handoff.ts';
 import type { ParsedHost } from './host.ts';
+import { culledBecause, keepRunning } from './keep-running.ts';
 import { hasEnded, launchForVisitor, launchStatus } from './launch.ts';
 import {
   hasLaunchIntent,
@@ -42,7 +47,65 @@ export async function serveStatus(
   const key = principal.sessionId ? `s:${principal.sessionId}` : `u:${principal.name}`;
   if (await ctx.limits.statusRefused(key, res)) return;
   const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
-  sendJson(res, 200, { ...status, ready: Boolean(ctx.routes.get(host.hostname)?.upstream) });
+  const def = ctx.routes.definitions.get(route?.instance.spec.toolRef ?? host.instance);
+  const stoppedBecause = culledBecause(route?.instance, def);
+  sendJson(res, 200, {
+    ...status,
+    ready: Boolean(ctx.routes.get(host.hostname)?.upstream),
+    ...(stoppedBecause ? { stoppedBecause } : {}),
+  });
+}
+
+/**
+ * POST /_berth/keep-running: the starting page's "Keep it running" for whoever
+ * may open this tool host. lastActivityAt becomes now and an Idle stop warning
+ * goes; a MaxLifetime one stays. JSON for fetch, else back to the tool (303).
+ */
+export async function serveKeepRunning(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  host: ToolHost,
+  principal: RequestPrincipal,
+): Promise<void> {
+  if (req.method !== 'POST') {
+    sendError(res, 405, 'Use POST.', '', { allow: 'POST' });
+    return;
+  }
+  const form = principal.via === 'session' ? await readForm(req) : undefined;
+  const cookie = readCookie(req.headers.cookie, ctx.auth.cookieName);
+  if (!launchCsrfMatches(principal, cookie, form?.get('csrf'))) {
+    ctx.metrics.refused.labels('launch-csrf').inc();
+    sendError(res, 403, 'This form is missing its token or was sent from another site.');
+    return;
+  }
+  let kept: Awaited<ReturnType<typeof keepRunning>>;
+  try {
+    kept = await keepRunning(ctx.store, host.namespace, host.instance);
+  } catch (err) {
+    if (isApiError(err, 'NotFound')) {
+      sendError(res, 404, 'There is no such tool.');
+      return;
+    }
+    throw err;
+  }
+  ctx.log.info(
+    { namespace: host.namespace, instance: host.instance, user: principal.name },
+    'keep it running',
+  );
+  const message = kept.maxLifetimeStopAt
+    ? `${host.instance} reaches its maxLifetime at ${kept.maxLifetimeStopAt}; that stop cannot be postponed`
+    : `${host.instance} keeps running`;
+  if ((req.headers.accept ?? '').includes('application/json')) {
+    const w = kept.instance.status?.stopWarning;
+    sendJson(res, 200, {
+      lastActivityAt: kept.instance.status?.lastActivityAt,
+      ...(w ? { stopWarning: w } : {}),
+      message,
+    });
+    return;
+  }
+  res.writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' }).end();
 }
 
 /** POST /_berth/launch: the Launch and Try again buttons. */
@@ -94,8 +157,9 @@ export async function serveVisit(
   const extra = hasLaunchIntent(req, scheme)
     ? { 'set-cookie': launchIntentCookie(scheme, false) }
     : undefined;
-  if (wouldLaunch(route) && !visitMayLaunch(req, principal, scheme)) {
-    sendPage(res, 200, renderLaunch(host.instance, host.namespace, csrf), extra);
+  const culled = culledBecause(route?.instance, def);
+  if (culled || (wouldLaunch(route) && !visitMayLaunch(req, principal, scheme))) {
+    sendPage(res, 200, renderLaunch(host.instance, host.namespace, csrf, culled), extra);
     return;
   }
   const refused = await launchForVisitor(ctx, host, route, def, principal, false, req);

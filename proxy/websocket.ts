@@ -8,6 +8,9 @@
 // when the tool's socket dies without closing the WebSocket, and a 1008 close
 // frame when the credential that opened it is revoked or loses access to the
 // tool (proxy/connection-guard.ts finds those; relays are kept by credential).
+// Only data frames from the browser count as use of the tool (activity): pings,
+// pongs and closes from either side, and anything the tool sends, do not, so an
+// open tab whose only traffic is keep-alive lets an idle tool be culled.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { clientResponseHeaders } from './headers.ts';
@@ -25,21 +28,25 @@ export interface RelayOwner {
 }
 
 /**
- * One relayed WebSocket: both sockets, the frame tracker towards the browser and
- * the idle bookkeeping. Bytes are moved by one 'data' listener per direction
+ * One relayed WebSocket: both sockets, a frame tracker per direction and the
+ * idle bookkeeping. Bytes are moved by one 'data' listener per direction
  * (write, pause on a full socket, resume on drain) rather than two pipe()s,
  * which keeps an idle connection to a handful of small objects. Traffic only
- * sets a flag; the sweep turns it into a timestamp and an activity record, so a
- * frame costs no clock read and no Map write.
+ * sets flags (any bytes: `traffic`, for the idle ping; a browser's data frame:
+ * `fromClient.dataSeen`, for activity); the sweep turns them into a timestamp
+ * and an activity record, so a frame costs no clock read and no Map write.
  */
 export class Relay {
   readonly client: Duplex;
   readonly up: Duplex;
   readonly toClient = new FrameBoundaryTracker();
+  /** The browser's frames: a data frame among them is a person's use of the tool. */
+  readonly fromClient = new FrameBoundaryTracker();
   readonly onActivity: () => void;
   readonly owner: RelayOwner | undefined;
   lastTraffic: number;
-  active = false;
+  /** Bytes moved either way since the last sweep (a quiet connection gets a ping). */
+  traffic = false;
   finished = false;
 
   constructor(
@@ -56,16 +63,24 @@ export class Relay {
     this.owner = owner;
   }
 
-  readonly fromUp = (chunk: Buffer): void => {
+  readonly onUpData = (chunk: Buffer): void => {
     this.toClient.feed(chunk);
-    this.active = true;
+    this.traffic = true;
     if (!this.client.write(chunk)) this.up.pause();
   };
 
-  readonly fromClient = (chunk: Buffer): void => {
-    this.active = true;
+  readonly onClientData = (chunk: Buffer): void => {
+    this.fromClient.feed(chunk);
+    this.traffic = true;
     if (!this.up.write(chunk)) this.client.pause();
   };
+
+  /** True once per sweep when the browser sent a data frame since the last one. */
+  takeUse(): boolean {
+    if (!this.fromClient.dataSeen) return false;
+    this.fromClient.dataSeen = false;
+    return true;
+  }
 
   readonly resumeUp = (): void => {
     this.up.resume();
@@ -152,9 +167,12 @@ export class WebSocketRelays {
     const list = clientResponseHeaders(upHeaders, upstream.setCookieFilter);
     for (let i = 0; i < list.length; i += 2) response += `${list[i]}: ${list[i + 1]}\r\n`;
     client.write(`${response}\r\n`);
-    if (head.length) up.write(head);
-
     const relay = new Relay(client, up, onActivity, Date.now(), owner);
+    if (head.length) {
+      relay.fromClient.feed(head);
+      up.write(head);
+    }
+
     this.#relays.add(relay);
     if (owner) {
       let set = this.#byCredential.get(owner.credential);
@@ -167,15 +185,15 @@ export class WebSocketRelays {
     this.#opts.onOpen();
     (client as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     (up as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-    up.on('data', relay.fromUp);
-    client.on('data', relay.fromClient);
+    up.on('data', relay.onUpData);
+    client.on('data', relay.onClientData);
     client.on('drain', relay.resumeUp);
     up.on('drain', relay.resumeClient);
 
     const finish = () => {
       if (relay.finished) return;
       relay.finished = true;
-      if (relay.active) relay.onActivity();
+      if (relay.takeUse()) relay.onActivity();
       this.#relays.delete(relay);
       if (owner) {
         const set = this.#byCredential.get(owner.credential);
@@ -217,8 +235,8 @@ export class WebSocketRelays {
    */
   closeForPolicy(r: Relay): void {
     if (r.finished) return;
-    r.up.off('data', r.fromUp);
-    r.client.off('data', r.fromClient);
+    r.up.off('data', r.onUpData);
+    r.client.off('data', r.onClientData);
     if (r.toClient.atBoundary && !r.toClient.closeSeen && !r.client.destroyed) {
       const frame = closeFrame(1008);
       // Fed to the tracker too, so that the tool's socket ending adds no 1011 after it.
@@ -252,10 +270,10 @@ export class WebSocketRelays {
     const now = Date.now();
     const pingMs = this.#opts.pingMs;
     for (const r of this.#relays) {
-      if (r.active) {
-        r.active = false;
+      if (r.takeUse()) r.onActivity();
+      if (r.traffic) {
+        r.traffic = false;
         r.lastTraffic = now;
-        r.onActivity();
       } else if (
         pingMs > 0 &&
         now - r.lastTraffic >= pingMs &&

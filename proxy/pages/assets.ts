@@ -10,7 +10,8 @@ h1{font-size:1.5rem}.code{color:#555;font-size:.85rem}
 ul{padding-left:1.2rem}li{margin:.2rem 0}
 label{display:block;margin:.5rem 0 .2rem}input[type=password],input[type=text]{width:100%;padding:.4rem;font:inherit}
 button{margin-top:.8rem;padding:.45rem 1rem;font:inherit;cursor:pointer}
-.dev{background:#fff3c4;padding:.3rem .6rem;border-radius:4px}`;
+.dev{background:#fff3c4;padding:.3rem .6rem;border-radius:4px}
+.warning{background:#fff3c4;border-left:4px solid #b58900;padding:.3rem .8rem;margin:1rem 0}`;
 
 // The starting page: polls /_berth/status on this tool host, renders progress,
 // reloads into the tool when Ready, stops polling and shows "Try again" on failure.
@@ -30,6 +31,13 @@ const STARTING_JS = `(() => {
     if (s.ready) { location.reload(); return; }
     $('phase').textContent = s.phase || 'Pending';
     const conds = $('conditions'); conds.replaceChildren(...(s.conditions || []).map((c) => text('li', c.type + ': ' + c.status + (c.reason ? ' (' + c.reason + ')' : '') + (c.message ? ' ' + c.message : ''))));
+    const w = s.stopWarning;
+    $('stop-warning').hidden = !w;
+    if (w) {
+      const mins = Math.max(0, Math.round((Date.parse(w.stopAt) - Date.now()) / 60000));
+      $('stop-text').textContent = s.tool + (w.reason === 'MaxLifetime' ? ' reaches its time limit and stops in ' : ' stops in ') + mins + ' min: ' + (w.message || '');
+      $('keep-running').hidden = w.reason !== 'Idle';
+    }
     const evs = $('events'); evs.replaceChildren(...(s.events || []).map((e) => text('li', (e.count > 1 ? e.count + '× ' : '') + e.reason + ': ' + (e.message || ''), e.type === 'Warning' ? 'failed' : '')));
     if (s.failed) {
       $('failure').hidden = false;
