@@ -79,7 +79,8 @@ export async function startCullingEnv(addressOctet: number): Promise<CullingEnv>
     pool: db.pool,
     store,
     port: 0,
-    config: { baseDomain: 'localhost', activityFlushMs: 250 },
+    // The proxy pings quiet WebSockets every 500 ms (and flags their activity as often).
+    config: { baseDomain: 'localhost', activityFlushMs: 250, wsPingMs: 500 },
   });
   const token = (await new Identity(db.pool).createToken({ user: 'alice' })).token;
   const env: CullingEnv = {

@@ -131,31 +131,47 @@ test('busy CPU (the demo spinning) and no traffic: not stopped over 2 x idleAfte
 test('traffic over HTTP and over WebSocket (data frames) and no CPU: not stopped; stopped once it ends', async () => {
   await launch(env, 'http', demoSpec({ idle }));
   await launch(env, 'socket', demoSpec({ idle }));
-  await ready('http');
-  await ready('socket');
-  const ws = new WebSocket(`ws://127.0.0.1:${env.proxy.port}/ws`, {
-    headers: { host: `${host('socket')}:${env.proxy.port}`, ...bearer(env.token) },
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const timer = setInterval(() => {
-    ws.send('hello');
-    void get(env.proxy, host('http'), '/healthz', {
-      ...bearer(env.token),
-      'x-berth-no-launch': '1',
+  // Each gets traffic from the moment it is Ready, every second, for 2 x idleAfter.
+  const overHttp = async () => {
+    await ready('http');
+    const timer = setInterval(
+      () =>
+        void get(env.proxy, host('http'), '/healthz', {
+          ...bearer(env.token),
+          'x-berth-no-launch': '1',
+        }),
+      1000,
+    );
+    try {
+      await staysRunning('http', 2 * IDLE_AFTER_MS);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+  const overWebSocket = async () => {
+    await ready('socket');
+    const ws = new WebSocket(`ws://127.0.0.1:${env.proxy.port}/ws`, {
+      headers: { host: `${host('socket')}:${env.proxy.port}`, ...bearer(env.token) },
     });
-  }, 1000);
-  try {
-    await Promise.all([
-      staysRunning('http', 2 * IDLE_AFTER_MS),
-      staysRunning('socket', 2 * IDLE_AFTER_MS),
-    ]);
-  } finally {
-    clearInterval(timer);
-  }
-  ws.close();
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send('hello');
+    const timer = setInterval(() => ws.send('hello'), 1000);
+    try {
+      await staysRunning('socket', 2 * IDLE_AFTER_MS);
+    } finally {
+      clearInterval(timer);
+      ws.close();
+    }
+  };
+  await Promise.all([overHttp(), overWebSocket()]);
+  for (const tool of ['http', 'socket'])
+    assert.ok(
+      (await getInstance(env.store, 'alice', tool)).status?.lastActivityAt,
+      `${tool}: activity recorded`,
+    );
   assert.equal((await stoppedBy('http', 30_000)).ti.status?.stopReason, 'Idle');
   assert.equal((await stoppedBy('socket', 30_000)).ti.status?.stopReason, 'Idle');
 });
