@@ -17,7 +17,7 @@ endif
 NODE := node --disable-warning=ExperimentalWarning
 DEPS := node_modules/.package-lock.json
 
-.PHONY: help setup run test check typecheck lint format bench bench-credentials bench-s3sync crds settings-docs clean chromium jupyter prometheus
+.PHONY: help setup run test check typecheck lint format bench bench-credentials bench-s3sync bench-culling crds settings-docs clean chromium jupyter prometheus
 
 help:
 	@echo "make run     run berth locally (embedded PostgreSQL, no AWS account)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench   run the benchmarks"
 	@echo "make bench-credentials   what database credentials add to a launch; roles after 1,000 cycles"
 	@echo "make bench-s3sync   the s3sync sidecar against the AWS SDK's own loops"
+	@echo "make bench-culling   the culler evaluating 1,000 Ready instances against the idle controller"
 	@echo "make crds    regenerate crds/generated/ (JSON Schema per kind)"
 	@echo "make settings-docs  regenerate the README tables of settings from the schemas"
 
@@ -65,6 +66,9 @@ bench-credentials: setup
 
 bench-s3sync: setup
 	$(NODE) bench/s3sync/sync.ts
+
+bench-culling: setup
+	$(NODE) bench/culling/evaluate.ts
 
 crds: setup
 	$(NODE) crds/generate.ts

@@ -10,6 +10,8 @@ import {
   type BucketSpec,
   ConfigError,
   type ControllerConfig,
+  createCpuSources,
+  createCuller,
   createEcsDriver,
   createSecretReader,
   createToolControllers,
@@ -47,8 +49,9 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
   const env = o.env ?? process.env;
   const config = { ...loadControllerConfig(env), ...o.config };
   const registry = new Registry();
+  const ecsConfig = loadEcsConfig(env);
   const driver = createEcsDriver({
-    config: loadEcsConfig(env),
+    config: ecsConfig,
     registry,
     ...(o.buckets ? { buckets: o.buckets } : {}),
     onWarning: (message) => o.log.warn({ check: 'security groups' }, message),
@@ -58,12 +61,20 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
   // Databases' admin credentials in Secrets Manager: read as the ECS calls are signed.
   const readSecret = createSecretReader(env);
   const tools = createToolControllers({ env, readSecret });
+  // One pass at a time across replicas (an advisory lock): every Ready instance, batched;
+  // CPU from ECS task stats (CloudWatch), or Prometheus for tools with a metrics sidecar.
+  const cpu = createCpuSources({ ecs: ecsConfig, prometheusUrl: config.prometheusUrl });
+  const culler = createCuller({
+    intervalMs: config.cullIntervalMs,
+    sources: cpu.sources,
+    registry,
+  });
   try {
     controllers = await startControllers({
       pool: o.pool,
       driver,
       reconcilers: tools.reconcilers,
-      runnables: tools.runnables,
+      runnables: [...tools.runnables, culler],
       config,
       registry,
       log: o.log,
@@ -71,6 +82,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
   } catch (err) {
     driver.close();
     readSecret.close();
+    cpu.close();
     throw err;
   }
   const running = controllers;
@@ -87,6 +99,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
       await running.close();
       driver.close();
       readSecret.close();
+      cpu.close();
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE') {
         throw new Error(
@@ -105,6 +118,7 @@ export async function startControllerStack(o: ControllerStackOptions): Promise<C
       await metrics?.close();
       driver.close();
       readSecret.close();
+      cpu.close();
     },
   };
 }

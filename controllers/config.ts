@@ -63,6 +63,20 @@ export const controllerConfigSchema = z.object({
       description: "pg-boss's own schema in the berth database.",
     },
   ),
+  cullIntervalMs: setting(durationMs(100, 3_600_000).default(60_000), {
+    env: 'BERTH_CULL_INTERVAL_MS',
+    description:
+      'How often the culler evaluates every Ready instance (one replica at a time): warns ahead of, and makes, Idle and MaxLifetime stops.',
+  }),
+  prometheusUrl: setting(
+    z.url({ error: 'must be a URL such as http://127.0.0.1:9090' }).optional(),
+    {
+      env: 'BERTH_PROMETHEUS_URL',
+      shownDefault: "none: every tool's CPU comes from ECS task stats",
+      description:
+        'The Prometheus that scrapes the metrics sidecars: the culler reads the CPU of tools with a `metrics` sidecar from it.',
+    },
+  ),
   metricsHost: setting(z.string().min(1).default('0.0.0.0'), {
     env: 'BERTH_CONTROLLER_METRICS_HOST',
     description: 'Address of the /metrics, /healthz and /readyz server.',
@@ -89,6 +103,10 @@ export interface ControllerConfig {
   queueSchema: string;
   metricsHost: string;
   metricsPort: number;
+  /** The culler's pass interval (BERTH_CULL_INTERVAL_MS). */
+  cullIntervalMs: number;
+  /** BERTH_PROMETHEUS_URL: the CPU of tools with a metrics sidecar; absent: ECS task stats for all. */
+  prometheusUrl?: string;
 }
 
 /** Reads the controllers' settings; throws ConfigError naming each bad variable. */

@@ -10,6 +10,16 @@ export {
   loadCredentialsConfig,
   scramVerifier,
 } from './credentials/index.ts';
+export {
+  type CpuQuery,
+  type CpuSource,
+  type Culler,
+  type CullerSources,
+  type CullPassResult,
+  createCpuSources,
+  createCuller,
+  cullerMetrics,
+} from './culling/index.ts';
 export * from './ecs/index.ts';
 export {
   createFiles,

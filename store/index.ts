@@ -1,5 +1,6 @@
 // store/: PostgreSQL. Other folders import only from here.
 
+export { type TryLockResult, withTryAdvisoryLock } from './advisory-lock.ts';
 export { cleanManifest, LAST_APPLIED_ANNOTATION } from './apply.ts';
 export {
   AUDIT_ACTIONS,

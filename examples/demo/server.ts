@@ -1,13 +1,16 @@
 // The demo tool: a tiny web app that stands in for JupyterLab & co. so berth can
 // be tried end to end with no external image. It serves a page saying whose
 // tool it is, a readiness path, a WebSocket echo (to show the proxy carries
-// WebSockets) and file endpoints under $HOME (files.ts: the home folder s3sync
-// keeps in step with the user's files). Run by ecs-local through examples/demo/images.yaml, or by hand:
+// WebSockets), file endpoints under $HOME (files.ts: the home folder s3sync
+// keeps in step with the user's files) and busy work on request (spin.ts:
+// `POST /spin?seconds=N`, `GET /spin`, or the WebSocket message `spin:N`), so
+// the culler can be seen leaving a busy tool alone. Run by ecs-local through examples/demo/images.yaml, or by hand:
 //   HOST=127.0.0.1 PORT=8888 node examples/demo/server.ts
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { WebSocketServer } from 'ws';
 import { handleFiles } from './files.ts';
+import { spin, spinRequest, spinState } from './spin.ts';
 
 const port = Number(process.env.PORT ?? 8888);
 const startedAt = new Date();
@@ -78,7 +81,15 @@ const server = createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname;
   if (await handleFiles(req, res, url)) return;
-  if (path === '/healthz') {
+  if (path === '/spin' && (req.method === 'POST' || req.method === 'GET')) {
+    const seconds = Number(url.searchParams.get('seconds') ?? '60');
+    if (req.method === 'POST' && !(Number.isFinite(seconds) && seconds >= 0)) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('seconds must be a number >= 0\n');
+      return;
+    }
+    const state = req.method === 'POST' ? spin(seconds) : spinState();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(state)}\n`);
+  } else if (path === '/healthz') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
   } else if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page(host));
@@ -89,7 +100,11 @@ const server = createServer(async (req, res) => {
 
 const wss = new WebSocketServer({ server, path: '/ws' });
 wss.on('connection', (socket) => {
-  socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+  socket.on('message', (data, isBinary) => {
+    const seconds = isBinary ? undefined : spinRequest(String(data));
+    if (seconds !== undefined) socket.send(JSON.stringify(spin(seconds)));
+    else socket.send(data, { binary: isBinary });
+  });
 });
 
 server.listen(port, host, () => {
