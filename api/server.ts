@@ -20,6 +20,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { shown } from './routes/paths.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
+import { registerUsageRoutes } from './routes/usage.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { registerSignInRoutes, type SignInDeps } from './sign-in/index.ts';
 import type { StorePort } from './store-port.ts';
@@ -183,6 +184,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerDiscoveryRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerUsageRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerFilesRoutes(app, deps, opts.files);
   registerResourceRoutes(app, deps);
