@@ -22,6 +22,7 @@ import { registerKeepRunningRoutes } from './routes/keep-running.ts';
 import { shown } from './routes/paths.ts';
 import { registerPrometheusTargetsRoutes } from './routes/prometheus-targets.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
+import { registerUsageRoutes } from './routes/usage.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { registerSignInRoutes, type SignInDeps } from './sign-in/index.ts';
 import type { StorePort } from './store-port.ts';
@@ -185,6 +186,7 @@ export function buildApiServer(opts: ApiServerOptions): ApiServer {
   registerDiscoveryRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerUsageRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerFilesRoutes(app, deps, opts.files);
   registerResourceRoutes(app, deps);

@@ -16,6 +16,7 @@ import { registerLaunch } from './commands/launch.ts';
 import { registerRequest } from './commands/request.ts';
 import { registerStop } from './commands/stop.ts';
 import { registerToken } from './commands/token.ts';
+import { registerUsage } from './commands/usage.ts';
 import { registerUser } from './commands/user.ts';
 import { registerWait } from './commands/wait.ts';
 import { registerWhoami } from './commands/whoami.ts';
@@ -45,6 +46,7 @@ export function buildCli(): Command {
   registerWhoami(program);
   registerToken(program);
   registerAudit(program);
+  registerUsage(program);
   registerUser(program);
   registerConfig(program);
   return program;

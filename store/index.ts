@@ -75,4 +75,19 @@ export {
   toolSecretKeySetting,
 } from './tool-secret.ts';
 export type * from './types.ts';
+export {
+  type OpenTaskUsage,
+  openTaskUsage,
+  recordTaskStart,
+  recordTaskStop,
+  type TaskStart,
+  taskStartSchema,
+  USAGE_GROUPINGS,
+  type UsageFigures,
+  type UsageGrouping,
+  type UsageQuery,
+  type UsageReport,
+  type UsageRow,
+  usageSums,
+} from './usage.ts';
 export { NOTIFY_CHANNEL, Watch } from './watch.ts';

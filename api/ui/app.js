@@ -1,8 +1,9 @@
 // berth's web UI entry point: who is signed in, then the Tools page (the
 // catalogue, "Your tools" and, for admins, every instance) or the Data page
 // (#data, data.js), each kept live by watches over SSE, or the Files page
-// (#files/FOLDER, files.js), under a banner of the user's tools that are about
-// to be stopped (stop-warnings.js). The pages are one
+// (#files/FOLDER, files.js), or for admins the Usage page (#usage, usage.js),
+// under a banner of the user's tools that are about to be stopped
+// (stop-warnings.js). The pages are one
 // document switched by the URL's fragment, so no route is needed on the server.
 
 import { startAdmin } from './admin.js';
@@ -11,6 +12,7 @@ import { startData } from './data.js';
 import { startFiles } from './files.js';
 import { startMine } from './mine.js';
 import { startStopWarnings } from './stop-warnings.js';
+import { startUsage } from './usage.js';
 
 const notice = document.getElementById('notice');
 
@@ -46,6 +48,10 @@ async function main() {
   }
   let dataStarted = false;
   let files;
+  let usage;
+  // Only admins have the Usage page; for anyone else #usage is no page at all.
+  document.getElementById('nav-usage').hidden = !user.admin;
+  const pages = user.admin ? ['tools', 'data', 'files', 'usage'] : ['tools', 'data', 'files'];
   function showPage() {
     // Other fragments (the skip link's #main) leave the page as it is.
     const hash = location.hash;
@@ -55,15 +61,22 @@ async function main() {
         ? 'data'
         : /^#files(\/|$)/.test(hash)
           ? 'files'
-          : undefined;
+          : hash === '#usage' && user.admin
+            ? 'usage'
+            : undefined;
     if (!page) return;
-    for (const name of ['tools', 'data', 'files']) {
+    for (const name of pages) {
       document.getElementById(`page-${name}`).hidden = page !== name;
       const link = document.getElementById(`nav-${name}`);
       if (page === name) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
-    document.title = { tools: 'berth', data: 'Data · berth', files: 'Files · berth' }[page];
+    document.title = {
+      tools: 'berth',
+      data: 'Data · berth',
+      files: 'Files · berth',
+      usage: 'Usage · berth',
+    }[page];
     showWatches(page);
     if (page === 'data' && !dataStarted) {
       dataStarted = true;
@@ -72,6 +85,10 @@ async function main() {
     if (page === 'files') {
       files ??= startFiles(client, session, say);
       files.show(hash);
+    }
+    if (page === 'usage') {
+      usage ??= startUsage(client, say);
+      usage.show();
     }
   }
   window.addEventListener('hashchange', showPage);

@@ -5,16 +5,19 @@
 //   - An instance in Starting or Ready whose task is not in the list is
 //     enqueued; its reconcile describes the task and, if ECS no longer knows
 //     it, marks the instance Stopped with reason TaskMissing (and an Event).
+//   - A usage row (store/usage.ts) whose task no instance holds is closed once
+//     ECS says the task stopped (usage.ts `closeUnheldUsage`).
 // Tasks younger than `gcGraceMs` are left alone: a launch writes its task ARN
 // a moment after RunTask answers, and a crashed launch is adopted by the
 // reconciler, not killed here. The GC writes no status (the reconciler is the
-// one writer); it only calls StopTask and enqueues.
+// one writer); it only calls StopTask, enqueues, and closes usage rows.
 import type { Task } from '@aws-sdk/client-ecs';
 import type { ToolInstance } from '../../crds/index.ts';
 import type { Runnable } from '../reconcile.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { ReconcilerConfig } from './config.ts';
 import { TAG, tagValue, taskId } from './ecs-task.ts';
+import { closeUnheldUsage, readOpenUsage } from './usage.ts';
 
 type RunnableContext = Parameters<Runnable['start']>[0];
 
@@ -26,6 +29,8 @@ export interface GcPassResult {
   listed: number;
   stopped: string[];
   enqueued: number;
+  /** Usage rows closed because no instance holds their task any more. */
+  usageClosed: number;
 }
 
 export function createGarbageCollector(deps: GcDeps): Runnable & {
@@ -42,7 +47,7 @@ export function createGarbageCollector(deps: GcDeps): Runnable & {
         if (ctx.signal.aborted) return;
         try {
           const r = await runOnce(ctx);
-          if (r.stopped.length > 0 || r.enqueued > 0) {
+          if (r.stopped.length > 0 || r.enqueued > 0 || r.usageClosed > 0) {
             ctx.log.info({ ...r, stopped: r.stopped.length }, 'task gc pass');
           }
         } catch (err) {
@@ -57,6 +62,7 @@ async function collect(ctx: RunnableContext, deps: GcDeps): Promise<GcPassResult
   // Tasks first, then instances: an instance launched after the listing shows up
   // as "task not listed" and is merely enqueued (harmless), never the reverse.
   const arns = await ctx.driver.listTasks({ startedBy: ctx.driver.startedBy });
+  const openUsage = await readOpenUsage(ctx);
   const instances = (await ctx.store.list('ToolInstance')).items as ToolInstance[];
   const byUid = new Map(instances.map((ti) => [ti.metadata.uid!, ti]));
   const expected = new Map<string, ToolInstance>();
@@ -117,7 +123,8 @@ async function collect(ctx: RunnableContext, deps: GcDeps): Promise<GcPassResult
       enqueued++;
     }
   }
-  return { listed: arns.length, stopped, enqueued };
+  const usageClosed = await closeUnheldUsage(ctx, openUsage, expected);
+  return { listed: arns.length, stopped, enqueued, usageClosed };
 }
 
 /** The instance wrote attempt N but not yet its task, and this is attempt N's task: the reconciler adopts it. */

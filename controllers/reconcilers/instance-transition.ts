@@ -8,6 +8,7 @@
 import { type BerthObject, setCondition, type ToolInstance } from '../../crds/index.ts';
 import type { WriteOptions } from '../../store/index.ts';
 import { KIND, type Run } from './instance-run.ts';
+import { withUsage } from './usage.ts';
 
 type Phase = NonNullable<NonNullable<ToolInstance['status']>['phase']>;
 
@@ -76,7 +77,7 @@ export async function progress(run: Run, message: string): Promise<void> {
   await transition(run, { reason: 'TaskStarting', message });
 }
 
-/** A status write without a transition (e.g. recording a found task). */
+/** A status write without a transition (e.g. recording a found task); it opens or closes the task's usage row. */
 export async function writeStatus(
   run: Run,
   patch: Record<string, unknown>,
@@ -87,7 +88,7 @@ export async function writeStatus(
     run.key.namespace,
     run.key.name,
     { status: { ...patch, observedGeneration: run.ti.metadata.generation } },
-    opts,
+    withUsage(run, opts),
   );
   run.ti = next as ToolInstance;
 }
