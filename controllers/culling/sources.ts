@@ -6,6 +6,7 @@
 import { createCloudWatchClient, type EcsDriverConfig } from '../ecs/index.ts';
 import { taskDefinitionFamily } from '../reconcilers/task-definition.ts';
 import { ecsTaskStatsCpuSource } from './cpu-ecs-task-stats.ts';
+import { prometheusCpuSource } from './cpu-prometheus.ts';
 import type { CullerSources } from './culler.ts';
 
 export interface CpuSourcesOptions {
@@ -21,6 +22,7 @@ export function createCpuSources(o: CpuSourcesOptions): {
   const client = createCloudWatchClient(o.ecs);
   return {
     sources: {
+      ...(o.prometheusUrl ? { prometheus: prometheusCpuSource({ url: o.prometheusUrl }) } : {}),
       ecsTaskStats: ecsTaskStatsCpuSource({
         client,
         clusterName: o.ecs.cluster,
