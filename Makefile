@@ -70,6 +70,9 @@ bench-s3sync: setup
 bench-culling: setup
 	$(NODE) bench/culling/evaluate.ts
 
+bench-metrics: setup
+	$(NODE) bench/metrics/sidecar.ts
+
 crds: setup
 	$(NODE) crds/generate.ts
 

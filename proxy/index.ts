@@ -35,6 +35,8 @@ export {
   workerCount,
 } from './config.ts';
 export { normaliseHostname, parseHost, toolHostname } from './host.ts';
+// The Launch and keep-running forms' CSRF token: tests post those forms as a page would.
+export { launchCsrfToken } from './launch-gate.ts';
 export type { ProxyLogger } from './log.ts';
 
 export interface StartProxyOptions {

@@ -88,7 +88,7 @@ export async function writeStatus(
     run.key.namespace,
     run.key.name,
     { status: { ...patch, observedGeneration: run.ti.metadata.generation } },
-    withUsage(run, opts),
+    await withUsage(run, patch, opts),
   );
   run.ti = next as ToolInstance;
 }

@@ -14,7 +14,7 @@
 // once its task has stopped: `closeUnheldUsage`, at ECS's stoppedAt when it still
 // knows the task, else at the time of the pass.
 import type { Task } from '@aws-sdk/client-ecs';
-import type { BerthObject, ToolInstance } from '../../crds/index.ts';
+import type { BerthObject, ToolDefinition, ToolInstance } from '../../crds/index.ts';
 import {
   type OpenTaskUsage,
   openTaskUsage,
@@ -24,7 +24,7 @@ import {
   type WriteChange,
   type WriteOptions,
 } from '../../store/index.ts';
-import type { ReconcileContext, Runnable } from '../reconcile.ts';
+import type { Runnable } from '../reconcile.ts';
 import { getToolDefinition, type Run } from './instance-run.ts';
 import { TOOL_CONTAINER } from './task-definition.ts';
 
@@ -41,18 +41,37 @@ export function heldTask(obj: BerthObject | null): string | undefined {
   return holds && status?.taskArn ? status.taskArn : undefined;
 }
 
-/** `opts` for a ToolInstance status write, with its usage record in the same transaction. */
-export function withUsage(run: Run, opts: WriteOptions = {}): WriteOptions {
+/**
+ * `opts` for a ToolInstance status write, with its usage record in the same
+ * transaction. The ToolDefinition a row may need for its size is read first,
+ * outside the transaction: a read on the pool while the transaction holds one of
+ * its clients can wait forever when every client is held that way.
+ */
+export async function withUsage(
+  run: Run,
+  patch: { taskArn?: unknown },
+  opts: WriteOptions = {},
+): Promise<WriteOptions> {
+  const arn = typeof patch.taskArn === 'string' ? patch.taskArn : run.ti.status?.taskArn;
+  const td =
+    arn && !sizeFromTask(taskAtHand(run, arn))
+      ? await getToolDefinition(run.ctx, run.ti.spec.toolRef)
+      : undefined;
   return {
     ...opts,
     inTransaction: async (db, change) => {
       await opts.inTransaction?.(db, change);
-      await recordUsage(run, db, change);
+      await recordUsage(run, td, db, change);
     },
   };
 }
 
-async function recordUsage(run: Run, db: PoolClient, change: WriteChange): Promise<void> {
+async function recordUsage(
+  run: Run,
+  td: ToolDefinition | undefined,
+  db: PoolClient,
+  change: WriteChange,
+): Promise<void> {
   const before = heldTask(change.previous);
   const after = heldTask(change.object);
   if (before && before !== after) {
@@ -68,11 +87,12 @@ async function recordUsage(run: Run, db: PoolClient, change: WriteChange): Promi
     (change.object as ToolInstance).status?.phase === 'Ready' &&
     (change.previous as ToolInstance | null)?.status?.phase !== 'Ready';
   if (after !== before || becameReady)
-    await recordStart(run, db, change.object as ToolInstance, after, after === before);
+    await recordStart(run, td, db, change.object as ToolInstance, after, after === before);
 }
 
 async function recordStart(
   run: Run,
+  td: ToolDefinition | undefined,
   db: PoolClient,
   ti: ToolInstance,
   arn: string,
@@ -81,7 +101,7 @@ async function recordStart(
   const task = taskAtHand(run, arn);
   const exactStart = toDate(task?.pullStartedAt ?? task?.startedAt);
   if (refineOnly && !exactStart) return;
-  const size = await sizeOf(run.ctx, ti, task);
+  const size = sizeOf(ti, task, td);
   if (!size) {
     // The ToolDefinition is gone and the task is not at hand: nothing to size the row by.
     run.ctx.log.warn({ task: arn }, 'usage: the task has no known size; not recorded');
@@ -99,22 +119,37 @@ async function recordStart(
   });
 }
 
-/** The task's size: ECS's cpu and memory of the task (overrides included), else the ToolDefinition's. */
-async function sizeOf(
-  ctx: ReconcileContext,
-  ti: ToolInstance,
-  task: Task | undefined,
-): Promise<{ size: string; cpuUnits: number; memoryMib: number } | undefined> {
-  const fromEnv = task?.overrides?.containerOverrides
-    ?.find((c) => c.name === TOOL_CONTAINER)
-    ?.environment?.find((e) => e.name === 'BERTH_SIZE')?.value;
+type UsageSize = { size: string; cpuUnits: number; memoryMib: number };
+
+/** The task's size as ECS reports it (its cpu and memory, overrides included, and the size named in its environment). */
+function sizeFromTask(task: Task | undefined): UsageSize | undefined {
+  const name = sizeNameOf(task);
   const cpu = Number(task?.cpu);
   const memory = Number(task?.memory);
-  if (fromEnv && cpu > 0 && memory > 0) return { size: fromEnv, cpuUnits: cpu, memoryMib: memory };
-  const td = await getToolDefinition(ctx, ti.spec.toolRef);
-  const name = fromEnv ?? ti.spec.size ?? td?.spec.defaultSize;
+  return name && cpu > 0 && memory > 0
+    ? { size: name, cpuUnits: cpu, memoryMib: memory }
+    : undefined;
+}
+
+function sizeNameOf(task: Task | undefined): string | undefined {
+  return task?.overrides?.containerOverrides
+    ?.find((c) => c.name === TOOL_CONTAINER)
+    ?.environment?.find((e) => e.name === 'BERTH_SIZE')?.value;
+}
+
+/** The task's size: ECS's when it says it all, else filled in from the ToolDefinition read before the write. */
+function sizeOf(
+  ti: ToolInstance,
+  task: Task | undefined,
+  td: ToolDefinition | undefined,
+): UsageSize | undefined {
+  const exact = sizeFromTask(task);
+  if (exact) return exact;
+  const name = sizeNameOf(task) ?? ti.spec.size ?? td?.spec.defaultSize;
   const size = name ? td?.spec.sizes[name] : undefined;
   if (!name || !size) return undefined;
+  const cpu = Number(task?.cpu);
+  const memory = Number(task?.memory);
   return {
     size: name,
     cpuUnits: cpu > 0 ? cpu : size.cpu,

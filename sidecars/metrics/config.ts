@@ -52,10 +52,3 @@ export function loadMetricsConfig(
 ): MetricsConfig {
   return loadSettings(metricsConfigSchema, env, { component: 'metrics sidecar', values });
 }
-
-/** Only what `main.ts healthcheck` needs: where `/healthz` is. */
-export function loadHealthcheckConfig(env: Record<string, string | undefined> = process.env) {
-  return loadSettings(metricsConfigSchema.pick({ port: true, host: true }), env, {
-    component: 'metrics healthcheck',
-  });
-}

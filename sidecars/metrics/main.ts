@@ -2,8 +2,15 @@
 // or `main.ts healthcheck` (the ECS health check: exit 0 when /healthz answers 200).
 // One JSON line when listening and one per metadata outage (start and end); a bad
 // setting is one line naming it and exit 2; SIGTERM closes it and exits 0.
-import { ConfigError } from '../../settings/index.ts';
-import { loadHealthcheckConfig, loadMetricsConfig } from './config.ts';
+
+// The health check first, before anything heavy is loaded: ECS runs it every 30 s.
+if (process.argv[2] === 'healthcheck') {
+  const { healthcheckMain } = await import('./health.ts');
+  process.exit(await healthcheckMain(process.env));
+}
+
+const { ConfigError } = await import('../../settings/index.ts');
+const { loadMetricsConfig } = await import('./config.ts');
 
 function line(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(
@@ -19,12 +26,6 @@ function settings<T>(load: () => T): T {
     process.stderr.write(`berth metrics: ${err.message}\n`);
     process.exit(2);
   }
-}
-
-if (process.argv[2] === 'healthcheck') {
-  const c = settings(() => loadHealthcheckConfig());
-  const { checkHealth } = await import('./health.ts');
-  process.exit((await checkHealth(c.host, c.port)) ? 0 : 1);
 }
 
 const config = settings(() => loadMetricsConfig());

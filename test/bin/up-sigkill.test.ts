@@ -115,9 +115,9 @@ test('after SIGKILL of berth up, no tool process is left, and the next berth up 
   };
   const ns = whoami.namespace;
   const before = await waitReady(b, ns, 'the demo to be Ready');
-  // One task: its gate (sidecars/gate) and its tool.
+  // One task: its gate (sidecars/gate), its tool and its metrics sidecar.
   const oldPids = await taskPids(b);
-  assert.equal(oldPids.length, 2, 'one task runs: the gate and the tool');
+  assert.equal(oldPids.length, 3, 'one task runs: the gate, the tool and the metrics sidecar');
   const first = await viaProxy(b, ns);
   assert.equal(first.status, 200, first.body);
   const oldPid = pidOnPage(first.body);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ToolInstance } from '../../crds/index.ts';
-import { launchCsrfToken } from '../../proxy/launch-gate.ts';
+import { launchCsrfToken } from '../../proxy/index.ts';
 import { navigation, send, sessionCookie } from '../security/support.ts';
 import { waitFor } from '../support/wait.ts';
 import {

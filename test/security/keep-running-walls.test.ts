@@ -7,7 +7,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { request } from 'undici';
 import { type RunningApi, startApi } from '../../api/index.ts';
 import type { ToolInstance } from '../../crds/index.ts';
-import { launchCsrfToken } from '../../proxy/launch-gate.ts';
+import { launchCsrfToken } from '../../proxy/index.ts';
 import {
   addDefinition,
   echoHandler,

@@ -120,6 +120,17 @@ test('its health check exits 0 while /healthz answers, 1 when nothing listens', 
   };
   assert.equal(await check(port), 0);
   assert.equal(await check(await freePort()), 1);
+  const bad = spawn(process.execPath, [MAIN, 'healthcheck'], {
+    env: { PATH: process.env.PATH, METRICS_PORT: '88890' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  bad.stderr!.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  const [code] = await once(bad, 'exit');
+  assert.equal(code, 2, 'a bad port is a bad setting, not unhealthy');
+  assert.match(stderr, /METRICS_PORT: must be an integer from 1 to 65535/);
 });
 
 test('bad or missing settings: one line naming each variable, no stack trace, exit 2', async () => {
