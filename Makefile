@@ -17,7 +17,7 @@ endif
 NODE := node --disable-warning=ExperimentalWarning
 DEPS := node_modules/.package-lock.json
 
-.PHONY: help setup run test check typecheck lint format bench bench-credentials bench-s3sync bench-culling crds settings-docs clean chromium jupyter prometheus
+.PHONY: help setup run test check typecheck lint format bench bench-credentials bench-s3sync bench-culling bench-metrics crds settings-docs clean chromium jupyter prometheus
 
 help:
 	@echo "make run     run berth locally (embedded PostgreSQL, no AWS account)"

@@ -27,7 +27,7 @@ import { serveAsset } from './pages/assets.ts';
 import { sendError } from './pages/errors.ts';
 import { pathOnly, requestPath, wantsHtml } from './request-target.ts';
 import { isIgnoredPath } from './route-table.ts';
-import { serveKeepRunning, serveLaunchPost, serveStatus, serveVisit } from './tool-pages.ts';
+import { serveToolPage } from './tool-pages.ts';
 import type { Upstream } from './upstream.ts';
 import { crossOriginMessage, mayWriteFrom } from './urls.ts';
 import { rejectUpgrade } from './websocket.ts';
@@ -330,30 +330,7 @@ export class ProxyServer {
       if (req.url === path) this.#remember(req, host, principal, upstream, ignoredPaths);
       return;
     }
-    if (!route && !def) {
-      sendError(res, 404, 'There is no such tool.');
-      return;
-    }
-    if (berthPath === '/_berth/status') return serveStatus(ctx, res, host, route, principal);
-    if (berthPath === '/_berth/keep-running')
-      return serveKeepRunning(ctx, req, res, host, principal);
-    if (berthPath === '/_berth/launch')
-      return serveLaunchPost(ctx, req, res, host, route, def, principal);
-    if (berthPath !== undefined) {
-      sendError(res, 404, 'No such page.');
-      return;
-    }
-    if (req.method !== 'GET' || req.headers['x-berth-no-launch'] !== undefined) {
-      sendError(res, 503, 'The tool is not running. Open it in a browser (GET) to start it.', '', {
-        'retry-after': '5',
-      });
-      return;
-    }
-    if (!def) {
-      sendError(res, 404, 'There is no such tool.');
-      return;
-    }
-    return serveVisit(ctx, req, res, host, route, def, principal);
+    return serveToolPage(ctx, req, res, host, route, def, principal, berthPath);
   }
 
   // ---- WebSocket upgrades ----

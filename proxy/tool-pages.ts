@@ -68,17 +68,7 @@ export async function serveKeepRunning(
   host: ToolHost,
   principal: RequestPrincipal,
 ): Promise<void> {
-  if (req.method !== 'POST') {
-    sendError(res, 405, 'Use POST.', '', { allow: 'POST' });
-    return;
-  }
-  const form = principal.via === 'session' ? await readForm(req) : undefined;
-  const cookie = readCookie(req.headers.cookie, ctx.auth.cookieName);
-  if (!launchCsrfMatches(principal, cookie, form?.get('csrf'))) {
-    ctx.metrics.refused.labels('launch-csrf').inc();
-    sendError(res, 403, 'This form is missing its token or was sent from another site.');
-    return;
-  }
+  if (!(await checkedPost(ctx, req, res, principal, 'This form'))) return;
   let kept: Awaited<ReturnType<typeof keepRunning>>;
   try {
     kept = await keepRunning(ctx.store, host.namespace, host.instance);
@@ -118,17 +108,7 @@ export async function serveLaunchPost(
   def: Definition,
   principal: RequestPrincipal,
 ): Promise<void> {
-  if (req.method !== 'POST') {
-    sendError(res, 405, 'Use POST.', '', { allow: 'POST' });
-    return;
-  }
-  const form = principal.via === 'session' ? await readForm(req) : undefined;
-  const cookie = readCookie(req.headers.cookie, ctx.auth.cookieName);
-  if (!launchCsrfMatches(principal, cookie, form?.get('csrf'))) {
-    ctx.metrics.refused.labels('launch-csrf').inc();
-    sendError(res, 403, 'This launch form is missing its token or was sent from another site.');
-    return;
-  }
+  if (!(await checkedPost(ctx, req, res, principal, 'This launch form'))) return;
   const refused = await launchForVisitor(ctx, host, route, def, principal, true, req);
   if (refused) return sendLaunchRefused(res, host.instance, refused);
   res.writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': '0' }).end();
@@ -166,4 +146,70 @@ export async function serveVisit(
   if (refused) return sendLaunchRefused(res, host.instance, refused);
   const status = await launchStatus(ctx.store, host.namespace, host.instance, route?.instance);
   sendPage(res, 202, renderStarting(status, csrf), extra);
+}
+
+/**
+ * What a tool host answers when the request is not forwarded: 404 for a tool
+ * that does not exist, the /_berth/ pages, 503 for a request that may not
+ * launch, else a visit.
+ */
+export async function serveToolPage(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  host: ToolHost,
+  route: Route | undefined,
+  def: Definition | undefined,
+  principal: RequestPrincipal,
+  berthPath: string | undefined,
+): Promise<void> {
+  if (!route && !def) {
+    sendError(res, 404, 'There is no such tool.');
+    return;
+  }
+  if (berthPath === '/_berth/status') return serveStatus(ctx, res, host, route, principal);
+  if (berthPath === '/_berth/keep-running') return serveKeepRunning(ctx, req, res, host, principal);
+  if (berthPath === '/_berth/launch')
+    return serveLaunchPost(ctx, req, res, host, route, def, principal);
+  if (berthPath !== undefined) {
+    sendError(res, 404, 'No such page.');
+    return;
+  }
+  if (req.method !== 'GET' || req.headers['x-berth-no-launch'] !== undefined) {
+    sendError(res, 503, 'The tool is not running. Open it in a browser (GET) to start it.', '', {
+      'retry-after': '5',
+    });
+    return;
+  }
+  if (!def) {
+    sendError(res, 404, 'There is no such tool.');
+    return;
+  }
+  return serveVisit(ctx, req, res, host, route, def, principal);
+}
+
+/**
+ * A POST of one of the tool host's own forms: a session must send the launch
+ * token (a token-bearing client needs none). Answers 405 or 403 and returns
+ * false otherwise.
+ */
+async function checkedPost(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  principal: RequestPrincipal,
+  what: string,
+): Promise<boolean> {
+  if (req.method !== 'POST') {
+    sendError(res, 405, 'Use POST.', '', { allow: 'POST' });
+    return false;
+  }
+  const form = principal.via === 'session' ? await readForm(req) : undefined;
+  const cookie = readCookie(req.headers.cookie, ctx.auth.cookieName);
+  if (!launchCsrfMatches(principal, cookie, form?.get('csrf'))) {
+    ctx.metrics.refused.labels('launch-csrf').inc();
+    sendError(res, 403, `${what} is missing its token or was sent from another site.`);
+    return false;
+  }
+  return true;
 }

@@ -2,34 +2,21 @@
 // tool); a user gets 403, a stranger 401; bad parameters are a 400 naming the field.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { recordTaskStart, recordTaskStop } from '../../store/index.ts';
+import { finishedTask } from '../support/usage-rows.ts';
 import { BASE, type Harness, send, startHarness } from './support.ts';
 
 let h: Harness;
 
-async function task(
+function task(
   id: string,
-  namespace: string,
+  ns: string,
   tool: string,
-  cpuUnits: number,
-  memoryMib: number,
+  cpu: number,
+  mib: number,
   from: string,
   to: string,
 ) {
-  const taskArn = `arn:aws:ecs:eu-west-2:000000000000:task/berth/${id}`;
-  await recordTaskStart(h.db.pool, {
-    taskArn,
-    namespace,
-    instanceName: tool,
-    instanceUid: '9b2f6c1e-4d3a-4e8b-a1f0-5c7d9e2b3a41',
-    tool,
-    size: 'default',
-    cpuUnits,
-    memoryMib,
-    startedAt: new Date(from),
-    exact: true,
-  });
-  await recordTaskStop(h.db.pool, taskArn, new Date(to));
+  return finishedTask(h.db.pool, { id, ns, tool, cpu, mib, from, to });
 }
 
 before(async () => {

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import { type RunningApi, startApi } from '../../api/index.ts';
-import { recordTaskStart, recordTaskStop } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { finishedTask } from '../support/usage-rows.ts';
 import { type Run, runBerth } from './harness.ts';
 
 let db: TestDatabase;
@@ -42,7 +42,7 @@ function cells(out: string): string[][] {
     .map((l) => l.trim().split(/\s+/));
 }
 
-async function task(
+function task(
   id: string,
   ns: string,
   tool: string,
@@ -51,20 +51,7 @@ async function task(
   from: string,
   to: string,
 ) {
-  const taskArn = `arn:aws:ecs:eu-west-2:000000000000:task/berth/${id}`;
-  await recordTaskStart(db.pool, {
-    taskArn,
-    namespace: ns,
-    instanceName: tool,
-    instanceUid: '0d4c2b7a-1e9f-4a3b-8c6d-2f5e7a9b1c3d',
-    tool,
-    size: 'default',
-    cpuUnits: cpu,
-    memoryMib: mib,
-    startedAt: new Date(from),
-    exact: true,
-  });
-  await recordTaskStop(db.pool, taskArn, new Date(to));
+  return finishedTask(db.pool, { id, ns, tool, cpu, mib, from, to });
 }
 
 before(async () => {

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type RunningApi, startApi } from '../../api/index.ts';
-import { freePort, recordTaskStart, recordTaskStop } from '../../store/index.ts';
+import { freePort } from '../../store/index.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { finishedTask } from '../support/usage-rows.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
@@ -40,7 +41,7 @@ function daysAgo(n: number): string {
 const D2 = daysAgo(2);
 const D1 = daysAgo(1);
 
-async function task(
+function task(
   id: string,
   ns: string,
   tool: string,
@@ -49,20 +50,7 @@ async function task(
   from: string,
   to: string,
 ) {
-  const taskArn = `arn:aws:ecs:eu-west-2:000000000000:task/berth/${id}`;
-  await recordTaskStart(db.pool, {
-    taskArn,
-    namespace: ns,
-    instanceName: tool,
-    instanceUid: '6e1d3c5b-7a9f-4b2d-8e0c-1a3b5d7f9e2c',
-    tool,
-    size: 'default',
-    cpuUnits: cpu,
-    memoryMib: mib,
-    startedAt: new Date(from),
-    exact: true,
-  });
-  await recordTaskStop(db.pool, taskArn, new Date(to));
+  return finishedTask(db.pool, { id, ns, tool, cpu, mib, from, to });
 }
 
 before(async () => {
