@@ -141,7 +141,11 @@ test('after SIGKILL of berth up, no tool process is left, and the next berth up 
     before.status?.taskArn,
   );
   const newPids = await taskPids(b);
-  assert.equal(newPids.length, 3, 'one task runs again: the gate, the tool and the metrics sidecar');
+  assert.equal(
+    newPids.length,
+    3,
+    'one task runs again: the gate, the tool and the metrics sidecar',
+  );
   assert.ok(!newPids.includes(oldPid), 'a new tool process runs');
   let page = { status: 0, body: '' };
   await waitFor(
