@@ -131,6 +131,9 @@ export async function launch(run: Run): Promise<ReconcileResult> {
           endpoint: null,
           readyAt: null,
           stopReason: null,
+          // A new attempt is not idle yet, and no stop warning of an earlier task applies to it.
+          idleSince: null,
+          stopWarning: null,
         },
         opts: {
           resourceVersion: run.ti.metadata.resourceVersion,
